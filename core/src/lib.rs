@@ -1,0 +1,11 @@
+//! Codex Router core: everything that touches files, tokens and the network. Frontends
+//! (CLI, desktop app, FFI) render what it returns and call its commands.
+
+pub mod auth_file;
+pub mod claims;
+pub mod files;
+pub mod home;
+pub mod secret;
+pub mod settings;
+pub mod store;
+pub mod timefmt;

@@ -1,0 +1,230 @@
+//! The router's settings in `router/state.json`: defaults when the file is missing, a
+//! clear error when it is broken, and the environment wins over the file.
+
+use crate::files::{self, FileError};
+use crate::home::CodexHome;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Environment variable for the API-key upstream.
+pub const ENV_OPENAI_BASE_URL: &str = "CODEX_ROUTER_OPENAI_BASE_URL";
+/// Environment variable for the ChatGPT upstream.
+pub const ENV_CHATGPT_BASE_URL: &str = "CODEX_ROUTER_CHATGPT_BASE_URL";
+/// Environment variable for the OAuth issuer.
+pub const ENV_AUTH_ISSUER: &str = "CODEX_ROUTER_AUTH_ISSUER";
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file could not be read.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The file is not valid settings.
+    #[error("{path} is broken ({detail}); fix or delete it to use the defaults")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// All settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The local endpoint.
+    pub proxy: ProxySettings,
+    /// Where requests and sign-ins go.
+    pub upstream: UpstreamSettings,
+    /// Token refresh.
+    pub refresh: RefreshSettings,
+    /// Sections added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Settings of the local endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProxySettings {
+    /// The address to listen on (loopback unless told otherwise).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// Whether the desktop app starts the endpoint when it starts.
+    pub start_with_app: bool,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 9876,
+            start_with_app: false,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// The upstream URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpstreamSettings {
+    /// The OpenAI API, for API-key profiles.
+    pub openai_base_url: String,
+    /// The ChatGPT backend, for ChatGPT profiles.
+    pub chatgpt_base_url: String,
+    /// The OAuth issuer.
+    pub auth_issuer: String,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        Self {
+            openai_base_url: "https://api.openai.com/v1".into(),
+            chatgpt_base_url: "https://chatgpt.com/backend-api/codex".into(),
+            auth_issuer: "https://auth.openai.com".into(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// Token refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefreshSettings {
+    /// Whether long-running processes refresh tokens before they expire.
+    pub proactive: bool,
+    /// How long before `exp` to refresh, in seconds.
+    pub margin_seconds: u64,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        Self {
+            proactive: true,
+            margin_seconds: 300,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `router/state.json` (defaults when missing) and applies the environment.
+    pub fn load(home: &CodexHome) -> Result<Self, SettingsError> {
+        Self::load_with_env(home, |k| std::env::var(k).ok())
+    }
+
+    /// Like [`Settings::load`], with the environment given as a lookup.
+    pub fn load_with_env(
+        home: &CodexHome,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let path = home.state_file();
+        let mut settings = match files::read_bounded(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| SettingsError::Invalid {
+                    path: path.display().to_string(),
+                    // Settings hold no secrets, so serde's message (which names the bad
+                    // field) is safe and useful here.
+                    detail: e.to_string(),
+                })?
+            }
+            Err(e) if e.is_not_found() => Settings::default(),
+            Err(e) => return Err(e.into()),
+        };
+        for (var, slot) in [
+            (ENV_OPENAI_BASE_URL, &mut settings.upstream.openai_base_url),
+            (ENV_CHATGPT_BASE_URL, &mut settings.upstream.chatgpt_base_url),
+            (ENV_AUTH_ISSUER, &mut settings.upstream.auth_issuer),
+        ] {
+            if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+                *slot = v;
+            }
+        }
+        settings.validate(&path.display().to_string())?;
+        Ok(settings)
+    }
+
+    fn validate(&self, path: &str) -> Result<(), SettingsError> {
+        let up = &self.upstream;
+        for (key, url) in [
+            ("openai_base_url", &up.openai_base_url),
+            ("chatgpt_base_url", &up.chatgpt_base_url),
+            ("auth_issuer", &up.auth_issuer),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(SettingsError::Invalid {
+                    path: path.to_owned(),
+                    detail: format!("upstream.{key} must be an http:// or https:// URL"),
+                });
+            }
+        }
+        if self.proxy.port == 0 {
+            return Err(SettingsError::Invalid {
+                path: path.to_owned(),
+                detail: "proxy.port must be between 1 and 65535".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home_with(state: Option<&str>) -> (tempfile::TempDir, CodexHome) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = CodexHome::at(dir.path());
+        if let Some(s) = state {
+            std::fs::create_dir_all(home.router_dir()).unwrap();
+            std::fs::write(home.state_file(), s).unwrap();
+        }
+        (dir, home)
+    }
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let (_d, home) = home_with(None);
+        let s = Settings::load_with_env(&home, |_| None).unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.proxy.port, 9876);
+        assert!(s.refresh.proactive);
+    }
+
+    #[test]
+    fn file_values_and_env_override() {
+        let (_d, home) = home_with(Some(
+            r#"{"proxy":{"port":1234},"upstream":{"chatgpt_base_url":"http://127.0.0.1:1/codex","auth_issuer":"http://file"}}"#,
+        ));
+        let s = Settings::load_with_env(&home, |k| {
+            (k == ENV_AUTH_ISSUER).then(|| "http://127.0.0.1:2".to_string())
+        })
+        .unwrap();
+        assert_eq!(s.proxy.port, 1234);
+        assert_eq!(s.proxy.host, "127.0.0.1");
+        assert_eq!(s.upstream.chatgpt_base_url, "http://127.0.0.1:1/codex");
+        assert_eq!(s.upstream.auth_issuer, "http://127.0.0.1:2");
+        assert_eq!(s.upstream.openai_base_url, "https://api.openai.com/v1");
+    }
+
+    #[test]
+    fn broken_file_is_a_clear_error() {
+        for bad in ["{not json", r#"{"proxy":{"port":"x"}}"#, r#"{"proxy":{"port":0}}"#, r#"{"upstream":{"auth_issuer":"ftp://x"}}"#, "[]"] {
+            let (_d, home) = home_with(Some(bad));
+            let err = Settings::load_with_env(&home, |_| None).unwrap_err().to_string();
+            assert!(err.contains("state.json is broken"), "{bad}: {err}");
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! The profile store over `CODEX_HOME`: list, current, switch (with token sync-back),
+//! save, rename, remove. Mutations hold an advisory lock under `router/` so two router
+//! processes never interleave, and every write is atomic.
+
+use crate::auth_file::{AuthFile, Identity, LoginInfo};
+use crate::files::{self, FileError, FileLock, TEMP_PREFIX};
+use crate::home::{CodexHome, NameError, ProfileName};
+use std::fs;
+use std::path::PathBuf;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The name is not a valid profile name.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// No such profile.
+    #[error("no profile named '{0}'")]
+    NotFound(String),
+    /// The name is taken.
+    #[error("a profile named '{0}' already exists")]
+    Exists(String),
+    /// The profile exists but cannot be used.
+    #[error("profile '{name}' can't be used: {reason}")]
+    Unusable {
+        /// The profile.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// `auth.json` holds no usable login.
+    #[error("there is no login to save: {0}")]
+    NoLogin(String),
+    /// The login in `auth.json` already has a profile.
+    #[error("this login is already saved as profile '{0}'")]
+    AlreadySaved(String),
+    /// Switching would drop a login that is saved nowhere.
+    #[error(
+        "the current login ({0}) is not saved as a profile and would be lost; save it first, or force the switch to discard it"
+    )]
+    UnsavedLogin(String),
+    /// A file operation failed.
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+/// One entry of `profiles/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// The folder name.
+    pub name: String,
+    /// What the login is, or why it cannot be used.
+    pub login: Result<LoginInfo, String>,
+    /// Whether it is the active login.
+    pub active: bool,
+}
+
+/// The active login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The profile `auth.json` belongs to, if any.
+    pub profile: Option<String>,
+    /// What `auth.json` holds: `None` when there is none, else the login or why it is unusable.
+    pub login: Option<Result<LoginInfo, String>>,
+}
+
+/// What a switch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchOutcome {
+    /// The profile now active.
+    pub name: String,
+    /// The profile active before, if any.
+    pub previous: Option<String>,
+    /// Profiles whose stored tokens were replaced by newer ones from `auth.json`.
+    pub synced_back: Vec<String>,
+    /// Things the user should know (an unreadable `auth.json` replaced, a login discarded).
+    pub warnings: Vec<String>,
+}
+
+/// What `auth.json` holds.
+enum ActiveFile {
+    Missing,
+    Unreadable(String),
+    Unusable(String),
+    Login {
+        file: AuthFile,
+        bytes: Vec<u8>,
+        info: LoginInfo,
+    },
+}
+
+/// A profile read from disk.
+struct Loaded {
+    name: String,
+    path: PathBuf,
+    file: Result<(AuthFile, Vec<u8>, LoginInfo), String>,
+}
+
+impl Loaded {
+    fn identity(&self) -> Option<Identity> {
+        self.file.as_ref().ok().and_then(|(f, _, _)| f.identity())
+    }
+}
+
+/// The profile store of one `CODEX_HOME`.
+#[derive(Debug, Clone)]
+pub struct Store {
+    home: CodexHome,
+}
+
+impl Store {
+    /// A store over `home`.
+    pub fn new(home: CodexHome) -> Self {
+        Self { home }
+    }
+
+    /// The home it works on.
+    pub fn home(&self) -> &CodexHome {
+        &self.home
+    }
+
+    /// Every profile, sorted by name. A broken profile is listed with its reason; only a
+    /// `profiles/` folder that exists but cannot be read at all is an error.
+    pub fn list(&self) -> Result<Vec<Profile>, StoreError> {
+        let loaded = self.scan()?;
+        let active = self.active_name(&loaded, &self.read_active());
+        Ok(loaded
+            .into_iter()
+            .map(|l| Profile {
+                active: active.as_deref() == Some(l.name.as_str()),
+                login: l.file.map(|(_, _, info)| info),
+                name: l.name,
+            })
+            .collect())
+    }
+
+    /// The active profile's name: the profile whose identity (account id and user) is the
+    /// one in `auth.json`, preferring `.current_profile` when several match.
+    pub fn current(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.status()?.profile)
+    }
+
+    /// The active login and its profile.
+    pub fn status(&self) -> Result<Status, StoreError> {
+        let loaded = self.scan()?;
+        let active = self.read_active();
+        let profile = self.active_name(&loaded, &active);
+        let login = match active {
+            ActiveFile::Missing => None,
+            ActiveFile::Unreadable(reason) | ActiveFile::Unusable(reason) => Some(Err(reason)),
+            ActiveFile::Login { info, .. } => Some(Ok(info)),
+        };
+        Ok(Status { profile, login })
+    }
+
+    /// Makes `name` active: first copies newer tokens from `auth.json` back into the
+    /// profile(s) of the outgoing login (refresh tokens rotate, so a stale copy is a dead
+    /// login), then writes the profile to `auth.json`, then `.current_profile`.
+    ///
+    /// A login in `auth.json` that no profile holds is not discarded unless `force`.
+    pub fn switch(&self, name: &str, force: bool) -> Result<SwitchOutcome, StoreError> {
+        let name = ProfileName::new(name)?;
+        let _lock = self.lock()?;
+        let target_identity = {
+            let (file, _, _) = self.load_usable(&name)?;
+            file.identity()
+        };
+        let loaded = self.scan()?;
+        let active = self.read_active();
+        let previous = self.active_name(&loaded, &active);
+        let mut outcome = SwitchOutcome {
+            name: name.to_string(),
+            previous,
+            synced_back: Vec::new(),
+            warnings: Vec::new(),
+        };
+        match &active {
+            ActiveFile::Login { file, bytes, info } => {
+                let identity = file.identity();
+                let owners: Vec<&Loaded> = loaded
+                    .iter()
+                    .filter(|l| identity.is_some() && l.identity() == identity)
+                    .collect();
+                if owners.is_empty() && identity != target_identity {
+                    let who = describe(info);
+                    if !force {
+                        return Err(StoreError::UnsavedLogin(who));
+                    }
+                    outcome
+                        .warnings
+                        .push(format!("discarded the unsaved login {who}"));
+                }
+                for owner in owners {
+                    let Ok((stored, _, _)) = &owner.file else {
+                        continue;
+                    };
+                    if !stored.same_credentials(file) && !is_older(file, stored) {
+                        files::write_atomic(&owner.path, bytes)?;
+                        tracing::info!(profile = %owner.name, "synced newer tokens back from auth.json");
+                        outcome.synced_back.push(owner.name.clone());
+                    }
+                }
+            }
+            ActiveFile::Unreadable(reason) => outcome
+                .warnings
+                .push(format!("replaced an unreadable auth.json ({reason})")),
+            ActiveFile::Missing | ActiveFile::Unusable(_) => {}
+        }
+        // Re-read the target: the sync-back may just have given it newer tokens.
+        let (_, target_bytes, _) = self.load_usable(&name)?;
+        files::write_atomic(&self.home.auth_file(), &target_bytes)?;
+        self.write_current(Some(&name))?;
+        Ok(outcome)
+    }
+
+    /// Saves the login in `auth.json` as a new profile `name` and marks it active.
+    pub fn save(&self, name: &str) -> Result<(), StoreError> {
+        let name = ProfileName::new(name)?;
+        let _lock = self.lock()?;
+        let dir = self.home.profile_dir(&name);
+        if dir.symlink_metadata().is_ok() {
+            return Err(StoreError::Exists(name.to_string()));
+        }
+        let (file, bytes) = match self.read_active() {
+            ActiveFile::Login { file, bytes, .. } => (file, bytes),
+            ActiveFile::Missing => {
+                return Err(StoreError::NoLogin(format!(
+                    "{} does not exist (sign in first)",
+                    self.home.auth_file().display()
+                )));
+            }
+            ActiveFile::Unreadable(r) | ActiveFile::Unusable(r) => {
+                return Err(StoreError::NoLogin(r));
+            }
+        };
+        let identity = file.identity();
+        if let Some(owner) = self
+            .scan()?
+            .into_iter()
+            .find(|l| identity.is_some() && l.identity() == identity)
+        {
+            return Err(StoreError::AlreadySaved(owner.name));
+        }
+        self.create_profile(&name, &bytes)?;
+        self.write_current(Some(&name))
+    }
+
+    /// Renames a profile (broken ones too, so they can be fixed).
+    pub fn rename(&self, old: &str, new: &str) -> Result<(), StoreError> {
+        let old = ProfileName::new(old)?;
+        let new = ProfileName::new(new)?;
+        let _lock = self.lock()?;
+        let from = self.home.profile_dir(&old);
+        let to = self.home.profile_dir(&new);
+        if from.symlink_metadata().is_err() {
+            return Err(StoreError::NotFound(old.to_string()));
+        }
+        if to.symlink_metadata().is_ok() {
+            return Err(StoreError::Exists(new.to_string()));
+        }
+        fs::rename(&from, &to).map_err(|e| FileError::io(&from, e))?;
+        files::sync_dir(&self.home.profiles_dir())?;
+        if self.read_current_file().as_deref() == Some(old.as_str()) {
+            self.write_current(Some(&new))?;
+        }
+        Ok(())
+    }
+
+    /// Removes a profile. `auth.json` is left alone, so removing the active profile keeps
+    /// Codex signed in.
+    pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+        let name = ProfileName::new(name)?;
+        let _lock = self.lock()?;
+        let dir = self.home.profile_dir(&name);
+        if dir.symlink_metadata().is_err() {
+            return Err(StoreError::NotFound(name.to_string()));
+        }
+        // Move it out of sight first, so a crash never leaves a half-deleted profile.
+        let graveyard = self.home.profiles_dir().join(format!(
+            "{TEMP_PREFIX}removed-{name}-{}",
+            std::process::id()
+        ));
+        fs::rename(&dir, &graveyard).map_err(|e| FileError::io(&dir, e))?;
+        files::sync_dir(&self.home.profiles_dir())?;
+        if self.read_current_file().as_deref() == Some(name.as_str()) {
+            self.write_current(None)?;
+        }
+        let removed = if graveyard.is_symlink() {
+            fs::remove_file(&graveyard)
+        } else {
+            fs::remove_dir_all(&graveyard)
+        };
+        removed.map_err(|e| FileError::io(&graveyard, e))?;
+        Ok(())
+    }
+
+    /// Takes the store lock and clears temp files a killed router process left behind.
+    fn lock(&self) -> Result<FileLock, StoreError> {
+        let lock = FileLock::exclusive(&self.home.store_lock())?;
+        files::sweep_stale_temps(self.home.root());
+        files::sweep_stale_temps(&self.home.profiles_dir());
+        Ok(lock)
+    }
+
+    /// Creates `profiles/<name>/auth.json` in one step: the folder is built under a temp
+    /// name and renamed into place, so no half-made profile is ever visible.
+    fn create_profile(&self, name: &ProfileName, bytes: &[u8]) -> Result<(), StoreError> {
+        let profiles = self.home.profiles_dir();
+        files::ensure_dir(&profiles)?;
+        let staging = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempdir_in(&profiles)
+            .map_err(|e| FileError::io(&profiles, e))?;
+        files::write_atomic(&staging.path().join("auth.json"), bytes)?;
+        let target = self.home.profile_dir(name);
+        fs::rename(staging.path(), &target).map_err(|e| FileError::io(&target, e))?;
+        // The staging folder is now the profile; nothing is left for the guard to delete.
+        let _ = staging.keep();
+        files::sync_dir(&profiles)?;
+        Ok(())
+    }
+
+    /// Reads every folder of `profiles/` (temp entries skipped), sorted by name.
+    fn scan(&self) -> Result<Vec<Loaded>, StoreError> {
+        let dir = self.home.profiles_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(FileError::io(&dir, e).into()),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| FileError::io(&dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            // Plain files in profiles/ are not profiles; folders and symlinks are.
+            let is_candidate = entry
+                .file_type()
+                .is_ok_and(|t| t.is_dir() || t.is_symlink());
+            if !is_candidate {
+                continue;
+            }
+            let file = match ProfileName::new(&name) {
+                Ok(valid) => self.load_entry(&valid),
+                Err(e) => Err(e.to_string()),
+            };
+            out.push(Loaded {
+                path: path.join("auth.json"),
+                name,
+                file,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Reads one profile, refusing a folder or file that leads out of `profiles/`.
+    fn load_entry(&self, name: &ProfileName) -> Result<(AuthFile, Vec<u8>, LoginInfo), String> {
+        let profiles = self.home.profiles_dir();
+        let path = self.home.profile_auth_file(name);
+        let root = profiles.canonicalize().map_err(|e| e.to_string())?;
+        for p in [self.home.profile_dir(name), path.clone()] {
+            match p.canonicalize() {
+                Ok(real) if !real.starts_with(&root) => {
+                    return Err(format!(
+                        "{} is a symlink out of profiles/; refusing to use it",
+                        p.display()
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(if p == path {
+                        "no auth.json in this profile".into()
+                    } else {
+                        "broken symlink".into()
+                    });
+                }
+                Err(e) => return Err(format!("{}: {e}", p.display())),
+            }
+        }
+        let (file, bytes) = AuthFile::load_raw(&path).map_err(|e| e.to_string())?;
+        let info = file.inspect()?;
+        Ok((file, bytes, info))
+    }
+
+    /// Reads a profile that must exist and be usable.
+    fn load_usable(&self, name: &ProfileName) -> Result<(AuthFile, Vec<u8>, LoginInfo), StoreError> {
+        if self.home.profile_dir(name).symlink_metadata().is_err() {
+            return Err(StoreError::NotFound(name.to_string()));
+        }
+        self.load_entry(name).map_err(|reason| StoreError::Unusable {
+            name: name.to_string(),
+            reason,
+        })
+    }
+
+    fn read_active(&self) -> ActiveFile {
+        match AuthFile::load_raw(&self.home.auth_file()) {
+            Err(e) if e.is_not_found() => ActiveFile::Missing,
+            Err(e) => ActiveFile::Unreadable(e.to_string()),
+            Ok((file, bytes)) => match file.inspect() {
+                Ok(info) => ActiveFile::Login { file, bytes, info },
+                Err(reason) => ActiveFile::Unusable(reason),
+            },
+        }
+    }
+
+    /// Which profile `auth.json` belongs to.
+    fn active_name(&self, loaded: &[Loaded], active: &ActiveFile) -> Option<String> {
+        let recorded = self.read_current_file();
+        match active {
+            ActiveFile::Login { file, .. } => {
+                let identity = file.identity()?;
+                let owners: Vec<&str> = loaded
+                    .iter()
+                    .filter(|l| l.identity().as_ref() == Some(&identity))
+                    .map(|l| l.name.as_str())
+                    .collect();
+                recorded
+                    .filter(|r| owners.contains(&r.as_str()))
+                    .or_else(|| owners.first().map(|s| s.to_string()))
+            }
+            // Codex may be half-way through rewriting auth.json: trust the record.
+            ActiveFile::Unreadable(_) => recorded.filter(|r| loaded.iter().any(|l| &l.name == r)),
+            ActiveFile::Missing | ActiveFile::Unusable(_) => None,
+        }
+    }
+
+    fn read_current_file(&self) -> Option<String> {
+        let bytes = files::read_bounded(&self.home.current_file()).ok()?;
+        let name = String::from_utf8(bytes).ok()?;
+        ProfileName::new(name.trim()).ok().map(|n| n.to_string())
+    }
+
+    fn write_current(&self, name: Option<&ProfileName>) -> Result<(), StoreError> {
+        let path = self.home.current_file();
+        match name {
+            Some(name) => files::write_atomic(&path, format!("{name}\n").as_bytes())?,
+            None => match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(FileError::io(&path, e).into());
+                }
+                _ => {}
+            },
+        }
+        Ok(())
+    }
+}
+
+/// Whether `live` is strictly older than `stored` (then it must not overwrite it).
+fn is_older(live: &AuthFile, stored: &AuthFile) -> bool {
+    matches!((live.freshness(), stored.freshness()), (Some(l), Some(s)) if l < s)
+}
+
+/// "alice@example.com", else the account id, else the mode.
+fn describe(info: &LoginInfo) -> String {
+    info.email
+        .clone()
+        .or_else(|| info.account_id.clone())
+        .unwrap_or_else(|| info.auth_mode.label().to_owned())
+}
