@@ -5,6 +5,7 @@ pub mod auth_file;
 pub mod claims;
 pub mod files;
 pub mod home;
+pub mod proxy;
 pub mod secret;
 pub mod settings;
 pub mod store;

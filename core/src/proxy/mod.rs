@@ -1,0 +1,4 @@
+//! The local OpenAI-compatible endpoint.
+
+pub mod chat;
+pub mod sse;

@@ -1,0 +1,1 @@
+//! Server-sent events: parsing the upstream stream and translating it.
