@@ -24,10 +24,8 @@ pub enum AuthFileError {
     File(#[from] FileError),
     /// The file is not JSON of the expected shape. Only the position is kept: serde's own
     /// message can quote the file's content, which may be a secret.
-    #[error("{path}: {what} at line {line}, column {column}")]
+    #[error("{what} at line {line}, column {column}")]
     Parse {
-        /// The file.
-        path: String,
         /// "not valid JSON" or "unexpected structure".
         what: &'static str,
         /// 1-based line.
@@ -192,7 +190,7 @@ impl AuthFile {
         let mut attempt = 0;
         loop {
             let bytes = files::read_bounded(path)?;
-            match Self::parse(&bytes, path) {
+            match Self::parse(&bytes) {
                 Ok(file) => return Ok((file, bytes)),
                 Err(e) if attempt < PARSE_RETRIES => {
                     tracing::debug!(error = %e, "auth file did not parse, retrying");
@@ -204,10 +202,9 @@ impl AuthFile {
         }
     }
 
-    /// Parses the bytes of an auth file; `path` only names it in errors.
-    pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, AuthFileError> {
+    /// Parses the bytes of an auth file.
+    pub fn parse(bytes: &[u8]) -> Result<Self, AuthFileError> {
         serde_json::from_slice(bytes).map_err(|e| AuthFileError::Parse {
-            path: path.display().to_string(),
             what: if e.is_data() {
                 "unexpected structure"
             } else {
@@ -348,15 +345,27 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: &Value) -> AuthFile {
-        AuthFile::parse(&serde_json::to_vec(v).unwrap(), Path::new("auth.json")).unwrap()
+        AuthFile::parse(&serde_json::to_vec(v).unwrap()).unwrap()
     }
 
     #[test]
     fn mode_resolution_follows_codex() {
-        assert_eq!(parse(&json!({"auth_mode":"chatgpt","OPENAI_API_KEY":"sk"})).mode(), AuthMode::ChatGpt);
-        assert_eq!(parse(&json!({"OPENAI_API_KEY":"sk"})).mode(), AuthMode::ApiKey);
-        assert_eq!(parse(&json!({"OPENAI_API_KEY":null})).mode(), AuthMode::ChatGpt);
-        assert_eq!(parse(&json!({"auth_mode":"apikey"})).mode(), AuthMode::ApiKey);
+        assert_eq!(
+            parse(&json!({"auth_mode":"chatgpt","OPENAI_API_KEY":"sk"})).mode(),
+            AuthMode::ChatGpt
+        );
+        assert_eq!(
+            parse(&json!({"OPENAI_API_KEY":"sk"})).mode(),
+            AuthMode::ApiKey
+        );
+        assert_eq!(
+            parse(&json!({"OPENAI_API_KEY":null})).mode(),
+            AuthMode::ChatGpt
+        );
+        assert_eq!(
+            parse(&json!({"auth_mode":"apikey"})).mode(),
+            AuthMode::ApiKey
+        );
         assert_eq!(
             parse(&json!({"auth_mode":"agentIdentity"})).mode(),
             AuthMode::Other("agentIdentity".into())
@@ -376,7 +385,9 @@ mod tests {
 
     #[test]
     fn api_key_null_is_always_written() {
-        let f = parse(&json!({"auth_mode":"chatgpt","tokens":{"id_token":"a","access_token":"b","refresh_token":"c"}}));
+        let f = parse(
+            &json!({"auth_mode":"chatgpt","tokens":{"id_token":"a","access_token":"b","refresh_token":"c"}}),
+        );
         let back: Value = serde_json::from_slice(&f.to_bytes()).unwrap();
         assert_eq!(back["OPENAI_API_KEY"], Value::Null);
     }
@@ -395,10 +406,20 @@ mod tests {
 
     #[test]
     fn inspect_explains_unusable_files() {
-        assert!(parse(&json!({"OPENAI_API_KEY": null})).inspect().unwrap_err().contains("neither"));
+        assert!(
+            parse(&json!({"OPENAI_API_KEY": null}))
+                .inspect()
+                .unwrap_err()
+                .contains("neither")
+        );
         let bad_jwt = json!({"tokens":{"id_token":"nope","access_token":"b","refresh_token":"c"}});
         assert!(parse(&bad_jwt).inspect().unwrap_err().contains("id_token"));
-        assert!(parse(&json!({"auth_mode":"apikey"})).inspect().unwrap_err().contains("API"));
+        assert!(
+            parse(&json!({"auth_mode":"apikey"}))
+                .inspect()
+                .unwrap_err()
+                .contains("API")
+        );
     }
 
     #[test]
@@ -414,10 +435,13 @@ mod tests {
     #[test]
     fn parse_errors_never_quote_the_content() {
         let raw = br#"{"tokens": "sk-SECRET-VALUE"}"#;
-        let err = AuthFile::parse(raw, Path::new("auth.json")).err().unwrap().to_string();
+        let err = AuthFile::parse(raw).err().unwrap().to_string();
         assert!(!err.contains("SECRET"), "{err}");
         assert!(err.contains("line 1"));
         let dbg = format!("{:?}", parse(&chatgpt_auth(&Who::new("a", "plus"), 0, 10)));
-        assert!(!dbg.contains("SECRETREFRESH") && !dbg.contains("eyJ"), "{dbg}");
+        assert!(
+            !dbg.contains("SECRETREFRESH") && !dbg.contains("eyJ"),
+            "{dbg}"
+        );
     }
 }

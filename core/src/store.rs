@@ -6,6 +6,7 @@ use crate::auth_file::{AuthFile, Identity, LoginInfo};
 use crate::files::{self, FileError, FileLock, TEMP_PREFIX};
 use crate::home::{CodexHome, NameError, ProfileName};
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 /// Why a store operation failed.
@@ -309,6 +310,7 @@ impl Store {
         files::ensure_dir(&profiles)?;
         let staging = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
+            .permissions(fs::Permissions::from_mode(0o700))
             .tempdir_in(&profiles)
             .map_err(|e| FileError::io(&profiles, e))?;
         files::write_atomic(&staging.path().join("auth.json"), bytes)?;
@@ -387,14 +389,18 @@ impl Store {
     }
 
     /// Reads a profile that must exist and be usable.
-    fn load_usable(&self, name: &ProfileName) -> Result<(AuthFile, Vec<u8>, LoginInfo), StoreError> {
+    fn load_usable(
+        &self,
+        name: &ProfileName,
+    ) -> Result<(AuthFile, Vec<u8>, LoginInfo), StoreError> {
         if self.home.profile_dir(name).symlink_metadata().is_err() {
             return Err(StoreError::NotFound(name.to_string()));
         }
-        self.load_entry(name).map_err(|reason| StoreError::Unusable {
-            name: name.to_string(),
-            reason,
-        })
+        self.load_entry(name)
+            .map_err(|reason| StoreError::Unusable {
+                name: name.to_string(),
+                reason,
+            })
     }
 
     fn read_active(&self) -> ActiveFile {

@@ -1,0 +1,152 @@
+//! The commands: each takes the store, does one thing, and prints what the user needs.
+
+use crate::Command;
+use crate::output::{self, ProfileJson, StatusJson};
+use codex_router_core::home::CodexHome;
+use codex_router_core::store::{Store, StoreError};
+use std::io::{BufRead, IsTerminal, Write};
+
+/// What to tell the user after a switch: running Codex apps keep the old login in memory.
+const RESTART_REMINDER: &str = "Restart anything that already loaded the old login: quit and start `codex` again; in VS Code run \"Developer: Reload Window\".";
+
+/// Runs one command; the error is the one-line message for stderr.
+pub fn run(command: Command) -> Result<(), String> {
+    let home = CodexHome::from_env().map_err(|e| e.to_string())?;
+    let store = Store::new(home);
+    match command {
+        Command::List { json } => list(&store, json),
+        Command::Current => match store.current().map_err(explain)? {
+            Some(name) => {
+                println!("{name}");
+                Ok(())
+            }
+            None => Err("no active profile: auth.json holds no saved login".into()),
+        },
+        Command::Switch { name, force } => {
+            let outcome = store.switch(&name, force).map_err(explain)?;
+            for w in &outcome.warnings {
+                eprintln!("warning: {w}");
+            }
+            for p in &outcome.synced_back {
+                println!("Saved the newer tokens of '{p}' from auth.json into its profile.");
+            }
+            if outcome.previous.as_deref() == Some(outcome.name.as_str()) {
+                println!("'{}' is already active.", outcome.name);
+            } else {
+                println!("Switched to '{}'.", outcome.name);
+                println!("{RESTART_REMINDER}");
+            }
+            Ok(())
+        }
+        Command::Save { name } => {
+            store.save(&name).map_err(explain)?;
+            println!("Saved the current login as '{name}'.");
+            Ok(())
+        }
+        Command::Rename { old, new } => {
+            store.rename(&old, &new).map_err(explain)?;
+            println!("Renamed '{old}' to '{new}'.");
+            Ok(())
+        }
+        Command::Remove { name, yes } => remove(&store, &name, yes),
+        Command::Status { json } => status(&store, json),
+    }
+}
+
+fn list(store: &Store, json: bool) -> Result<(), String> {
+    let profiles = store.list().map_err(explain)?;
+    if json {
+        let records: Vec<ProfileJson> = profiles.iter().map(ProfileJson::from).collect();
+        println!("{}", to_json(&records));
+    } else if profiles.is_empty() {
+        println!(
+            "No profiles in {} yet. Sign in with `codex login`, then `codex-router save NAME`.",
+            store.home().profiles_dir().display()
+        );
+    } else {
+        print!("{}", output::profile_table(&profiles, chrono::Utc::now()));
+    }
+    Ok(())
+}
+
+fn status(store: &Store, json: bool) -> Result<(), String> {
+    let status = store.status().map_err(explain)?;
+    if json {
+        println!("{}", to_json(&StatusJson::from(&status)));
+        return Ok(());
+    }
+    match &status.login {
+        None => println!(
+            "Not signed in: {} does not exist.",
+            store.home().auth_file().display()
+        ),
+        Some(Err(reason)) => println!("auth.json can't be used: {reason}"),
+        Some(Ok(info)) => {
+            match &status.profile {
+                Some(p) => println!("Profile:  {p}"),
+                None => {
+                    println!("Profile:  (none: this login is not saved; `codex-router save NAME`)")
+                }
+            }
+            println!("Mode:     {}", info.auth_mode.label());
+            if let Some(email) = &info.email {
+                println!("Email:    {email}");
+            }
+            if let Some(plan) = &info.plan {
+                println!("Plan:     {plan}");
+            }
+            if let Some(acct) = &info.account_id {
+                println!("Account:  {acct}");
+            }
+            println!(
+                "Token:    {}",
+                output::token_state(info, chrono::Utc::now())
+            );
+        }
+    }
+    Ok(())
+}
+
+fn remove(store: &Store, name: &str, yes: bool) -> Result<(), String> {
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(format!(
+                "refusing to remove '{name}' without confirmation: pass --yes"
+            ));
+        }
+        print!("Remove profile '{name}'? Its saved login is deleted. [y/N] ");
+        std::io::stdout().flush().map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| e.to_string())?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Err("not removed".into());
+        }
+    }
+    let was_active = store.current().ok().flatten().as_deref() == Some(name);
+    store.remove(name).map_err(explain)?;
+    println!("Removed '{name}'.");
+    if was_active {
+        println!(
+            "It was the active login: Codex stays signed in with it until you switch; `codex-router save {name}` keeps it."
+        );
+    }
+    Ok(())
+}
+
+/// A store error as one line, with the hint a CLI user needs.
+fn explain(e: StoreError) -> String {
+    match &e {
+        StoreError::NotFound(_) => format!("{e} (see `codex-router list`)"),
+        StoreError::UnsavedLogin(_) => {
+            format!("{e}: run `codex-router save NAME` first, or `switch --force`")
+        }
+        _ => e.to_string(),
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("records always serialize")
+}

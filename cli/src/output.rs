@@ -1,0 +1,145 @@
+//! What the commands print: JSON records (the contract of DESIGN.md) and readable text.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use codex_router_core::auth_file::{AuthMode, LoginInfo};
+use codex_router_core::store::{Profile, Status};
+use codex_router_core::timefmt::expiry_phrase;
+use serde::Serialize;
+
+/// One profile in `list --json`.
+#[derive(Debug, Serialize)]
+pub struct ProfileJson {
+    name: String,
+    email: Option<String>,
+    plan: Option<String>,
+    account_id: Option<String>,
+    auth_mode: Option<String>,
+    expires_at: Option<String>,
+    last_refresh: Option<String>,
+    active: bool,
+    error: Option<String>,
+    usage: Option<serde_json::Value>,
+}
+
+impl From<&Profile> for ProfileJson {
+    fn from(p: &Profile) -> Self {
+        let info = p.login.as_ref().ok();
+        Self {
+            name: p.name.clone(),
+            email: info.and_then(|i| i.email.clone()),
+            plan: info.and_then(|i| i.plan.clone()),
+            account_id: info.and_then(|i| i.account_id.clone()),
+            auth_mode: info.map(|i| i.auth_mode.as_str().to_owned()),
+            expires_at: info.and_then(|i| i.expires_at).map(rfc3339),
+            last_refresh: info.and_then(|i| i.last_refresh).map(rfc3339),
+            active: p.active,
+            error: p.login.as_ref().err().cloned(),
+            usage: None,
+        }
+    }
+}
+
+/// `status --json`.
+#[derive(Debug, Serialize)]
+pub struct StatusJson {
+    profile: Option<String>,
+    email: Option<String>,
+    plan: Option<String>,
+    account_id: Option<String>,
+    auth_mode: Option<String>,
+    expires_at: Option<String>,
+    error: Option<String>,
+    usage: Option<serde_json::Value>,
+}
+
+impl From<&Status> for StatusJson {
+    fn from(s: &Status) -> Self {
+        let info = s.login.as_ref().and_then(|l| l.as_ref().ok());
+        Self {
+            profile: s.profile.clone(),
+            email: info.and_then(|i| i.email.clone()),
+            plan: info.and_then(|i| i.plan.clone()),
+            account_id: info.and_then(|i| i.account_id.clone()),
+            auth_mode: info.map(|i| i.auth_mode.as_str().to_owned()),
+            expires_at: info.and_then(|i| i.expires_at).map(rfc3339),
+            error: match &s.login {
+                None => Some("not signed in: auth.json does not exist".into()),
+                Some(Err(reason)) => Some(reason.clone()),
+                Some(Ok(_)) => None,
+            },
+            usage: None,
+        }
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The token state in words: "expires in 3 days", "expired 2 hours ago", "API key".
+pub fn token_state(info: &LoginInfo, now: DateTime<Utc>) -> String {
+    match (&info.auth_mode, info.expires_at) {
+        (AuthMode::ApiKey, _) => "API key (does not expire)".into(),
+        (_, Some(exp)) => expiry_phrase(exp, now),
+        (_, None) => "no expiry in token".into(),
+    }
+}
+
+/// The readable table of `list`.
+pub fn profile_table(profiles: &[Profile], now: DateTime<Utc>) -> String {
+    let header = ["", "NAME", "EMAIL", "PLAN", "MODE", "ACCOUNT", "TOKEN"].map(String::from);
+    let mut rows = vec![header];
+    for p in profiles {
+        let mark = if p.active { "*" } else { " " }.to_owned();
+        rows.push(match &p.login {
+            Ok(info) => [
+                mark,
+                p.name.clone(),
+                dash(info.email.as_deref()),
+                dash(info.plan.as_deref()),
+                info.auth_mode.label().to_owned(),
+                dash(info.account_id.as_deref().map(short_id).as_deref()),
+                token_state(info, now),
+            ],
+            Err(reason) => [
+                mark,
+                p.name.clone(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                format!("INVALID: {reason}"),
+            ],
+        });
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c == 6 {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The first 8 characters of a long id, with an ellipsis.
+fn short_id(id: &str) -> String {
+    if id.chars().count() > 12 {
+        format!("{}…", id.chars().take(8).collect::<String>())
+    } else {
+        id.to_owned()
+    }
+}
+
+fn dash(v: Option<&str>) -> String {
+    v.unwrap_or("-").to_owned()
+}
