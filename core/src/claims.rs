@@ -141,6 +141,9 @@ mod tests {
         assert_eq!(decode("a.@@@.c"), Err(ClaimsError::BadBase64));
         assert_eq!(decode("a.bm90IGpzb24.c"), Err(ClaimsError::BadJson));
         assert_eq!(decode("a.WzFd.c"), Err(ClaimsError::BadJson));
-        assert_eq!(decode(&"a".repeat(MAX_JWT_LEN + 1)), Err(ClaimsError::TooLarge));
+        assert_eq!(
+            decode(&"a".repeat(MAX_JWT_LEN + 1)),
+            Err(ClaimsError::TooLarge)
+        );
     }
 }

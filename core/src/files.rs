@@ -113,8 +113,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         .tempfile_in(dir)
         .map_err(|e| FileError::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| FileError::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| FileError::io(path, e))?;
-    tmp.persist(path).map_err(|e| FileError::io(path, e.error))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| FileError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| FileError::io(path, e.error))?;
     sync_dir(dir)
 }
 
@@ -209,7 +212,11 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let dir_mode = fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+        let dir_mode = fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(dir_mode, 0o700);
         let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1);
@@ -222,12 +229,22 @@ mod tests {
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo with a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        assert!(matches!(read_bounded(&fifo), Err(FileError::NotRegular { .. })));
+        assert!(matches!(
+            read_bounded(&fifo),
+            Err(FileError::NotRegular { .. })
+        ));
         let big = dir.path().join("big");
         let f = File::create(&big).unwrap();
         f.set_len(MAX_READ + 1).unwrap();
-        assert!(matches!(read_bounded(&big), Err(FileError::TooLarge { .. })));
-        assert!(read_bounded(&dir.path().join("missing")).unwrap_err().is_not_found());
+        assert!(matches!(
+            read_bounded(&big),
+            Err(FileError::TooLarge { .. })
+        ));
+        assert!(
+            read_bounded(&dir.path().join("missing"))
+                .unwrap_err()
+                .is_not_found()
+        );
     }
 
     #[test]
@@ -236,7 +253,10 @@ mod tests {
         let path = dir.path().join("lock");
         let held = FileLock::exclusive(&path).unwrap();
         let other = File::options().read(true).write(true).open(&path).unwrap();
-        assert!(matches!(other.try_lock(), Err(fs::TryLockError::WouldBlock)));
+        assert!(matches!(
+            other.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
         drop(held);
         assert!(other.try_lock().is_ok());
     }
@@ -251,7 +271,8 @@ mod tests {
             fs::write(p, b"x").unwrap();
         }
         let f = File::options().write(true).open(&old).unwrap();
-        f.set_modified(SystemTime::now() - Duration::from_secs(120)).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(120))
+            .unwrap();
         sweep_stale_temps(dir.path());
         assert!(!old.exists());
         assert!(fresh.exists() && other.exists());

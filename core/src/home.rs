@@ -166,8 +166,14 @@ mod tests {
     fn bad_names_are_refused_with_a_reason() {
         assert_eq!(ProfileName::new(""), Err(NameError::Empty));
         assert_eq!(ProfileName::new(&"x".repeat(65)), Err(NameError::TooLong));
-        assert!(matches!(ProfileName::new(".hidden"), Err(NameError::LeadingDot(_))));
-        assert!(matches!(ProfileName::new(".."), Err(NameError::LeadingDot(_))));
+        assert!(matches!(
+            ProfileName::new(".hidden"),
+            Err(NameError::LeadingDot(_))
+        ));
+        assert!(matches!(
+            ProfileName::new(".."),
+            Err(NameError::LeadingDot(_))
+        ));
         for n in ["../x", "a/b", "a\0b", "a b", "é", "a\\b", "tab\t"] {
             let err = ProfileName::new(n).unwrap_err();
             assert!(matches!(err, NameError::BadChar(_)), "{n}: {err}");

@@ -145,7 +145,10 @@ impl Settings {
         };
         for (var, slot) in [
             (ENV_OPENAI_BASE_URL, &mut settings.upstream.openai_base_url),
-            (ENV_CHATGPT_BASE_URL, &mut settings.upstream.chatgpt_base_url),
+            (
+                ENV_CHATGPT_BASE_URL,
+                &mut settings.upstream.chatgpt_base_url,
+            ),
             (ENV_AUTH_ISSUER, &mut settings.upstream.auth_issuer),
         ] {
             if let Some(v) = env(var).filter(|v| !v.is_empty()) {
@@ -221,9 +224,17 @@ mod tests {
 
     #[test]
     fn broken_file_is_a_clear_error() {
-        for bad in ["{not json", r#"{"proxy":{"port":"x"}}"#, r#"{"proxy":{"port":0}}"#, r#"{"upstream":{"auth_issuer":"ftp://x"}}"#, "[]"] {
+        for bad in [
+            "{not json",
+            r#"{"proxy":{"port":"x"}}"#,
+            r#"{"proxy":{"port":0}}"#,
+            r#"{"upstream":{"auth_issuer":"ftp://x"}}"#,
+            "[]",
+        ] {
             let (_d, home) = home_with(Some(bad));
-            let err = Settings::load_with_env(&home, |_| None).unwrap_err().to_string();
+            let err = Settings::load_with_env(&home, |_| None)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("state.json is broken"), "{bad}: {err}");
         }
     }
