@@ -13,11 +13,12 @@ pub fn expiry_phrase(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 fn span(secs: i64) -> String {
+    // Rounded to the nearest unit: 1 h 59 min reads "2 hours".
     let (n, unit) = match secs {
         s if s < 60 => (s, "second"),
-        s if s < 3600 => (s / 60, "minute"),
-        s if s < 86_400 => (s / 3600, "hour"),
-        s => (s / 86_400, "day"),
+        s if s < 3570 => ((s + 30) / 60, "minute"),
+        s if s < 84_600 => ((s + 1800) / 3600, "hour"),
+        s => ((s + 43_200) / 86_400, "day"),
     };
     if n == 1 {
         format!("1 {unit}")
@@ -37,8 +38,11 @@ mod tests {
         let at = |s| now + TimeDelta::seconds(s);
         assert_eq!(expiry_phrase(at(3 * 86_400 + 5), now), "expires in 3 days");
         assert_eq!(expiry_phrase(at(3600), now), "expires in 1 hour");
-        assert_eq!(expiry_phrase(at(90), now), "expires in 1 minute");
+        assert_eq!(expiry_phrase(at(80), now), "expires in 1 minute");
         assert_eq!(expiry_phrase(at(-7200), now), "expired 2 hours ago");
         assert_eq!(expiry_phrase(at(0), now), "expired 0 seconds ago");
+        assert_eq!(expiry_phrase(at(-7199), now), "expired 2 hours ago");
+        assert_eq!(expiry_phrase(at(3599), now), "expires in 1 hour");
+        assert_eq!(expiry_phrase(at(86_000), now), "expires in 1 day");
     }
 }
