@@ -1,6 +1,7 @@
 //! The commands: each takes the store, does one thing, and prints what the user needs.
 
 use crate::Command;
+use crate::auth_commands;
 use crate::output::{self, ProfileJson, StatusJson};
 use codex_router_core::home::CodexHome;
 use codex_router_core::store::{Store, StoreError};
@@ -50,6 +51,15 @@ pub fn run(command: Command) -> Result<(), String> {
         }
         Command::Remove { name, yes } => remove(&store, &name, yes),
         Command::Status { json } => status(&store, json),
+        Command::Refresh { name } => auth_commands::refresh(&store, name),
+        Command::Login {
+            name,
+            no_browser,
+            device,
+            force,
+            callback_ports,
+        } => auth_commands::login(&store, &name, no_browser, device, force, callback_ports),
+        Command::AddKey { name, force } => auth_commands::add_key(&store, &name, force),
     }
 }
 

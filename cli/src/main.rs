@@ -1,5 +1,6 @@
 //! `codex-router`: manage several Codex logins from the command line.
 
+mod auth_commands;
 mod commands;
 mod output;
 
@@ -51,6 +52,36 @@ enum Command {
         /// Do not ask
         #[arg(long, short = 'y')]
         yes: bool,
+    },
+    /// Refresh tokens now (every ChatGPT profile when no NAME is given)
+    Refresh {
+        /// The profile to refresh
+        name: Option<String>,
+    },
+    /// Sign in to an account in the browser and save it as profile NAME
+    Login {
+        /// The new profile's name
+        name: String,
+        /// Print the sign-in URL instead of opening a browser
+        #[arg(long)]
+        no_browser: bool,
+        /// Use a device code (for machines without a browser)
+        #[arg(long, conflicts_with = "no_browser")]
+        device: bool,
+        /// Replace an existing profile NAME that holds another account
+        #[arg(long)]
+        force: bool,
+        /// Callback port(s) to try instead of 1455 and 1457 (the real issuer accepts only those)
+        #[arg(long = "callback-port", hide = true)]
+        callback_ports: Vec<u16>,
+    },
+    /// Save an OpenAI API key as profile NAME (the key is read from stdin)
+    AddKey {
+        /// The new profile's name
+        name: String,
+        /// Replace an existing profile NAME
+        #[arg(long)]
+        force: bool,
     },
     /// Show the active login and its token state
     Status {

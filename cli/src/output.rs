@@ -17,6 +17,7 @@ pub struct ProfileJson {
     expires_at: Option<String>,
     last_refresh: Option<String>,
     active: bool,
+    state: &'static str,
     error: Option<String>,
     usage: Option<serde_json::Value>,
 }
@@ -33,9 +34,24 @@ impl From<&Profile> for ProfileJson {
             expires_at: info.and_then(|i| i.expires_at).map(rfc3339),
             last_refresh: info.and_then(|i| i.last_refresh).map(rfc3339),
             active: p.active,
-            error: p.login.as_ref().err().cloned(),
+            state: state(p),
+            error: match (&p.login, &p.needs_sign_in) {
+                (Err(reason), _) => Some(reason.clone()),
+                (Ok(_), Some(mark)) => Some(format!("needs sign-in: {}", mark.message)),
+                (Ok(_), None) => None,
+            },
             usage: None,
         }
+    }
+}
+
+/// `ok`, `expired` (the next refresh renews it), `needs_sign_in` or `invalid`.
+fn state(p: &Profile) -> &'static str {
+    match (&p.login, &p.needs_sign_in) {
+        (Err(_), _) => "invalid",
+        (Ok(_), Some(_)) => "needs_sign_in",
+        (Ok(info), None) if info.expires_at.is_some_and(|e| e <= Utc::now()) => "expired",
+        _ => "ok",
     }
 }
 
@@ -62,10 +78,11 @@ impl From<&Status> for StatusJson {
             account_id: info.and_then(|i| i.account_id.clone()),
             auth_mode: info.map(|i| i.auth_mode.as_str().to_owned()),
             expires_at: info.and_then(|i| i.expires_at).map(rfc3339),
-            error: match &s.login {
-                None => Some("not signed in: auth.json does not exist".into()),
-                Some(Err(reason)) => Some(reason.clone()),
-                Some(Ok(_)) => None,
+            error: match (&s.login, &s.needs_sign_in) {
+                (None, _) => Some("not signed in: auth.json does not exist".into()),
+                (Some(Err(reason)), _) => Some(reason.clone()),
+                (Some(Ok(_)), Some(mark)) => Some(format!("needs sign-in: {}", mark.message)),
+                (Some(Ok(_)), None) => None,
             },
             usage: None,
         }
@@ -99,7 +116,10 @@ pub fn profile_table(profiles: &[Profile], now: DateTime<Utc>) -> String {
                 dash(info.plan.as_deref()),
                 info.auth_mode.label().to_owned(),
                 dash(info.account_id.as_deref().map(short_id).as_deref()),
-                token_state(info, now),
+                match &p.needs_sign_in {
+                    Some(m) => format!("NEEDS SIGN-IN: {}", m.message),
+                    None => token_state(info, now),
+                },
             ],
             Err(reason) => [
                 mark,

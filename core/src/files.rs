@@ -39,10 +39,12 @@ pub enum FileError {
         path: PathBuf,
     },
     /// Another process held the lock for too long.
-    #[error("{}: another codex-router process is busy (lock held for over {}s)", path.display(), LOCK_WAIT.as_secs())]
+    #[error("{}: another codex-router process is busy (lock held for over {waited_secs}s)", path.display())]
     LockTimeout {
         /// The lock file.
         path: PathBuf,
+        /// How long it was waited for.
+        waited_secs: u64,
     },
 }
 
@@ -172,6 +174,11 @@ pub struct FileLock {
 impl FileLock {
     /// Takes the lock on `path` (created 0600 if missing), waiting up to 10 s.
     pub fn exclusive(path: &Path) -> Result<Self, FileError> {
+        Self::exclusive_for(path, LOCK_WAIT)
+    }
+
+    /// Takes the lock on `path`, waiting up to `wait`.
+    pub fn exclusive_for(path: &Path, wait: Duration) -> Result<Self, FileError> {
         ensure_dir(parent(path))?;
         let file = OpenOptions::new()
             .read(true)
@@ -181,7 +188,7 @@ impl FileLock {
             .mode(0o600)
             .open(path)
             .map_err(|e| FileError::io(path, e))?;
-        let deadline = Instant::now() + LOCK_WAIT;
+        let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Self { _file: file }),
@@ -191,6 +198,7 @@ impl FileLock {
                 Err(fs::TryLockError::WouldBlock) => {
                     return Err(FileError::LockTimeout {
                         path: path.to_owned(),
+                        waited_secs: wait.as_secs(),
                     });
                 }
                 Err(fs::TryLockError::Error(e)) => return Err(FileError::io(path, e)),

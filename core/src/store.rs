@@ -5,6 +5,7 @@
 use crate::auth_file::{AuthFile, Identity, LoginInfo};
 use crate::files::{self, FileError, FileLock, TEMP_PREFIX};
 use crate::home::{CodexHome, NameError, ProfileName};
+use crate::profile_state::{ProfileState, SignInNeeded};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -52,8 +53,22 @@ pub struct Profile {
     pub name: String,
     /// What the login is, or why it cannot be used.
     pub login: Result<LoginInfo, String>,
+    /// Set when a refresh failed for good: the account must be signed in again.
+    pub needs_sign_in: Option<SignInNeeded>,
     /// Whether it is the active login.
     pub active: bool,
+}
+
+/// Where a new login (browser, device, API key) was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// A new profile.
+    Created(String),
+    /// The login's identity already had this profile; its credentials were updated
+    /// instead of creating a twin.
+    UpdatedExisting(String),
+    /// A different login under the asked name was replaced (`force`).
+    Replaced(String),
 }
 
 /// The active login.
@@ -63,6 +78,8 @@ pub struct Status {
     pub profile: Option<String>,
     /// What `auth.json` holds: `None` when there is none, else the login or why it is unusable.
     pub login: Option<Result<LoginInfo, String>>,
+    /// Set when the active login's refresh token was refused for good.
+    pub needs_sign_in: Option<SignInNeeded>,
 }
 
 /// What a switch did.
@@ -84,7 +101,7 @@ enum ActiveFile {
     Unreadable(String),
     Unusable(String),
     Login {
-        file: AuthFile,
+        file: Box<AuthFile>,
         bytes: Vec<u8>,
         info: LoginInfo,
     },
@@ -100,6 +117,13 @@ struct Loaded {
 impl Loaded {
     fn identity(&self) -> Option<Identity> {
         self.file.as_ref().ok().and_then(|(f, _, _)| f.identity())
+    }
+
+    fn needs_sign_in(&self) -> Option<SignInNeeded> {
+        let (file, _, _) = self.file.as_ref().ok()?;
+        let token = &file.tokens.as_ref()?.refresh_token;
+        let dir = self.path.parent()?;
+        ProfileState::load(dir).needs_sign_in_for(token).cloned()
     }
 }
 
@@ -129,6 +153,7 @@ impl Store {
             .into_iter()
             .map(|l| Profile {
                 active: active.as_deref() == Some(l.name.as_str()),
+                needs_sign_in: l.needs_sign_in(),
                 login: l.file.map(|(_, _, info)| info),
                 name: l.name,
             })
@@ -146,12 +171,24 @@ impl Store {
         let loaded = self.scan()?;
         let active = self.read_active();
         let profile = self.active_name(&loaded, &active);
+        let needs_sign_in = match (&active, &profile) {
+            (ActiveFile::Login { file, .. }, Some(name)) => file.tokens.as_ref().and_then(|t| {
+                ProfileState::load(&self.home.profiles_dir().join(name))
+                    .needs_sign_in_for(&t.refresh_token)
+                    .cloned()
+            }),
+            _ => None,
+        };
         let login = match active {
             ActiveFile::Missing => None,
             ActiveFile::Unreadable(reason) | ActiveFile::Unusable(reason) => Some(Err(reason)),
             ActiveFile::Login { info, .. } => Some(Ok(info)),
         };
-        Ok(Status { profile, login })
+        Ok(Status {
+            profile,
+            login,
+            needs_sign_in,
+        })
     }
 
     /// Makes `name` active: first copies newer tokens from `auth.json` back into the
@@ -208,7 +245,17 @@ impl Store {
             ActiveFile::Missing | ActiveFile::Unusable(_) => {}
         }
         // Re-read the target: the sync-back may just have given it newer tokens.
-        let (_, target_bytes, _) = self.load_usable(&name)?;
+        let (target, target_bytes, _) = self.load_usable(&name)?;
+        if let Some(mark) = target.tokens.as_ref().and_then(|t| {
+            ProfileState::load(&self.home.profile_dir(&name))
+                .needs_sign_in_for(&t.refresh_token)
+                .cloned()
+        }) {
+            outcome.warnings.push(format!(
+                "'{name}' needs a new sign-in ({}); Codex will ask you to log in",
+                mark.message
+            ));
+        }
         files::write_atomic(&self.home.auth_file(), &target_bytes)?;
         self.write_current(Some(&name))?;
         Ok(outcome)
@@ -292,6 +339,104 @@ impl Store {
             fs::remove_dir_all(&graveyard)
         };
         removed.map_err(|e| FileError::io(&graveyard, e))?;
+        Ok(())
+    }
+
+    /// Checks that a new login may be stored as `name`: a valid name, and free unless `force`.
+    /// Call it before a sign-in starts, so nobody signs in for nothing.
+    pub fn ensure_available(&self, name: &str, force: bool) -> Result<ProfileName, StoreError> {
+        let name = ProfileName::new(name)?;
+        if !force && self.home.profile_dir(&name).symlink_metadata().is_ok() {
+            return Err(StoreError::Exists(name.to_string()));
+        }
+        Ok(name)
+    }
+
+    /// Stores a new login as profile `name`, never touching `auth.json`. When a profile
+    /// already holds the same identity (account id and user), that profile's credentials
+    /// are updated instead of creating a twin. An existing different profile `name` is only
+    /// replaced with `force`.
+    pub fn store_login(
+        &self,
+        name: &str,
+        file: &AuthFile,
+        force: bool,
+    ) -> Result<Stored, StoreError> {
+        let name = ProfileName::new(name)?;
+        let _lock = self.lock()?;
+        let bytes = file.to_bytes();
+        let identity = file.identity();
+        if let Some(owner) = self
+            .scan()?
+            .into_iter()
+            .find(|l| identity.is_some() && l.identity() == identity)
+        {
+            files::write_atomic(&owner.path, &bytes)?;
+            return Ok(Stored::UpdatedExisting(owner.name));
+        }
+        if self.home.profile_dir(&name).symlink_metadata().is_ok() {
+            if !force {
+                return Err(StoreError::Exists(name.to_string()));
+            }
+            files::write_atomic(&self.home.profile_auth_file(&name), &bytes)?;
+            return Ok(Stored::Replaced(name.to_string()));
+        }
+        self.create_profile(&name, &bytes)?;
+        Ok(Stored::Created(name.to_string()))
+    }
+
+    /// Reads a usable profile, first adopting `auth.json` when it holds the same login with
+    /// newer tokens (Codex may have refreshed it); the profile file is updated to match.
+    pub fn adopt_newer(&self, name: &ProfileName) -> Result<AuthFile, StoreError> {
+        let _lock = self.lock()?;
+        let (stored, _, _) = self.load_usable(name)?;
+        if let ActiveFile::Login { file, bytes, .. } = self.read_active()
+            && file.identity().is_some()
+            && file.identity() == stored.identity()
+            && !file.same_credentials(&stored)
+            && !is_older(&file, &stored)
+        {
+            files::write_atomic(&self.home.profile_auth_file(name), &bytes)?;
+            tracing::info!(profile = %name, "adopted newer tokens from auth.json");
+            return Ok(*file);
+        }
+        Ok(stored)
+    }
+
+    /// Writes refreshed credentials of profile `name`: the profile file first, then
+    /// `auth.json` when it holds the same login. Returns whether `auth.json` was updated.
+    /// The store lock is waited for, but the profile is written even if it cannot be had:
+    /// a rotated refresh token must never be dropped.
+    pub fn persist_refreshed(
+        &self,
+        name: &ProfileName,
+        file: &AuthFile,
+    ) -> Result<bool, StoreError> {
+        let lock = self.lock();
+        let bytes = file.to_bytes();
+        files::write_atomic(&self.home.profile_auth_file(name), &bytes)?;
+        let _guard = lock?;
+        let same_login = matches!(self.read_active(),
+            ActiveFile::Login { file: live, .. } if live.identity().is_some() && live.identity() == file.identity());
+        if same_login {
+            files::write_atomic(&self.home.auth_file(), &bytes)?;
+        }
+        Ok(same_login)
+    }
+
+    /// Records (or clears, with `None`) that profile `name` needs a new sign-in.
+    pub fn set_needs_sign_in(
+        &self,
+        name: &ProfileName,
+        mark: Option<SignInNeeded>,
+    ) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        let dir = self.home.profile_dir(name);
+        let mut state = ProfileState::load(&dir);
+        if state.needs_sign_in != mark {
+            state.needs_sign_in = mark;
+            state.save(&dir)?;
+        }
         Ok(())
     }
 
@@ -408,7 +553,11 @@ impl Store {
             Err(e) if e.is_not_found() => ActiveFile::Missing,
             Err(e) => ActiveFile::Unreadable(e.to_string()),
             Ok((file, bytes)) => match file.inspect() {
-                Ok(info) => ActiveFile::Login { file, bytes, info },
+                Ok(info) => ActiveFile::Login {
+                    file: Box::new(file),
+                    bytes,
+                    info,
+                },
                 Err(reason) => ActiveFile::Unusable(reason),
             },
         }

@@ -1,0 +1,57 @@
+//! The HTTP client every upstream call uses, with the headers Codex itself sends.
+
+use std::time::Duration;
+
+/// The Codex CLI version the router presents itself as (the backend hides its newest models
+/// from clients that do not send a matching `originator` and `version`).
+pub const CODEX_VERSION: &str = "0.125.0";
+/// The `originator` Codex's own CLI sends.
+pub const ORIGINATOR: &str = "codex_cli_rs";
+/// The OAuth client id of Codex.
+pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
+
+/// A Codex-like `User-Agent`: `codex_cli_rs/0.125.0 (Linux; x86_64) codex-router/0.1.0`.
+pub fn user_agent() -> String {
+    format!(
+        "{ORIGINATOR}/{CODEX_VERSION} ({}; {}) codex-router/{}",
+        os_name(),
+        std::env::consts::ARCH,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn os_name() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "Mac OS",
+        "linux" => "Linux",
+        "windows" => "Windows",
+        other => other,
+    }
+}
+
+/// A client with Codex's default headers, rustls, and the given overall timeout.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "originator",
+        reqwest::header::HeaderValue::from_static(ORIGINATOR),
+    );
+    reqwest::Client::builder()
+        .user_agent(user_agent())
+        .default_headers(headers)
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout)
+        .build()
+        .expect("the TLS backend is built in")
+}
+
+/// What kind of failure a request had, without its URL (which could carry secrets).
+pub fn error_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    }
+}
