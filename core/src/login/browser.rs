@@ -75,6 +75,7 @@ struct Shared {
     http: reqwest::Client,
     sender: Mutex<Option<oneshot::Sender<Result<LoginOutcome, LoginError>>>>,
     stop: Notify,
+    success_served: Notify,
 }
 
 impl Shared {
@@ -112,6 +113,7 @@ impl BrowserLogin {
             http: http::client(Duration::from_secs(30)),
             sender: Mutex::new(Some(tx)),
             stop: Notify::new(),
+            success_served: Notify::new(),
         });
         let app = Router::new()
             .route("/auth/callback", get(callback))
@@ -153,18 +155,23 @@ impl BrowserLogin {
     }
 
     /// Waits for the sign-in to finish, fail, be cancelled or time out; then stops the
-    /// callback server (after giving the browser a moment to load the result page).
+    /// callback server, once the browser has loaded the result page (or after a moment),
+    /// so a caller that exits right away does not cut the page off.
     pub async fn wait(self) -> Result<LoginOutcome, LoginError> {
         let result = match tokio::time::timeout(self.timeout, self.result).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(LoginError::Cancelled),
             Err(_) => Err(LoginError::TimedOut(self.timeout.as_secs())),
         };
-        let shared = self.shared;
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            shared.stop.notify_one();
-        });
+        if result.is_ok() {
+            let served = self.shared.success_served.notified();
+            let _ = tokio::time::timeout(Duration::from_secs(3), served).await;
+            // Let the success page's response finish writing.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.shared.stop.notify_one();
         result
     }
 }
@@ -288,7 +295,7 @@ async fn callback(
 }
 
 async fn success(State(shared): State<Arc<Shared>>) -> Html<String> {
-    shared.stop.notify_one();
+    shared.success_served.notify_one();
     page(
         "Signed in",
         &format!(
@@ -300,7 +307,6 @@ async fn success(State(shared): State<Arc<Shared>>) -> Html<String> {
 
 async fn cancel(State(shared): State<Arc<Shared>>) -> &'static str {
     shared.finish(Err(LoginError::Cancelled));
-    shared.stop.notify_one();
     "Login cancelled"
 }
 
