@@ -1,14 +1,12 @@
 //! Commands that talk to the issuer: refresh, login (browser and device), add-key.
 
-use codex_router_core::auth_file::{AuthFile, AuthMode};
+use codex_router_core::auth_file::AuthFile;
 use codex_router_core::login::browser::{BrowserLogin, BrowserLoginConfig};
 use codex_router_core::login::{LoginError, LoginOutcome, device};
 use codex_router_core::refresh::{RefreshError, Refresher, RetryPolicy};
-use codex_router_core::secret::Secret;
 use codex_router_core::settings::Settings;
 use codex_router_core::store::{Store, Stored};
 use codex_router_core::timefmt::expiry_phrase;
-use serde_json::Map;
 use std::io::{IsTerminal, Read};
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -34,16 +32,7 @@ pub fn refresh(store: &Store, name: Option<String>) -> Result<(), String> {
     let names: Vec<String> = match name {
         Some(n) => vec![n],
         None => {
-            let all = store.list().map_err(|e| e.to_string())?;
-            let names: Vec<String> = all
-                .into_iter()
-                .filter(|p| {
-                    p.login
-                        .as_ref()
-                        .is_ok_and(|i| i.auth_mode == AuthMode::ChatGpt)
-                })
-                .map(|p| p.name)
-                .collect();
+            let names = store.chatgpt_profiles().map_err(|e| e.to_string())?;
             if names.is_empty() {
                 println!("No ChatGPT profiles to refresh.");
                 return Ok(());
@@ -174,20 +163,10 @@ pub fn add_key(store: &Store, name: &str, force: bool) -> Result<(), String> {
             .map_err(|e| format!("cannot read the key from stdin: {e}"))?;
         input
     };
-    let key = key.trim();
-    if key.is_empty() {
+    if key.trim().is_empty() {
         return Err("no API key given on stdin (e.g. `printenv OPENAI_API_KEY | codex-router add-key NAME`)".into());
     }
-    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("that does not look like an API key: it contains spaces or line breaks".into());
-    }
-    let file = AuthFile {
-        auth_mode: Some("apikey".into()),
-        openai_api_key: Some(Secret::new(key)),
-        tokens: None,
-        last_refresh: None,
-        extra: Map::new(),
-    };
+    let file = AuthFile::api_key(&key)?;
     match store
         .store_login(name, &file, force)
         .map_err(|e| e.to_string())?

@@ -179,6 +179,27 @@ pub struct LoginInfo {
 }
 
 impl AuthFile {
+    /// An API-key login (`{"auth_mode":"apikey","OPENAI_API_KEY":…}`), as Codex writes it.
+    /// The key is trimmed; an empty key or one with spaces or line breaks is refused.
+    pub fn api_key(key: &str) -> Result<Self, String> {
+        let key = key.trim();
+        if key.is_empty() {
+            return Err("the API key is empty".into());
+        }
+        if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(
+                "that does not look like an API key: it contains spaces or line breaks".into(),
+            );
+        }
+        Ok(Self {
+            auth_mode: Some("apikey".into()),
+            openai_api_key: Some(Secret::new(key)),
+            tokens: None,
+            last_refresh: None,
+            extra: Map::new(),
+        })
+    }
+
     /// Reads and parses `path`, retrying briefly when it does not parse (Codex may be
     /// half-way through writing it).
     pub fn load(path: &Path) -> Result<Self, AuthFileError> {

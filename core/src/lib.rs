@@ -3,6 +3,7 @@
 
 pub mod auth_file;
 pub mod claims;
+pub mod events;
 pub mod files;
 pub mod home;
 pub mod http;
@@ -10,6 +11,7 @@ pub mod login;
 pub mod profile_state;
 pub mod proxy;
 pub mod refresh;
+pub mod router;
 pub mod secret;
 pub mod settings;
 pub mod store;

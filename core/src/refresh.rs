@@ -4,6 +4,7 @@
 //! "needs sign-in" instead of retried.
 
 use crate::auth_file::{AuthFile, AuthMode};
+use crate::events::{EventBus, RouterEvent};
 use crate::files::FileLock;
 use crate::home::ProfileName;
 use crate::http::{self, CLIENT_ID};
@@ -17,7 +18,7 @@ use futures_util::future::{BoxFuture, Shared};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -109,6 +110,7 @@ struct Inner {
     retry: RetryPolicy,
     flights: Mutex<HashMap<String, Flight>>,
     changed: Notify,
+    events: OnceLock<EventBus>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +131,7 @@ impl Refresher {
                 retry,
                 flights: Mutex::new(HashMap::new()),
                 changed: Notify::new(),
+                events: OnceLock::new(),
             }),
         }
     }
@@ -181,6 +184,17 @@ impl Refresher {
             flights.remove(name);
         }
         result
+    }
+
+    /// Sends `TokensRefreshed` and `NeedsSignIn` events to `bus` from now on (set once).
+    pub fn set_events(&self, bus: EventBus) {
+        let _ = self.inner.events.set(bus);
+    }
+
+    fn emit(&self, event: RouterEvent) {
+        if let Some(bus) = self.inner.events.get() {
+            bus.emit(event);
+        }
     }
 
     /// Wakes the proactive loop after profiles changed on disk.
@@ -309,6 +323,10 @@ impl Refresher {
                 let p = profile.clone();
                 blocking(move || store.set_needs_sign_in(&p, Some(mark))).await?;
                 tracing::warn!(profile = %name, %code, "refresh token refused; the profile needs a new sign-in");
+                self.emit(RouterEvent::NeedsSignIn {
+                    profile: name.clone(),
+                    message: message.clone(),
+                });
                 return Err(RefreshError::NeedsSignIn {
                     name,
                     code,
@@ -335,6 +353,9 @@ impl Refresher {
         let updated_active = blocking(move || store.persist_refreshed(&p, &f)).await?;
         tracing::info!(profile = %name, updated_active, "tokens refreshed");
         self.notify_changed();
+        self.emit(RouterEvent::TokensRefreshed {
+            profile: name.clone(),
+        });
         fresh_from(&profile, &file, true, updated_active)
     }
 

@@ -160,6 +160,20 @@ impl Store {
             .collect())
     }
 
+    /// Names of the usable ChatGPT profiles (the ones that have tokens to refresh).
+    pub fn chatgpt_profiles(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|p| {
+                p.login
+                    .as_ref()
+                    .is_ok_and(|i| i.auth_mode == crate::auth_file::AuthMode::ChatGpt)
+            })
+            .map(|p| p.name)
+            .collect())
+    }
+
     /// The active profile's name: the profile whose identity (account id and user) is the
     /// one in `auth.json`, preferring `.current_profile` when several match.
     pub fn current(&self) -> Result<Option<String>, StoreError> {

@@ -1,0 +1,289 @@
+//! The façade every frontend drives (the desktop app, the FFI for Swift and Python):
+//! a snapshot to render, commands, and a subscription to events. It owns the async runtime,
+//! the file watcher and the proactive refresher, so frontends never touch a file or socket.
+
+use crate::auth_file::AuthFile;
+use crate::events::{EventBus, HomeWatcher, RouterEvent, Subscription};
+use crate::home::{CodexHome, HomeError};
+use crate::login::LoginOutcome;
+use crate::login::browser::{BrowserLogin, BrowserLoginConfig, CancelHandle};
+use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
+use crate::settings::{Settings, SettingsError};
+use crate::store::{Profile, Status, Store, StoreError, Stored, SwitchOutcome};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Why a façade call failed; each variant carries the module's own error.
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    /// No Codex home.
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    /// Broken `router/state.json`.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A profile operation failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A refresh failed.
+    #[error(transparent)]
+    Refresh(#[from] RefreshError),
+    /// A sign-in failed.
+    #[error(transparent)]
+    Login(#[from] crate::login::LoginError),
+    /// Bad input from the caller.
+    #[error("{0}")]
+    Invalid(String),
+    /// The background runtime could not start.
+    #[error("cannot start the background runtime: {0}")]
+    Runtime(String),
+}
+
+/// Everything a frontend shows, read at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Every profile, sorted by name.
+    pub profiles: Vec<Profile>,
+    /// The active login.
+    pub status: Status,
+}
+
+/// The result of refreshing one profile.
+#[derive(Debug, Clone)]
+pub struct RefreshReport {
+    /// The profile.
+    pub profile: String,
+    /// What happened.
+    pub result: Result<Fresh, RefreshError>,
+}
+
+/// The router of one Codex home. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    settings: Settings,
+    bus: EventBus,
+    refresher: Refresher,
+    runtime: tokio::runtime::Runtime,
+    _watcher: Option<HomeWatcher>,
+}
+
+impl Router {
+    /// Opens the router on `codex_home` (`None`: `CODEX_HOME`, else `~/.codex`, created
+    /// 0700 when missing). Starts the file watcher and, when the settings ask for it, the
+    /// proactive token refresh. A watcher that cannot start is logged, not fatal.
+    pub fn open(codex_home: Option<PathBuf>) -> Result<Self, RouterError> {
+        let home = match codex_home {
+            Some(path) => CodexHome::at(path),
+            None => CodexHome::from_env()?,
+        };
+        crate::files::ensure_dir(home.root()).map_err(StoreError::from)?;
+        let settings = Settings::load(&home)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("codex-router")
+            .enable_all()
+            .build()
+            .map_err(|e| RouterError::Runtime(e.to_string()))?;
+        let store = Store::new(home);
+        let bus = EventBus::new();
+        let refresher = Refresher::new(
+            store.clone(),
+            &settings.upstream.auth_issuer,
+            RetryPolicy::default(),
+        );
+        refresher.set_events(bus.clone());
+        let watcher = match HomeWatcher::start(store.clone(), bus.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(error = %e, "changes made outside the app will not show up by themselves");
+                None
+            }
+        };
+        if settings.refresh.proactive {
+            let _guard = runtime.enter();
+            refresher.spawn_proactive(settings.refresh.clone());
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                bus,
+                refresher,
+                runtime,
+                _watcher: watcher,
+            }),
+        })
+    }
+
+    /// The Codex home in use.
+    pub fn home(&self) -> &CodexHome {
+        self.inner.store.home()
+    }
+
+    /// The settings read at start.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The profile store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The shared refresher (single flight across the app, the proxy and the FFI).
+    pub fn refresher(&self) -> &Refresher {
+        &self.inner.refresher
+    }
+
+    /// The event bus, for components that emit (the proxy).
+    pub fn events(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    /// A handle to the background runtime, for components that run on it (the proxy).
+    pub fn runtime(&self) -> tokio::runtime::Handle {
+        self.inner.runtime.handle().clone()
+    }
+
+    /// Profiles and the active login, read now.
+    pub fn snapshot(&self) -> Result<Snapshot, RouterError> {
+        Ok(Snapshot {
+            profiles: self.inner.store.list()?,
+            status: self.inner.store.status()?,
+        })
+    }
+
+    /// Every profile.
+    pub fn list_profiles(&self) -> Result<Vec<Profile>, RouterError> {
+        Ok(self.inner.store.list()?)
+    }
+
+    /// The active profile's name.
+    pub fn current_profile(&self) -> Result<Option<String>, RouterError> {
+        Ok(self.inner.store.current()?)
+    }
+
+    /// The active login.
+    pub fn status(&self) -> Result<Status, RouterError> {
+        Ok(self.inner.store.status()?)
+    }
+
+    /// Switches to `name` (see [`Store::switch`]).
+    pub fn switch_profile(&self, name: &str, force: bool) -> Result<SwitchOutcome, RouterError> {
+        Ok(self.inner.store.switch(name, force)?)
+    }
+
+    /// Saves the login in `auth.json` as `name`.
+    pub fn save_profile(&self, name: &str) -> Result<(), RouterError> {
+        Ok(self.inner.store.save(name)?)
+    }
+
+    /// Renames a profile.
+    pub fn rename_profile(&self, old: &str, new: &str) -> Result<(), RouterError> {
+        Ok(self.inner.store.rename(old, new)?)
+    }
+
+    /// Removes a profile (`auth.json` is left alone).
+    pub fn remove_profile(&self, name: &str) -> Result<(), RouterError> {
+        Ok(self.inner.store.remove(name)?)
+    }
+
+    /// Refreshes `name` now, or every ChatGPT profile when `None`. Blocks the calling
+    /// thread for the network calls: do not call it from an async task.
+    pub fn refresh_profiles(&self, name: Option<&str>) -> Result<Vec<RefreshReport>, RouterError> {
+        let names = match name {
+            Some(n) => vec![n.to_owned()],
+            None => self.inner.store.chatgpt_profiles()?,
+        };
+        let refresher = self.inner.refresher.clone();
+        Ok(self.inner.runtime.block_on(async move {
+            let mut reports = Vec::new();
+            for profile in names {
+                let result = refresher.refresh_now(&profile).await;
+                reports.push(RefreshReport { profile, result });
+            }
+            reports
+        }))
+    }
+
+    /// Stores an API key as profile `name`.
+    pub fn add_api_key(&self, name: &str, key: &str, force: bool) -> Result<Stored, RouterError> {
+        let file = AuthFile::api_key(key).map_err(RouterError::Invalid)?;
+        self.inner.store.ensure_available(name, force)?;
+        Ok(self.inner.store.store_login(name, &file, force)?)
+    }
+
+    /// Starts a browser sign-in for a new profile `name`; open [`LoginHandle::url`] in a
+    /// browser, then [`LoginHandle::wait`].
+    pub fn start_login(&self, name: &str, force: bool) -> Result<LoginHandle, RouterError> {
+        let config = BrowserLoginConfig::new(&self.inner.settings.upstream.auth_issuer);
+        self.start_login_with(name, force, &config)
+    }
+
+    /// [`Router::start_login`] with explicit callback ports and timeout (tests, embedders).
+    pub fn start_login_with(
+        &self,
+        name: &str,
+        force: bool,
+        config: &BrowserLoginConfig,
+    ) -> Result<LoginHandle, RouterError> {
+        let store = self.inner.store.clone();
+        let login = self
+            .inner
+            .runtime
+            .block_on(BrowserLogin::start(store, name, force, config))?;
+        Ok(LoginHandle {
+            url: login.url().to_owned(),
+            cancel: login.cancel_handle(),
+            login: Mutex::new(Some(login)),
+            runtime: self.inner.runtime.handle().clone(),
+        })
+    }
+
+    /// A new subscription to the router's events.
+    pub fn subscribe(&self) -> Subscription {
+        self.inner.bus.subscribe()
+    }
+
+    /// Sends an event to every subscriber (used by components built on the router).
+    pub fn emit(&self, event: RouterEvent) {
+        self.inner.bus.emit(event);
+    }
+}
+
+/// A browser sign-in in progress, usable from any thread.
+pub struct LoginHandle {
+    url: String,
+    cancel: CancelHandle,
+    login: Mutex<Option<BrowserLogin>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl LoginHandle {
+    /// The URL to open in a browser.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Blocks until the sign-in finishes, fails, is cancelled or times out. Only the first
+    /// call waits; later ones fail.
+    pub fn wait(&self) -> Result<LoginOutcome, RouterError> {
+        let login = self
+            .login
+            .lock()
+            .expect("login lock")
+            .take()
+            .ok_or_else(|| RouterError::Invalid("this login was already waited for".into()))?;
+        Ok(self.runtime.block_on(login.wait())?)
+    }
+
+    /// Cancels the sign-in; a waiting [`LoginHandle::wait`] returns `Cancelled`.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+}

@@ -1,0 +1,119 @@
+//! The façade: events arrive by themselves when files change, from any process.
+
+use codex_router_core::events::{RouterEvent, Subscription};
+use codex_router_core::home::CodexHome;
+use codex_router_core::router::Router;
+use codex_router_core::store::{Store, Stored};
+use codex_router_testkit::home::{TempHome, api_key_auth, chatgpt_auth};
+use codex_router_testkit::jwt::Identity;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Forwards a subscription to a channel so tests can wait with a timeout.
+fn events(mut sub: Subscription) -> mpsc::Receiver<RouterEvent> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        while let Some(e) = sub.recv_blocking() {
+            if tx.send(e).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for(rx: &mpsc::Receiver<RouterEvent>, want: impl Fn(&RouterEvent) -> bool) -> RouterEvent {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(e) if want(&e) => return e,
+            Ok(_) => continue,
+            Err(_) => panic!("event did not arrive in time"),
+        }
+    }
+}
+
+#[test]
+fn files_changed_by_anyone_become_events() {
+    let home = TempHome::new();
+    let (a, b) = (Identity::new("alice", "plus"), Identity::new("bob", "plus"));
+    home.write_profile("a", &chatgpt_auth(&a, 1, 3600));
+    home.write_auth(&chatgpt_auth(&a, 1, 3600));
+    let router = Router::open(Some(home.path().to_owned())).unwrap();
+    let rx = events(router.subscribe());
+
+    // A profile dropped into profiles/ by hand.
+    home.write_profile("b", &chatgpt_auth(&b, 1, 3600));
+    wait_for(&rx, |e| *e == RouterEvent::ProfilesChanged);
+    assert_eq!(router.list_profiles().unwrap().len(), 2);
+
+    // A switch made by another process (another Store on the same home).
+    Store::new(CodexHome::at(home.path()))
+        .switch("b", false)
+        .unwrap();
+    let e = wait_for(&rx, |e| matches!(e, RouterEvent::Switched { .. }));
+    assert_eq!(
+        e,
+        RouterEvent::Switched {
+            from: Some("a".into()),
+            to: Some("b".into())
+        }
+    );
+
+    // Codex writing an unrelated file in its home is not an event.
+    std::thread::sleep(Duration::from_millis(700));
+    while rx.try_recv().is_ok() {}
+    std::fs::write(home.path().join("history.jsonl"), "{}\n").unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(rx.try_recv().is_err());
+}
+
+#[test]
+fn commands_work_through_the_facade() {
+    let home = TempHome::new();
+    home.write_auth(&api_key_auth("sk-live"));
+    let router = Router::open(Some(home.path().to_owned())).unwrap();
+    router.save_profile("live").unwrap();
+    assert_eq!(
+        router.add_api_key("k2", "  sk-other \n", false).unwrap(),
+        Stored::Created("k2".into())
+    );
+    assert!(router.add_api_key("bad", "two words", false).is_err());
+    router.switch_profile("k2", false).unwrap();
+    assert_eq!(router.current_profile().unwrap().as_deref(), Some("k2"));
+    router.rename_profile("live", "old").unwrap();
+    router.remove_profile("old").unwrap();
+    let snap = router.snapshot().unwrap();
+    assert_eq!(snap.profiles.len(), 1);
+    assert_eq!(snap.status.profile.as_deref(), Some("k2"));
+    assert!(router.switch_profile("../etc", false).is_err());
+}
+
+#[test]
+fn a_refresh_through_the_facade_is_an_event() {
+    let up = codex_router_testkit::upstream::FakeUpstream::start();
+    let home = TempHome::new();
+    let alice = Identity::new("alice", "plus");
+    home.write_profile("a", &up.chatgpt_auth_json(&alice, 3600));
+    std::fs::create_dir_all(home.path().join("router")).unwrap();
+    std::fs::write(
+        home.path().join("router/state.json"),
+        format!(
+            r#"{{"upstream":{{"auth_issuer":"{}"}},"refresh":{{"proactive":false}}}}"#,
+            up.issuer_url()
+        ),
+    )
+    .unwrap();
+    let router = Router::open(Some(home.path().to_owned())).unwrap();
+    let rx = events(router.subscribe());
+    let reports = router.refresh_profiles(None).unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].result.as_ref().unwrap().refreshed);
+    wait_for(&rx, |e| {
+        *e == RouterEvent::TokensRefreshed {
+            profile: "a".into(),
+        }
+    });
+    wait_for(&rx, |e| *e == RouterEvent::ProfilesChanged);
+}
