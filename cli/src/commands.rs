@@ -60,6 +60,34 @@ pub fn run(command: Command) -> Result<(), String> {
             callback_ports,
         } => auth_commands::login(&store, &name, no_browser, device, force, callback_ports),
         Command::AddKey { name, force } => auth_commands::add_key(&store, &name, force),
+        Command::Serve {
+            host,
+            port,
+            require_key,
+            idle_timeout,
+            max_body_mib,
+        } => crate::serve::serve(
+            store.home().clone(),
+            crate::serve::ServeOptions {
+                host,
+                port,
+                require_key,
+                idle_timeout,
+                max_body_mib,
+            },
+        ),
+        Command::SetupCodex {
+            port,
+            env_key,
+            no_default,
+        } => crate::setup_codex::setup_codex(
+            store.home(),
+            &crate::setup_codex::SetupOptions {
+                port,
+                env_key,
+                no_default,
+            },
+        ),
     }
 }
 

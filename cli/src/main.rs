@@ -3,6 +3,8 @@
 mod auth_commands;
 mod commands;
 mod output;
+mod serve;
+mod setup_codex;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -89,10 +91,39 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the local OpenAI-compatible endpoint (http://127.0.0.1:9876/v1) until Ctrl-C
+    Serve {
+        /// Address to listen on (loopback unless you say otherwise)
+        #[arg(long)]
+        host: Option<String>,
+        /// Port (0 = any free port)
+        #[arg(long)]
+        port: Option<u16>,
+        /// Require the local key (env CODEX_ROUTER_KEY or "proxy.key" in router/state.json)
+        #[arg(long)]
+        require_key: bool,
+        /// Seconds to wait for each chunk of an upstream answer before ending it with an error
+        #[arg(long, value_name = "SECS")]
+        idle_timeout: Option<u64>,
+        /// Largest request body, in MiB (default 32)
+        #[arg(long, value_name = "MIB")]
+        max_body_mib: Option<usize>,
+    },
+    /// Add Codex Router as a model provider to Codex's config.toml (keeping every other line)
+    SetupCodex {
+        /// The port `serve` listens on (default: router/state.json, else 9876)
+        #[arg(long)]
+        port: Option<u16>,
+        /// Have Codex send $CODEX_ROUTER_KEY (for `serve --require-key`)
+        #[arg(long)]
+        env_key: bool,
+        /// Add the provider without making it Codex's default
+        #[arg(long)]
+        no_default: bool,
+    },
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -104,6 +135,12 @@ fn main() -> ExitCode {
             };
         }
     };
+    // `serve` logs one line per request; the other commands only warnings.
+    init_tracing(if matches!(cli.command, Command::Serve { .. }) {
+        "warn,codex_router=info,codex_router_core=info"
+    } else {
+        "warn"
+    });
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -113,9 +150,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

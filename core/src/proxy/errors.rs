@@ -1,0 +1,227 @@
+//! Errors of the local endpoint, answered in OpenAI's shape
+//! `{"error":{"message","type","code","param"}}` with a fitting HTTP status.
+//!
+//! No variant ever carries a token or key: messages name profiles, paths and upstream
+//! failures only.
+
+use super::chat::{TranslateError, error_body};
+use super::sse::StreamError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// Why the endpoint answered with an error.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProxyError {
+    /// The body is not JSON (or not UTF-8 JSON).
+    #[error("We could not parse the JSON body of your request: {0}")]
+    BadJson(String),
+    /// A field has the wrong type or an unusable value.
+    #[error(transparent)]
+    Translate(#[from] TranslateError),
+    /// The body is over the size limit.
+    #[error("Request body too large: the limit is {limit} bytes")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body could not be read from the client.
+    #[error("could not read the request body: {0}")]
+    BodyRead(String),
+    /// The request's `Origin` is a web page.
+    #[error(
+        "Requests from web pages are refused (Origin {0}); only local programs may use this endpoint"
+    )]
+    OriginRefused(String),
+    /// The request's `Host` is not a loopback name (DNS rebinding).
+    #[error("Host {0} is refused; use http://127.0.0.1 or http://localhost")]
+    HostRefused(String),
+    /// `--require-key` is on and the request has no or the wrong key.
+    #[error(
+        "Incorrect or missing local key: this endpoint requires `Authorization: Bearer <CODEX_ROUTER_KEY>`"
+    )]
+    BadLocalKey,
+    /// No profile is active.
+    #[error("{0}")]
+    NoActiveProfile(String),
+    /// The active profile cannot be used.
+    #[error("profile '{name}' can't be used: {reason}")]
+    ProfileUnusable {
+        /// The profile.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The refresh token was refused for good.
+    #[error(
+        "profile '{name}' needs a new sign-in ({message}); run `codex-router login {name}` and try again"
+    )]
+    NeedsSignIn {
+        /// The profile.
+        name: String,
+        /// What the issuer said, for people.
+        message: String,
+    },
+    /// Fresh tokens could not be had right now.
+    #[error("could not refresh the tokens of profile '{name}': {detail}")]
+    RefreshUnavailable {
+        /// The profile.
+        name: String,
+        /// What went wrong (never a token).
+        detail: String,
+    },
+    /// The upstream could not be reached.
+    #[error("the upstream could not be reached ({0})")]
+    UpstreamUnreachable(String),
+    /// The upstream's answer stream failed before the client's answer started.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// The upstream did not send anything for too long.
+    #[error("the upstream sent nothing for {0} seconds")]
+    UpstreamIdle(u64),
+    /// The route does not exist (or not for this kind of profile).
+    #[error("{0}")]
+    NotFound(String),
+    /// The route exists, not with this method.
+    #[error("method {0} is not allowed here")]
+    MethodNotAllowed(String),
+    /// A WebSocket upgrade (Codex falls back to HTTP SSE on 426).
+    #[error("WebSocket is not supported by this endpoint; use HTTP (server-sent events)")]
+    WebSocketUnsupported,
+    /// A request body in a content encoding the endpoint cannot read.
+    #[error("Content-Encoding {0} is not supported; send the body uncompressed")]
+    UnsupportedEncoding(String),
+}
+
+impl ProxyError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        let code = match self {
+            Self::BadJson(_) | Self::Translate(_) | Self::BodyRead(_) => 400,
+            Self::BodyTooLarge { .. } => 413,
+            Self::OriginRefused(_) | Self::HostRefused(_) => 403,
+            Self::BadLocalKey | Self::NeedsSignIn { .. } => 401,
+            Self::NoActiveProfile(_) | Self::ProfileUnusable { .. } => 503,
+            Self::RefreshUnavailable { .. } => 503,
+            Self::UpstreamUnreachable(_) => 502,
+            Self::UpstreamIdle(_) => 504,
+            Self::Stream(e) => e.status_code(),
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed(_) => 405,
+            Self::WebSocketUnsupported => 426,
+            Self::UnsupportedEncoding(_) => 415,
+        };
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// OpenAI's error `type` and `code`.
+    fn kind_and_code(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::BadJson(_) => ("invalid_request_error", Some("invalid_json")),
+            Self::BodyRead(_) => ("invalid_request_error", Some("invalid_body")),
+            Self::Translate(_) | Self::Stream(_) => ("server_error", None), // own bodies
+            Self::BodyTooLarge { .. } => ("invalid_request_error", Some("request_too_large")),
+            Self::OriginRefused(_) => ("permission_error", Some("origin_refused")),
+            Self::HostRefused(_) => ("permission_error", Some("host_refused")),
+            Self::BadLocalKey => ("invalid_request_error", Some("invalid_api_key")),
+            Self::NoActiveProfile(_) => ("server_error", Some("no_active_profile")),
+            Self::ProfileUnusable { .. } => ("server_error", Some("profile_unusable")),
+            Self::NeedsSignIn { .. } => ("authentication_error", Some("needs_sign_in")),
+            Self::RefreshUnavailable { .. } => ("server_error", Some("refresh_failed")),
+            Self::UpstreamUnreachable(_) => ("server_error", Some("upstream_unreachable")),
+            Self::UpstreamIdle(_) => ("server_error", Some("upstream_timeout")),
+            Self::NotFound(_) => ("invalid_request_error", Some("not_found")),
+            Self::MethodNotAllowed(_) => ("invalid_request_error", Some("method_not_allowed")),
+            Self::WebSocketUnsupported => {
+                ("invalid_request_error", Some("websocket_not_supported"))
+            }
+            Self::UnsupportedEncoding(_) => (
+                "invalid_request_error",
+                Some("unsupported_content_encoding"),
+            ),
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        match self {
+            Self::Translate(e) => e.error_body(),
+            Self::Stream(e) => e.error_body(),
+            _ => {
+                let (kind, code) = self.kind_and_code();
+                error_body(&self.to_string(), kind, code)
+            }
+        }
+    }
+}
+
+/// A JSON answer with `status` and `body`.
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        json_response(self.status(), &self.body())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_is_openai_shaped() {
+        let cases = [
+            (ProxyError::BadJson("x".into()), 400, "invalid_json"),
+            (
+                ProxyError::BodyTooLarge { limit: 5 },
+                413,
+                "request_too_large",
+            ),
+            (
+                ProxyError::OriginRefused("https://evil.example".into()),
+                403,
+                "origin_refused",
+            ),
+            (ProxyError::BadLocalKey, 401, "invalid_api_key"),
+            (
+                ProxyError::NeedsSignIn {
+                    name: "work".into(),
+                    message: "the refresh token was revoked".into(),
+                },
+                401,
+                "needs_sign_in",
+            ),
+            (
+                ProxyError::UpstreamUnreachable("could not connect".into()),
+                502,
+                "upstream_unreachable",
+            ),
+            (
+                ProxyError::WebSocketUnsupported,
+                426,
+                "websocket_not_supported",
+            ),
+        ];
+        for (e, status, code) in cases {
+            assert_eq!(e.status().as_u16(), status, "{e}");
+            let body = e.body();
+            assert_eq!(body["error"]["code"], code);
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty())
+            );
+            assert!(body["error"]["type"].is_string());
+        }
+        let e = ProxyError::Stream(StreamError::Truncated);
+        assert_eq!(e.status().as_u16(), 502);
+        assert_eq!(e.body()["error"]["code"], "stream_truncated");
+    }
+}

@@ -1,0 +1,1182 @@
+//! The local OpenAI-compatible endpoint: routes, guards, and the profile active at the moment
+//! of each request.
+//!
+//! A request reads top to bottom: the guards refuse web pages (`Origin`), DNS rebinding
+//! (`Host`) and, with a local key, strangers; [`ActiveCache`] says which profile is active
+//! (re-resolved only when `auth.json` or `.current_profile` changed on disk); the refresher
+//! makes its token fresh; [`super::upstream`] sends it and relays the answer, translated by
+//! [`super::chat`] and [`super::sse`] for Chat Completions.
+
+use super::chat::{apply_chatgpt_quirks, chat_to_responses, models_to_openai_list};
+use super::errors::{ProxyError, json_response};
+use super::sse::ChatStreamOptions;
+use super::upstream::{self, Upstream, UpstreamError};
+use crate::auth_file::{AuthFile, AuthMode};
+use crate::home::{CodexHome, ProfileName};
+use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
+use crate::secret::Secret;
+use crate::settings::Settings;
+use crate::store::Store;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Default limit on a request body: 32 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// Default wait for each chunk of an upstream answer (Codex's own `stream_idle_timeout_ms`).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// A token expiring within this margin is refreshed before the request.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(30);
+/// How long a stopping server waits for open answers before it closes them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The upstream client could not be built.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// Serving failed.
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Everything the server needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The Codex home whose active profile is served.
+    pub home: CodexHome,
+    /// Upstream URLs and refresh settings.
+    pub settings: Settings,
+    /// Bodies over this many bytes are refused with 413.
+    pub body_limit: usize,
+    /// The longest wait for an upstream answer's head and for each of its chunks.
+    pub idle_timeout: Duration,
+    /// Tokens expiring within this margin are refreshed first.
+    pub refresh_margin: Duration,
+    /// When set, every `/v1` request must carry it (`Authorization: Bearer …` or `x-api-key`).
+    pub local_key: Option<Secret>,
+    /// The host the server was asked to listen on; requests naming it in `Host` are allowed
+    /// besides the loopback names.
+    pub bind_host: String,
+}
+
+impl ServerConfig {
+    /// Defaults: 32 MiB bodies, 300 s idle timeout, 30 s refresh margin, no local key,
+    /// loopback only.
+    pub fn new(home: CodexHome, settings: Settings) -> Self {
+        Self {
+            home,
+            settings,
+            body_limit: DEFAULT_BODY_LIMIT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
+            local_key: None,
+            bind_host: "127.0.0.1".into(),
+        }
+    }
+}
+
+/// Identity of a file's current version: (mtime, ctime, size, inode, device), or `None`
+/// when it does not exist. Atomic replaces change the inode; in-place writes change
+/// mtime and usually size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp(Option<(i64, i64, i64, i64, u64, u64, u64)>);
+
+fn stamp(path: &Path) -> Stamp {
+    Stamp(std::fs::metadata(path).ok().map(|m| {
+        (
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            m.size(),
+            m.ino(),
+            m.dev(),
+        )
+    }))
+}
+
+/// The profile a request is served with.
+#[derive(Debug, Clone)]
+enum Active {
+    ChatGpt { name: String },
+    ApiKey { name: String, key: Secret },
+}
+
+impl Active {
+    fn name(&self) -> &str {
+        match self {
+            Self::ChatGpt { name } | Self::ApiKey { name, .. } => name,
+        }
+    }
+}
+
+/// The active profile, re-resolved only when `auth.json` or `.current_profile` changed.
+#[derive(Default)]
+struct ActiveCache {
+    entry: Mutex<Option<((Stamp, Stamp), Arc<Active>)>>,
+}
+
+/// Credentials of one profile, valid while its files are unchanged and the token is fresh.
+type CredsCache = Mutex<HashMap<String, ((Stamp, Stamp), Fresh)>>;
+
+struct AppState {
+    home: CodexHome,
+    store: Store,
+    refresher: Refresher,
+    upstream: Upstream,
+    active: ActiveCache,
+    creds: CredsCache,
+    body_limit: usize,
+    refresh_margin: Duration,
+    local_key: Option<Secret>,
+    bind_host: String,
+}
+
+/// The profile a response was served with (for the request log line).
+#[derive(Clone)]
+struct ServedBy(String);
+
+/// A bound server, ready to run.
+pub struct Server {
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("addr", &self.addr).finish()
+    }
+}
+
+impl Server {
+    /// Binds `addr` (port 0 = any free port).
+    pub async fn bind(config: ServerConfig, addr: SocketAddr) -> Result<Self, ServerError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+        let store = Store::new(config.home.clone());
+        let refresher = Refresher::new(
+            store.clone(),
+            &config.settings.upstream.auth_issuer,
+            RetryPolicy::default(),
+        );
+        let upstream = Upstream::new(&config.settings.upstream, config.idle_timeout)?;
+        let state = Arc::new(AppState {
+            home: config.home,
+            store,
+            refresher,
+            upstream,
+            active: ActiveCache::default(),
+            creds: Mutex::new(HashMap::new()),
+            body_limit: config.body_limit,
+            refresh_margin: config.refresh_margin,
+            local_key: config.local_key,
+            bind_host: config.bind_host,
+        });
+        Ok(Self {
+            state,
+            listener,
+            addr,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The refresher requests share (for the proactive refresh loop).
+    pub fn refresher(&self) -> Refresher {
+        self.state.refresher.clone()
+    }
+
+    /// The active profile's name now, or why there is none.
+    pub async fn active_profile(&self) -> Result<String, String> {
+        self.state
+            .resolve(None)
+            .await
+            .map(|a| a.name().to_owned())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Serves until `shutdown` completes, then gives open answers a few seconds to finish.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let app = router(self.state);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+            let _ = stop_rx.await;
+        });
+        let mut task = tokio::spawn(async move { serve.await });
+        tokio::select! {
+            r = &mut task => return flatten(r),
+            _ = stopping_rx => {}
+        }
+        let _ = stop_tx.send(());
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+            Ok(r) => flatten(r),
+            Err(_) => {
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+fn flatten(
+    r: Result<Result<(), std::io::Error>, tokio::task::JoinError>,
+) -> Result<(), ServerError> {
+    match r {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServerError::Serve(e)),
+        Err(e) => Err(ServerError::Serve(std::io::Error::other(e.to_string()))),
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    let v1 = Router::new()
+        .route("/chat/completions", any(chat_completions))
+        .route("/responses", any(responses))
+        .route("/models", any(models))
+        .route("/models/{id}", any(model))
+        .fallback(v1_fallback);
+    Router::new()
+        .route("/health", get(health))
+        .nest("/v1", v1.clone())
+        .nest("/p/{profile}/v1", v1)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+// ---- guards and logging -------------------------------------------------------------------
+
+/// One line per request: method, path, profile, status, milliseconds to the answer's head.
+async fn log_request(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    let profile = resp
+        .extensions()
+        .get::<ServedBy>()
+        .map(|p| p.0.clone())
+        .unwrap_or_else(|| "-".into());
+    tracing::info!(
+        target: "codex_router::proxy",
+        %method,
+        %path,
+        %profile,
+        status = resp.status().as_u16(),
+        ms = format_args!("{:.1}", start.elapsed().as_secs_f64() * 1000.0),
+        "request"
+    );
+    resp
+}
+
+/// Refuses web pages, DNS rebinding, strangers (with a local key) and oversized bodies.
+async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+        if !loopback_origin(&origin) {
+            return ProxyError::OriginRefused(origin).into_response();
+        }
+    }
+    let host = headers
+        .get(header::HOST)
+        .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    if let Some(host) = host
+        && !allowed_host(&host, &st.bind_host)
+    {
+        return ProxyError::HostRefused(host).into_response();
+    }
+    if let Some(key) = &st.local_key
+        && req.uri().path() != "/health"
+        && !has_key(headers, key)
+    {
+        return ProxyError::BadLocalKey.into_response();
+    }
+    let too_long = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > st.body_limit as u64);
+    if too_long {
+        // Refused before a byte of it is read.
+        let mut resp = ProxyError::BodyTooLarge {
+            limit: st.body_limit,
+        }
+        .into_response();
+        resp.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return resp;
+    }
+    next.run(req).await
+}
+
+/// `http(s)://localhost`, `127.0.0.1`, `[::1]` (any port).
+fn loopback_origin(origin: &str) -> bool {
+    let Ok(url) = url::Url::parse(origin) else {
+        return false;
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Domain(d)) => is_localhost_name(d),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn is_localhost_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+/// The host part of a `Host` header (no port, no brackets).
+fn host_name(host: &str) -> &str {
+    let host = host.trim();
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// A loopback name or address, or the address the server was told to listen on (any IP
+/// address when that is the unspecified one). DNS names other than `localhost` are refused:
+/// that is what a DNS-rebinding page sends.
+fn allowed_host(host: &str, bind_host: &str) -> bool {
+    let name = host_name(host);
+    if is_localhost_name(name) {
+        return true;
+    }
+    let bind = host_name(bind_host);
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return ip.is_loopback()
+            || bind
+                .parse::<IpAddr>()
+                .is_ok_and(|b| b == ip || b.is_unspecified());
+    }
+    !bind.is_empty() && name.eq_ignore_ascii_case(bind)
+}
+
+/// Whether the request carries the local key (constant-time comparison).
+fn has_key(headers: &HeaderMap, key: &Secret) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()));
+    given.is_some_and(|g| constant_time_eq(g.as_bytes(), key.expose().as_bytes()))
+}
+
+/// Equality whose time does not depend on where the inputs differ (only on their length).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+// ---- profile and credentials --------------------------------------------------------------
+
+impl AppState {
+    /// The profile for this request: `name` when given (`/p/<name>/v1`), else the active one.
+    async fn resolve(&self, name: Option<&str>) -> Result<Arc<Active>, ProxyError> {
+        if let Some(name) = name {
+            return self.resolve_named(name).await;
+        }
+        let key = (
+            stamp(&self.home.auth_file()),
+            stamp(&self.home.current_file()),
+        );
+        if let Ok(guard) = self.active.entry.lock()
+            && let Some((k, active)) = guard.as_ref()
+            && *k == key
+        {
+            return Ok(active.clone());
+        }
+        let store = self.store.clone();
+        let home = self.home.clone();
+        let active = tokio::task::spawn_blocking(move || resolve_active(&store, &home))
+            .await
+            .map_err(|e| ProxyError::NoActiveProfile(format!("internal error: {e}")))??;
+        let active = Arc::new(active);
+        if let Ok(mut guard) = self.active.entry.lock() {
+            *guard = Some((key, active.clone()));
+        }
+        Ok(active)
+    }
+
+    async fn resolve_named(&self, name: &str) -> Result<Arc<Active>, ProxyError> {
+        let profile = ProfileName::new(name)
+            .map_err(|_| ProxyError::NotFound(format!("no profile named '{name}'")))?;
+        let path = self.home.profile_auth_file(&profile);
+        let name = name.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let file = match AuthFile::load(&path) {
+                Ok(f) => f,
+                Err(e) if e.is_not_found() => {
+                    return Err(ProxyError::NotFound(format!("no profile named '{name}'")));
+                }
+                Err(e) => {
+                    return Err(ProxyError::ProfileUnusable {
+                        name,
+                        reason: e.to_string(),
+                    });
+                }
+            };
+            active_from(name, &file)
+        })
+        .await
+        .map_err(|e| ProxyError::NoActiveProfile(format!("internal error: {e}")))?
+        .map(Arc::new)
+    }
+
+    /// Fresh credentials of ChatGPT profile `name`, from the cache while its files are
+    /// unchanged and the token is not about to expire.
+    async fn credentials(&self, name: &str) -> Result<Fresh, ProxyError> {
+        let key = match ProfileName::new(name) {
+            Ok(p) => (
+                stamp(&self.home.auth_file()),
+                stamp(&self.home.profile_auth_file(&p)),
+            ),
+            Err(e) => {
+                return Err(ProxyError::ProfileUnusable {
+                    name: name.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let margin = chrono::TimeDelta::from_std(self.refresh_margin).unwrap_or_default();
+        if let Ok(cache) = self.creds.lock()
+            && let Some((k, fresh)) = cache.get(name)
+            && *k == key
+            && fresh
+                .expires_at
+                .is_none_or(|exp| exp > chrono::Utc::now() + margin)
+        {
+            return Ok(fresh.clone());
+        }
+        let fresh = self
+            .refresher
+            .ensure_fresh(name, self.refresh_margin)
+            .await
+            .map_err(refresh_error)?;
+        if !fresh.refreshed
+            && let Ok(mut cache) = self.creds.lock()
+        {
+            cache.insert(name.to_owned(), (key, fresh.clone()));
+        }
+        Ok(fresh)
+    }
+
+    fn forget_credentials(&self, name: &str) {
+        if let Ok(mut cache) = self.creds.lock() {
+            cache.remove(name);
+        }
+    }
+
+    /// Sends a request to the ChatGPT backend with `name`'s credentials; on a 401, refreshes
+    /// (unless someone already did) and tries once more.
+    async fn send_chatgpt(
+        &self,
+        name: &str,
+        method: Method,
+        url: &str,
+        incoming: &HeaderMap,
+        body: Option<Bytes>,
+        accept: &'static str,
+    ) -> Result<reqwest::Response, ProxyError> {
+        let fresh = self.credentials(name).await?;
+        let headers = self.upstream.chatgpt_headers(
+            &fresh.access_token,
+            fresh.account_id.as_deref(),
+            incoming,
+            accept,
+        );
+        let resp = self
+            .upstream
+            .send(method.clone(), url, headers, body.clone())
+            .await?;
+        if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        drop(resp);
+        self.forget_credentials(name);
+        tracing::info!(profile = %name, "upstream answered 401; refreshing the token once");
+        let fresh = self
+            .refresher
+            .refresh_if_current(name, &fresh.access_token)
+            .await
+            .map_err(refresh_error)?;
+        let headers = self.upstream.chatgpt_headers(
+            &fresh.access_token,
+            fresh.account_id.as_deref(),
+            incoming,
+            accept,
+        );
+        self.upstream.send(method, url, headers, body).await
+    }
+}
+
+/// Which profile `auth.json` holds, and how to use it.
+fn resolve_active(store: &Store, home: &CodexHome) -> Result<Active, ProxyError> {
+    let status = store
+        .status()
+        .map_err(|e| ProxyError::NoActiveProfile(format!("cannot read the profiles: {e}")))?;
+    let auth = home.auth_file();
+    match (&status.profile, &status.login) {
+        (_, None) => Err(ProxyError::NoActiveProfile(format!(
+            "no active profile: {} does not exist; sign in with `codex-router login NAME` or switch to a profile with `codex-router switch NAME`",
+            auth.display()
+        ))),
+        (None, Some(Err(reason))) => Err(ProxyError::NoActiveProfile(format!(
+            "no active profile: {} can't be used ({reason}); run `codex-router switch NAME`",
+            auth.display()
+        ))),
+        (None, Some(Ok(_))) => Err(ProxyError::NoActiveProfile(
+            "no active profile: the login in auth.json is not saved as a profile; run `codex-router save NAME` (or `codex-router switch NAME`)".into(),
+        )),
+        (Some(name), Some(Err(reason))) => Err(ProxyError::ProfileUnusable {
+            name: name.clone(),
+            reason: reason.clone(),
+        }),
+        (Some(name), Some(Ok(_))) => {
+            let file = AuthFile::load(&auth).map_err(|e| ProxyError::ProfileUnusable {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
+            active_from(name.clone(), &file)
+        }
+    }
+}
+
+fn active_from(name: String, file: &AuthFile) -> Result<Active, ProxyError> {
+    match file.mode() {
+        AuthMode::ChatGpt => Ok(Active::ChatGpt { name }),
+        AuthMode::ApiKey => match &file.openai_api_key {
+            Some(key) if !key.is_empty() => Ok(Active::ApiKey {
+                name,
+                key: key.clone(),
+            }),
+            _ => Err(ProxyError::ProfileUnusable {
+                name,
+                reason: "it holds no API key".into(),
+            }),
+        },
+        #[allow(unreachable_patterns)]
+        _ => Err(ProxyError::ProfileUnusable {
+            name,
+            reason: "its auth mode is not supported".into(),
+        }),
+    }
+}
+
+fn refresh_error(e: RefreshError) -> ProxyError {
+    match e {
+        RefreshError::NeedsSignIn { name, message, .. } => {
+            ProxyError::NeedsSignIn { name, message }
+        }
+        RefreshError::Unavailable { name, detail } => {
+            ProxyError::RefreshUnavailable { name, detail }
+        }
+        RefreshError::NotChatGpt(name) => ProxyError::ProfileUnusable {
+            name,
+            reason: "it is not a ChatGPT login".into(),
+        },
+        RefreshError::Store(e) => ProxyError::NoActiveProfile(e.to_string()),
+    }
+}
+
+// ---- request plumbing ---------------------------------------------------------------------
+
+/// The captures of the route: the profile of `/p/<name>/v1/…` and a model id.
+struct Params {
+    profile: Option<String>,
+    id: Option<String>,
+    invalid: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = RawPathParams::from_request_parts(parts, state).await;
+        let get = |p: &RawPathParams, key: &str| {
+            p.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_owned())
+        };
+        Ok(match raw {
+            Ok(p) => Self {
+                profile: get(&p, "profile"),
+                id: get(&p, "id"),
+                invalid: false,
+            },
+            Err(RawPathParamsRejection::MissingPathParams(_)) => Self {
+                profile: None,
+                id: None,
+                invalid: false,
+            },
+            Err(_) => Self {
+                profile: None,
+                id: None,
+                invalid: true,
+            },
+        })
+    }
+}
+
+impl Params {
+    /// The profile to serve with: `Ok(None)` for the active one.
+    fn profile(&self) -> Result<Option<&str>, ProxyError> {
+        if self.invalid {
+            return Err(ProxyError::NotFound("no such profile".into()));
+        }
+        Ok(self.profile.as_deref())
+    }
+}
+
+/// Reads the body, refusing it past the limit without reading the rest.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
+    let mut stream = body.into_data_stream();
+    let mut first: Option<Bytes> = None;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ProxyError::BodyRead(e.to_string()))?;
+        total = total.saturating_add(chunk.len());
+        if total > limit {
+            return Err(ProxyError::BodyTooLarge { limit });
+        }
+        match first.take() {
+            None if buf.is_empty() => first = Some(chunk),
+            None => buf.extend_from_slice(&chunk),
+            Some(f) => {
+                buf.extend_from_slice(&f);
+                buf.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(match first {
+        Some(f) => f,
+        None => Bytes::from(buf),
+    })
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, ProxyError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| ProxyError::BadJson(e.to_string()))?;
+    if !value.is_object() {
+        return Err(ProxyError::BadJson("the body must be a JSON object".into()));
+    }
+    Ok(value)
+}
+
+fn check_encoding(headers: &HeaderMap) -> Result<(), ProxyError> {
+    match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase())
+    {
+        None => Ok(()),
+        Some(e) if e == "identity" => Ok(()),
+        Some(e) => Err(ProxyError::UnsupportedEncoding(e)),
+    }
+}
+
+/// Tags a response with the profile that served it.
+fn served(mut resp: Response, profile: &str) -> Response {
+    resp.extensions_mut().insert(ServedBy(profile.to_owned()));
+    resp
+}
+
+fn result(r: Result<Response, ProxyError>, profile: &str) -> Response {
+    served(r.unwrap_or_else(IntoResponse::into_response), profile)
+}
+
+/// The path after `/v1` (or `/p/<name>/v1`), with the query: inside the nested router the
+/// URI has its prefix stripped already.
+fn v1_rest(uri: &axum::http::Uri) -> String {
+    uri.path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(uri.path())
+        .to_owned()
+}
+
+/// Forwards a request unchanged to the OpenAI API with the profile's key.
+async fn forward_api_key(
+    st: &AppState,
+    key: &Secret,
+    method: Method,
+    rest: &str,
+    headers: &HeaderMap,
+    body: Option<Bytes>,
+) -> Result<Response, ProxyError> {
+    let url = st.upstream.openai_url(rest);
+    let resp = st
+        .upstream
+        .send(method, &url, Upstream::api_key_headers(key, headers), body)
+        .await?;
+    Ok(upstream::raw(resp, st.upstream.idle()))
+}
+
+/// A request split for the handlers.
+struct Incoming {
+    method: Method,
+    headers: HeaderMap,
+    rest: String,
+    query: Option<String>,
+    body: Body,
+}
+
+fn split(req: Request) -> Incoming {
+    let rest = v1_rest(req.uri());
+    let query = req.uri().query().map(str::to_owned);
+    let (parts, body) = req.into_parts();
+    Incoming {
+        method: parts.method,
+        headers: parts.headers,
+        rest,
+        query,
+        body,
+    }
+}
+
+// ---- handlers -----------------------------------------------------------------------------
+
+/// `GET /health`: liveness and the active profile (never a token).
+async fn health(State(st): State<Arc<AppState>>) -> Response {
+    let body = match st.resolve(None).await {
+        Ok(a) => json!({
+            "status": "ok",
+            "profile": a.name(),
+            "auth_mode": match a.as_ref() { Active::ChatGpt { .. } => "chatgpt", Active::ApiKey { .. } => "api_key" },
+            "error": null,
+        }),
+        Err(e) => {
+            json!({"status": "ok", "profile": null, "auth_mode": null, "error": e.to_string()})
+        }
+    };
+    json_response(StatusCode::OK, &body)
+}
+
+/// `POST /v1/chat/completions`.
+async fn chat_completions(
+    State(st): State<Arc<AppState>>,
+    params: Params,
+    req: Request,
+) -> Response {
+    let inc = split(req);
+    if inc.method != Method::POST {
+        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
+    }
+    let body = match read_body(inc.body, st.body_limit).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let active = match params.profile() {
+        Ok(p) => match st.resolve(p).await {
+            Ok(a) => a,
+            Err(e) => return e.into_response(),
+        },
+        Err(e) => return e.into_response(),
+    };
+    let r = match active.as_ref() {
+        Active::ApiKey { key, .. } => {
+            forward_api_key(&st, key, Method::POST, &inc.rest, &inc.headers, Some(body)).await
+        }
+        Active::ChatGpt { name } => chat_via_chatgpt(&st, name, &inc.headers, &body).await,
+    };
+    result(r, active.name())
+}
+
+async fn chat_via_chatgpt(
+    st: &AppState,
+    name: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ProxyError> {
+    check_encoding(headers)?;
+    let request = parse_json(body)?;
+    let t = chat_to_responses(&request)?;
+    let mut upstream_body = t.body;
+    apply_chatgpt_quirks(&mut upstream_body)?;
+    let bytes = Bytes::from(upstream_body.to_string());
+    let url = st.upstream.chatgpt_responses_url();
+    let resp = st
+        .send_chatgpt(
+            name,
+            Method::POST,
+            &url,
+            headers,
+            Some(bytes),
+            "text/event-stream",
+        )
+        .await?;
+    let idle = st.upstream.idle();
+    if !resp.status().is_success() {
+        return Ok(upstream::chatgpt_error(resp, idle).await);
+    }
+    if t.stream {
+        let opts = ChatStreamOptions {
+            model: t.model,
+            include_usage: t.include_usage,
+            include_reasoning: false,
+        };
+        Ok(upstream::chat_stream(resp, opts, idle))
+    } else {
+        upstream::collect_chat(resp, &t.model, idle).await
+    }
+}
+
+/// `POST /v1/responses`; a WebSocket upgrade is answered 426 so Codex falls back to SSE.
+async fn responses(State(st): State<Arc<AppState>>, params: Params, req: Request) -> Response {
+    let inc = split(req);
+    let upgrade = inc
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrade {
+        return ProxyError::WebSocketUnsupported.into_response();
+    }
+    if inc.method != Method::POST {
+        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
+    }
+    let body = match read_body(inc.body, st.body_limit).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let active = match params.profile() {
+        Ok(p) => match st.resolve(p).await {
+            Ok(a) => a,
+            Err(e) => return e.into_response(),
+        },
+        Err(e) => return e.into_response(),
+    };
+    let r = match active.as_ref() {
+        Active::ApiKey { key, .. } => {
+            forward_api_key(&st, key, Method::POST, &inc.rest, &inc.headers, Some(body)).await
+        }
+        Active::ChatGpt { name } => responses_via_chatgpt(&st, name, &inc.headers, &body).await,
+    };
+    result(r, active.name())
+}
+
+async fn responses_via_chatgpt(
+    st: &AppState,
+    name: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ProxyError> {
+    check_encoding(headers)?;
+    let mut request = parse_json(body)?;
+    let stream = match request.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(super::chat::TranslateError::WrongType {
+                field: "stream".into(),
+                expected: "a boolean",
+            }
+            .into());
+        }
+    };
+    apply_chatgpt_quirks(&mut request)?;
+    let bytes = Bytes::from(request.to_string());
+    let url = st.upstream.chatgpt_responses_url();
+    let resp = st
+        .send_chatgpt(
+            name,
+            Method::POST,
+            &url,
+            headers,
+            Some(bytes),
+            "text/event-stream",
+        )
+        .await?;
+    let idle = st.upstream.idle();
+    if !resp.status().is_success() {
+        return Ok(upstream::chatgpt_error(resp, idle).await);
+    }
+    if stream {
+        Ok(upstream::responses_stream(resp, idle))
+    } else {
+        upstream::collect_responses(resp, idle).await
+    }
+}
+
+/// The ChatGPT backend's catalog `{"models":[…]}` and its `ETag`.
+async fn chatgpt_catalog(
+    st: &AppState,
+    name: &str,
+    headers: &HeaderMap,
+) -> Result<Result<(Value, Option<axum::http::HeaderValue>), Response>, ProxyError> {
+    let url = st.upstream.chatgpt_models_url();
+    let resp = st
+        .send_chatgpt(name, Method::GET, &url, headers, None, "application/json")
+        .await?;
+    let idle = st.upstream.idle();
+    if !resp.status().is_success() {
+        return Ok(Err(upstream::chatgpt_error(resp, idle).await));
+    }
+    let etag = resp.headers().get(header::ETAG).cloned();
+    let bytes = match tokio::time::timeout(idle, resp.bytes()).await {
+        Err(_) => return Err(ProxyError::UpstreamIdle(idle.as_secs())),
+        Ok(Err(e)) => {
+            return Err(ProxyError::UpstreamUnreachable(
+                crate::http::error_kind(&e).into(),
+            ));
+        }
+        Ok(Ok(b)) => b,
+    };
+    let catalog: Value = serde_json::from_slice(&bytes).map_err(|_| {
+        ProxyError::UpstreamUnreachable("the model catalog was not valid JSON".into())
+    })?;
+    Ok(Ok((catalog, etag)))
+}
+
+/// `GET /v1/models`: OpenAI's list; the Codex catalog when `client_version` is asked (a
+/// custom-provider Codex does that).
+async fn models(State(st): State<Arc<AppState>>, params: Params, req: Request) -> Response {
+    let inc = split(req);
+    if inc.method != Method::GET {
+        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
+    }
+    let active = match params.profile() {
+        Ok(p) => match st.resolve(p).await {
+            Ok(a) => a,
+            Err(e) => return e.into_response(),
+        },
+        Err(e) => return e.into_response(),
+    };
+    let r = match active.as_ref() {
+        Active::ApiKey { key, .. } => {
+            forward_api_key(&st, key, Method::GET, &inc.rest, &inc.headers, None).await
+        }
+        Active::ChatGpt { name } => {
+            let wants_catalog = inc.query.as_deref().is_some_and(|q| {
+                url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "client_version")
+            });
+            match chatgpt_catalog(&st, name, &inc.headers).await {
+                Err(e) => Err(e),
+                Ok(Err(resp)) => Ok(resp),
+                Ok(Ok((catalog, etag))) => {
+                    let mut resp = if wants_catalog {
+                        json_response(StatusCode::OK, &catalog)
+                    } else {
+                        json_response(StatusCode::OK, &models_to_openai_list(&catalog))
+                    };
+                    if let (true, Some(etag)) = (wants_catalog, etag) {
+                        resp.headers_mut().insert(header::ETAG, etag);
+                    }
+                    Ok(resp)
+                }
+            }
+        }
+    };
+    result(r, active.name())
+}
+
+/// `GET /v1/models/{id}`.
+async fn model(State(st): State<Arc<AppState>>, params: Params, req: Request) -> Response {
+    let id = params.id.clone().unwrap_or_default();
+    let inc = split(req);
+    if inc.method != Method::GET {
+        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
+    }
+    let active = match params.profile() {
+        Ok(p) => match st.resolve(p).await {
+            Ok(a) => a,
+            Err(e) => return e.into_response(),
+        },
+        Err(e) => return e.into_response(),
+    };
+    let r = match active.as_ref() {
+        Active::ApiKey { key, .. } => {
+            forward_api_key(&st, key, Method::GET, &inc.rest, &inc.headers, None).await
+        }
+        Active::ChatGpt { name } => match chatgpt_catalog(&st, name, &inc.headers).await {
+            Err(e) => Err(e),
+            Ok(Err(resp)) => Ok(resp),
+            Ok(Ok((catalog, _))) => {
+                let list = models_to_openai_list(&catalog);
+                let found = list["data"]
+                    .as_array()
+                    .and_then(|d| d.iter().find(|m| m["id"] == id.as_str()))
+                    .cloned();
+                match found {
+                    Some(m) => Ok(json_response(StatusCode::OK, &m)),
+                    None => Err(ProxyError::NotFound(format!(
+                        "The model '{id}' does not exist or is not available to profile '{name}'"
+                    ))),
+                }
+            }
+        },
+    };
+    result(r, active.name())
+}
+
+/// Any other `/v1/…` path: forwarded unchanged for API-key profiles; for ChatGPT profiles to
+/// the same path under the backend (e.g. `/responses/compact`).
+async fn v1_fallback(State(st): State<Arc<AppState>>, params: Params, req: Request) -> Response {
+    let inc = split(req);
+    let body = match read_body(inc.body, st.body_limit).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let active = match params.profile() {
+        Ok(p) => match st.resolve(p).await {
+            Ok(a) => a,
+            Err(e) => return e.into_response(),
+        },
+        Err(e) => return e.into_response(),
+    };
+    let body = (!body.is_empty()).then_some(body);
+    let r = match active.as_ref() {
+        Active::ApiKey { key, .. } => {
+            forward_api_key(&st, key, inc.method, &inc.rest, &inc.headers, body).await
+        }
+        Active::ChatGpt { name } => {
+            let url = format!(
+                "{}{}",
+                st.upstream
+                    .chatgpt_responses_url()
+                    .trim_end_matches("/responses"),
+                inc.rest
+            );
+            match st
+                .send_chatgpt(name, inc.method, &url, &inc.headers, body, "*/*")
+                .await
+            {
+                Ok(resp) if resp.status().is_success() => {
+                    Ok(upstream::raw(resp, st.upstream.idle()))
+                }
+                Ok(resp) => Ok(upstream::chatgpt_error(resp, st.upstream.idle()).await),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    result(r, active.name())
+}
+
+async fn not_found(req: Request) -> Response {
+    ProxyError::NotFound(format!(
+        "no route for {} {}; this endpoint serves /v1/chat/completions, /v1/responses, /v1/models and /health",
+        req.method(),
+        req.uri().path()
+    ))
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        for ok in [
+            "http://localhost:3000",
+            "http://127.0.0.1:9876",
+            "http://[::1]:8080",
+            "https://localhost",
+            "http://app.localhost:1",
+        ] {
+            assert!(loopback_origin(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example",
+            "null",
+            "http://127.0.0.1.evil.example",
+            "file://",
+            "http://192.168.1.2",
+            "chrome-extension://abc",
+        ] {
+            assert!(!loopback_origin(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hosts() {
+        for ok in [
+            "127.0.0.1:9876",
+            "localhost:9876",
+            "LOCALHOST",
+            "[::1]:9876",
+            "127.0.0.2",
+        ] {
+            assert!(allowed_host(ok, "127.0.0.1"), "{ok}");
+        }
+        for bad in [
+            "evil.example:9876",
+            "rebind.attacker.test",
+            "192.168.1.2:9876",
+            "localhost.evil.example",
+        ] {
+            assert!(!allowed_host(bad, "127.0.0.1"), "{bad}");
+        }
+        assert!(allowed_host("192.168.1.2:9876", "0.0.0.0"));
+        assert!(allowed_host("192.168.1.2:9876", "192.168.1.2"));
+        assert!(!allowed_host("evil.example", "0.0.0.0"));
+    }
+
+    #[test]
+    fn constant_time_compare() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(!constant_time_eq(b"x", b""));
+        assert!(constant_time_eq(b"", b""));
+    }
+}
