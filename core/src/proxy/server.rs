@@ -135,14 +135,17 @@ impl Active {
     }
 }
 
+/// Stamps of the two files a cached value was read from.
+type Stamps = (Stamp, Stamp);
+
 /// The active profile, re-resolved only when `auth.json` or `.current_profile` changed.
 #[derive(Default)]
 struct ActiveCache {
-    entry: Mutex<Option<((Stamp, Stamp), Arc<Active>)>>,
+    entry: Mutex<Option<(Stamps, Arc<Active>)>>,
 }
 
 /// Credentials of one profile, valid while its files are unchanged and the token is fresh.
-type CredsCache = Mutex<HashMap<String, ((Stamp, Stamp), Fresh)>>;
+type CredsCache = Mutex<HashMap<String, (Stamps, Fresh)>>;
 
 struct AppState {
     home: CodexHome,
