@@ -4,7 +4,12 @@ use crate::Command;
 use crate::auth_commands;
 use crate::output::{self, ProfileJson, StatusJson};
 use codex_router_core::home::CodexHome;
+use codex_router_core::settings::Settings;
 use codex_router_core::store::{Store, StoreError};
+use codex_router_core::usage;
+
+/// Usage figures younger than this (seconds) are shown without fetching again.
+const USAGE_MAX_AGE: i64 = 60;
 use std::io::{BufRead, IsTerminal, Write};
 
 /// What to tell the user after a switch: running Codex apps keep the old login in memory.
@@ -91,7 +96,29 @@ pub fn run(command: Command) -> Result<(), String> {
     }
 }
 
+/// Brings stale usage figures up to date (a short, concurrent fetch; failures only logged).
+fn update_usage(store: &Store) {
+    let Ok(settings) = Settings::load(store.home()) else {
+        return;
+    };
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    let (_, failed) = rt.block_on(usage::refresh_stale(
+        store,
+        &settings.upstream.chatgpt_base_url,
+        USAGE_MAX_AGE,
+    ));
+    for (name, e) in failed {
+        tracing::info!(profile = %name, error = %e, "usage not updated");
+    }
+}
+
 fn list(store: &Store, json: bool) -> Result<(), String> {
+    update_usage(store);
     let profiles = store.list().map_err(explain)?;
     if json {
         let records: Vec<ProfileJson> = profiles.iter().map(ProfileJson::from).collect();
@@ -108,6 +135,7 @@ fn list(store: &Store, json: bool) -> Result<(), String> {
 }
 
 fn status(store: &Store, json: bool) -> Result<(), String> {
+    update_usage(store);
     let status = store.status().map_err(explain)?;
     if json {
         println!("{}", to_json(&StatusJson::from(&status)));

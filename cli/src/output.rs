@@ -3,7 +3,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use codex_router_core::auth_file::{AuthMode, LoginInfo};
 use codex_router_core::store::{Profile, Status};
-use codex_router_core::timefmt::expiry_phrase;
+use codex_router_core::timefmt::{expiry_phrase, window_label};
+use codex_router_core::usage::{Usage, UsageWindow};
 use serde::Serialize;
 
 /// One profile in `list --json`.
@@ -40,9 +41,53 @@ impl From<&Profile> for ProfileJson {
                 (Ok(_), Some(mark)) => Some(format!("needs sign-in: {}", mark.message)),
                 (Ok(_), None) => None,
             },
-            usage: None,
+            usage: p.usage.as_ref().map(usage_json),
         }
     }
+}
+
+/// The `usage` object of the JSON output.
+fn usage_json(u: &Usage) -> serde_json::Value {
+    let window = |w: &Option<UsageWindow>| {
+        w.as_ref().map(|w| {
+            serde_json::json!({
+                "used_percent": w.used_percent,
+                "window_minutes": w.window_minutes,
+                "resets_at": w.resets_at.and_then(|t| DateTime::from_timestamp(t, 0)).map(rfc3339),
+            })
+        })
+    };
+    serde_json::json!({
+        "plan": u.plan,
+        "primary": window(&u.primary),
+        "secondary": window(&u.secondary),
+        "limited_until": u.limited_until.and_then(|t| DateTime::from_timestamp(t, 0)).map(rfc3339),
+        "updated_at": DateTime::from_timestamp(u.updated_at, 0).map(rfc3339),
+    })
+}
+
+/// Usage in a few words: "5 h 42% · week 17%", or "LIMITED until 14:20".
+pub fn usage_phrase(u: &Usage, now: DateTime<Utc>) -> String {
+    if let Some(until) = u.limited_until.filter(|t| *t > now.timestamp()) {
+        let at = DateTime::from_timestamp(until, 0).map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%a %H:%M")
+                .to_string()
+        });
+        return format!("LIMITED until {}", at.unwrap_or_default());
+    }
+    [&u.primary, &u.secondary]
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            let label = w
+                .window_minutes
+                .map(window_label)
+                .unwrap_or_else(|| "window".into());
+            format!("{label} {:.0}%", w.used_percent)
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// `ok`, `expired` (the next refresh renews it), `needs_sign_in` or `invalid`.
@@ -84,7 +129,7 @@ impl From<&Status> for StatusJson {
                 (Some(Ok(_)), Some(mark)) => Some(format!("needs sign-in: {}", mark.message)),
                 (Some(Ok(_)), None) => None,
             },
-            usage: None,
+            usage: s.usage.as_ref().map(usage_json),
         }
     }
 }
@@ -104,7 +149,10 @@ pub fn token_state(info: &LoginInfo, now: DateTime<Utc>) -> String {
 
 /// The readable table of `list`.
 pub fn profile_table(profiles: &[Profile], now: DateTime<Utc>) -> String {
-    let header = ["", "NAME", "EMAIL", "PLAN", "MODE", "ACCOUNT", "TOKEN"].map(String::from);
+    let header = [
+        "", "NAME", "EMAIL", "PLAN", "MODE", "ACCOUNT", "USAGE", "TOKEN",
+    ]
+    .map(String::from);
     let mut rows = vec![header];
     for p in profiles {
         let mark = if p.active { "*" } else { " " }.to_owned();
@@ -116,6 +164,10 @@ pub fn profile_table(profiles: &[Profile], now: DateTime<Utc>) -> String {
                 dash(info.plan.as_deref()),
                 info.auth_mode.label().to_owned(),
                 dash(info.account_id.as_deref().map(short_id).as_deref()),
+                p.usage
+                    .as_ref()
+                    .map(|u| usage_phrase(u, now))
+                    .unwrap_or_else(|| "-".into()),
                 match &p.needs_sign_in {
                     Some(m) => format!("NEEDS SIGN-IN: {}", m.message),
                     None => token_state(info, now),
@@ -128,18 +180,19 @@ pub fn profile_table(profiles: &[Profile], now: DateTime<Utc>) -> String {
                 "-".into(),
                 "-".into(),
                 "-".into(),
+                "-".into(),
                 format!("INVALID: {reason}"),
             ],
         });
     }
-    let widths: Vec<usize> = (0..7)
+    let widths: Vec<usize> = (0..8)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            if c == 6 {
+            if c == 7 {
                 line.push_str(cell);
             } else {
                 line.push_str(&format!("{cell:<w$}  ", w = widths[c]));

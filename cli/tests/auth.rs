@@ -11,6 +11,8 @@ fn cmd(home: &TempHome, up: &FakeUpstream) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_codex-router"));
     c.env("CODEX_HOME", home.path())
         .env("CODEX_ROUTER_AUTH_ISSUER", up.issuer_url())
+        .env("CODEX_ROUTER_CHATGPT_BASE_URL", up.chatgpt_base_url())
+        .env("CODEX_ROUTER_OPENAI_BASE_URL", up.openai_base_url())
         .env("RUST_LOG", "debug");
     c
 }
@@ -184,4 +186,39 @@ fn login_no_browser_prints_the_url_and_saves_the_profile() {
         assert!(!rest.contains(s));
     }
     assert!(!home.auth_path().exists(), "login never writes auth.json");
+}
+
+#[test]
+fn list_shows_each_accounts_own_usage() {
+    use codex_router_testkit::upstream::RateLimits;
+    let up = FakeUpstream::start();
+    let home = TempHome::new();
+    let (alice, bob) = (Identity::new("alice", "plus"), Identity::new("bob", "pro"));
+    home.write_profile("alice", &up.chatgpt_auth_json(&alice, 3600));
+    home.write_profile("bob", &up.chatgpt_auth_json(&bob, 3600));
+    let now = codex_router_testkit::home::now();
+    let mut limits = RateLimits::default_at(now);
+    limits.primary.used_percent = 42.0;
+    up.set_rate_limits(&alice.account_id, limits);
+    up.set_usage_limited(&bob.account_id, now + 3600);
+
+    let out = cmd(&home, &up).args(["list", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &rows[0]["usage"];
+    assert_eq!(a["primary"]["used_percent"], 42.0);
+    assert_eq!(a["primary"]["window_minutes"], 300);
+    assert_eq!(a["secondary"]["window_minutes"], 10080);
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(a["primary"]["resets_at"].as_str().unwrap()).is_ok()
+    );
+    assert!(rows[1]["usage"]["limited_until"].is_string(), "{}", rows[1]);
+    assert_eq!(up.count("/backend-api/wham/usage"), 2);
+
+    // Cached briefly: a second list does not fetch again.
+    let table =
+        String::from_utf8_lossy(&cmd(&home, &up).arg("list").output().unwrap().stdout).into_owned();
+    assert!(table.contains("5 h 42% · week 34%"), "{table}");
+    assert!(table.contains("LIMITED until"), "{table}");
+    assert_eq!(up.count("/backend-api/wham/usage"), 2);
 }

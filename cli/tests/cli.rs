@@ -10,9 +10,19 @@ fn router(home: &TempHome, args: &[&str]) -> Output {
         .args(args)
         .env("CODEX_HOME", home.path())
         .env("RUST_LOG", "trace")
+        .envs(offline())
         .stdin(Stdio::null())
         .output()
         .expect("run codex-router")
+}
+
+/// Upstream URLs that refuse at once, so no test reaches the internet.
+fn offline() -> [(&'static str, &'static str); 3] {
+    [
+        ("CODEX_ROUTER_CHATGPT_BASE_URL", "http://127.0.0.1:9/backend-api/codex"),
+        ("CODEX_ROUTER_OPENAI_BASE_URL", "http://127.0.0.1:9/v1"),
+        ("CODEX_ROUTER_AUTH_ISSUER", "http://127.0.0.1:9"),
+    ]
 }
 
 fn stdout(o: &Output) -> String {
@@ -141,6 +151,7 @@ fn user_errors_exit_1_with_one_line() {
     let missing = Command::new(env!("CARGO_BIN_EXE_codex-router"))
         .arg("list")
         .env("CODEX_HOME", home.path().join("nope"))
+        .envs(offline())
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(1));
@@ -234,6 +245,7 @@ fn switch_killed_at_random_moments_leaves_valid_files() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_codex-router"))
             .args(["switch", target])
             .env("CODEX_HOME", home.path())
+            .envs(offline())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

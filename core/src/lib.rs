@@ -16,3 +16,4 @@ pub mod secret;
 pub mod settings;
 pub mod store;
 pub mod timefmt;
+pub mod usage;

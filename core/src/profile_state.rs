@@ -4,6 +4,7 @@
 
 use crate::files;
 use crate::secret::Secret;
+use crate::usage::Usage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -13,11 +14,14 @@ use std::path::{Path, PathBuf};
 const FILE_NAME: &str = "router.json";
 
 /// Router state of one profile.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProfileState {
     /// Set when a refresh failed for good; the login must be signed in again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needs_sign_in: Option<SignInNeeded>,
+    /// The latest usage figures seen for this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
     /// Keys of newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -85,6 +89,7 @@ mod tests {
                 at: "2026-01-01T00:00:00Z".into(),
                 token_fingerprint: fingerprint(&old),
             }),
+            usage: None,
             extra: Map::new(),
         };
         state.save(dir.path()).unwrap();

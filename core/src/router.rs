@@ -7,6 +7,7 @@ use crate::events::{EventBus, HomeWatcher, RouterEvent, Subscription};
 use crate::home::{CodexHome, HomeError};
 use crate::login::LoginOutcome;
 use crate::login::browser::{BrowserLogin, BrowserLoginConfig, CancelHandle};
+use crate::proxy::server::{Server, ServerConfig};
 use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
 use crate::settings::{Settings, SettingsError};
 use crate::store::{Profile, Status, Store, StoreError, Stored, SwitchOutcome};
@@ -34,18 +35,40 @@ pub enum RouterError {
     /// Bad input from the caller.
     #[error("{0}")]
     Invalid(String),
+    /// The local endpoint could not start.
+    #[error("the local endpoint could not start: {0}")]
+    Proxy(String),
     /// The background runtime could not start.
     #[error("cannot start the background runtime: {0}")]
     Runtime(String),
 }
 
 /// Everything a frontend shows, read at one moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     /// Every profile, sorted by name.
     pub profiles: Vec<Profile>,
     /// The active login.
     pub status: Status,
+}
+
+/// The local endpoint as the app shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyState {
+    /// Whether it is serving.
+    pub running: bool,
+    /// Its base URL while running, e.g. `http://127.0.0.1:9876/v1`.
+    pub address: Option<String>,
+    /// Requests answered since it started.
+    pub requests_served: u64,
+    /// Why it last failed to start or stopped on its own.
+    pub last_error: Option<String>,
+}
+
+/// The running endpoint's controls.
+struct RunningProxy {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// The result of refreshing one profile.
@@ -70,6 +93,8 @@ struct Inner {
     refresher: Refresher,
     runtime: tokio::runtime::Runtime,
     _watcher: Option<HomeWatcher>,
+    proxy: Mutex<Option<RunningProxy>>,
+    proxy_state: Arc<Mutex<ProxyState>>,
 }
 
 impl Router {
@@ -116,6 +141,8 @@ impl Router {
                 refresher,
                 runtime,
                 _watcher: watcher,
+                proxy: Mutex::new(None),
+                proxy_state: Arc::new(Mutex::new(ProxyState::default())),
             }),
         })
     }
@@ -243,6 +270,80 @@ impl Router {
             login: Mutex::new(Some(login)),
             runtime: self.inner.runtime.handle().clone(),
         })
+    }
+
+    /// Starts the local endpoint on `host:port` (port 0: any free port) and returns its
+    /// base URL. Starting it while it runs restarts it on the new address.
+    pub fn start_proxy(&self, host: &str, port: u16) -> Result<String, RouterError> {
+        self.stop_proxy();
+        let ip: std::net::IpAddr = match host {
+            "localhost" => std::net::Ipv4Addr::LOCALHOST.into(),
+            other => other.parse().map_err(|_| {
+                RouterError::Invalid(format!("'{other}' is not an IP address to listen on"))
+            })?,
+        };
+        let mut config = ServerConfig::new(self.home().clone(), self.inner.settings.clone());
+        config.bind_host = host.to_owned();
+        let bound = self
+            .inner
+            .runtime
+            .block_on(Server::bind(config, std::net::SocketAddr::new(ip, port)));
+        let server = match bound {
+            Ok(s) => s,
+            Err(e) => {
+                self.inner
+                    .proxy_state
+                    .lock()
+                    .expect("proxy state")
+                    .last_error = Some(e.to_string());
+                return Err(RouterError::Proxy(e.to_string()));
+            }
+        };
+        let address = format!("http://{}/v1", server.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = self.inner.proxy_state.clone();
+        let bus = self.inner.bus.clone();
+        let task = self.inner.runtime.spawn(async move {
+            let result = server
+                .run(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            let mut st = state.lock().expect("proxy state");
+            st.running = false;
+            st.address = None;
+            if let Err(e) = result {
+                st.last_error = Some(e.to_string());
+            }
+            drop(st);
+            bus.emit(RouterEvent::ProxyStopped);
+        });
+        *self.inner.proxy_state.lock().expect("proxy state") = ProxyState {
+            running: true,
+            address: Some(address.clone()),
+            requests_served: 0,
+            last_error: None,
+        };
+        *self.inner.proxy.lock().expect("proxy lock") = Some(RunningProxy { stop, task });
+        self.inner.bus.emit(RouterEvent::ProxyStarted {
+            address: address.clone(),
+        });
+        Ok(address)
+    }
+
+    /// Stops the local endpoint (letting open answers finish briefly); a no-op when it is
+    /// not running.
+    pub fn stop_proxy(&self) {
+        let running = self.inner.proxy.lock().expect("proxy lock").take();
+        if let Some(RunningProxy { stop, task }) = running {
+            let _ = stop.send(());
+            let _ = self.inner.runtime.block_on(task);
+        }
+    }
+
+    /// The local endpoint's state.
+    pub fn proxy_state(&self) -> ProxyState {
+        self.inner.proxy_state.lock().expect("proxy state").clone()
     }
 
     /// A new subscription to the router's events.

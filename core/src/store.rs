@@ -6,6 +6,7 @@ use crate::auth_file::{AuthFile, Identity, LoginInfo};
 use crate::files::{self, FileError, FileLock, TEMP_PREFIX};
 use crate::home::{CodexHome, NameError, ProfileName};
 use crate::profile_state::{ProfileState, SignInNeeded};
+use crate::usage::Usage;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -47,7 +48,7 @@ pub enum StoreError {
 }
 
 /// One entry of `profiles/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     /// The folder name.
     pub name: String,
@@ -55,6 +56,8 @@ pub struct Profile {
     pub login: Result<LoginInfo, String>,
     /// Set when a refresh failed for good: the account must be signed in again.
     pub needs_sign_in: Option<SignInNeeded>,
+    /// The latest usage figures seen for this account, if any.
+    pub usage: Option<Usage>,
     /// Whether it is the active login.
     pub active: bool,
 }
@@ -72,7 +75,7 @@ pub enum Stored {
 }
 
 /// The active login.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     /// The profile `auth.json` belongs to, if any.
     pub profile: Option<String>,
@@ -80,6 +83,8 @@ pub struct Status {
     pub login: Option<Result<LoginInfo, String>>,
     /// Set when the active login's refresh token was refused for good.
     pub needs_sign_in: Option<SignInNeeded>,
+    /// The active profile's latest usage figures, if known.
+    pub usage: Option<Usage>,
 }
 
 /// What a switch did.
@@ -119,11 +124,19 @@ impl Loaded {
         self.file.as_ref().ok().and_then(|(f, _, _)| f.identity())
     }
 
-    fn needs_sign_in(&self) -> Option<SignInNeeded> {
-        let (file, _, _) = self.file.as_ref().ok()?;
-        let token = &file.tokens.as_ref()?.refresh_token;
-        let dir = self.path.parent()?;
-        ProfileState::load(dir).needs_sign_in_for(token).cloned()
+    /// The sign-in mark (when it is about the current refresh token) and the usage.
+    fn state(&self) -> (Option<SignInNeeded>, Option<Usage>) {
+        let Some(dir) = self.path.parent() else {
+            return (None, None);
+        };
+        let state = ProfileState::load(dir);
+        let mark = self
+            .file
+            .as_ref()
+            .ok()
+            .and_then(|(f, _, _)| f.tokens.as_ref())
+            .and_then(|t| state.needs_sign_in_for(&t.refresh_token).cloned());
+        (mark, state.usage)
     }
 }
 
@@ -151,11 +164,15 @@ impl Store {
         let active = self.active_name(&loaded, &self.read_active());
         Ok(loaded
             .into_iter()
-            .map(|l| Profile {
-                active: active.as_deref() == Some(l.name.as_str()),
-                needs_sign_in: l.needs_sign_in(),
-                login: l.file.map(|(_, _, info)| info),
-                name: l.name,
+            .map(|l| {
+                let (needs_sign_in, usage) = l.state();
+                Profile {
+                    active: active.as_deref() == Some(l.name.as_str()),
+                    needs_sign_in,
+                    usage,
+                    login: l.file.map(|(_, _, info)| info),
+                    name: l.name,
+                }
             })
             .collect())
     }
@@ -185,12 +202,15 @@ impl Store {
         let loaded = self.scan()?;
         let active = self.read_active();
         let profile = self.active_name(&loaded, &active);
-        let needs_sign_in = match (&active, &profile) {
-            (ActiveFile::Login { file, .. }, Some(name)) => file.tokens.as_ref().and_then(|t| {
-                ProfileState::load(&self.home.profiles_dir().join(name))
-                    .needs_sign_in_for(&t.refresh_token)
-                    .cloned()
-            }),
+        let state = profile
+            .as_ref()
+            .map(|name| ProfileState::load(&self.home.profiles_dir().join(name)))
+            .unwrap_or_default();
+        let needs_sign_in = match &active {
+            ActiveFile::Login { file, .. } => file
+                .tokens
+                .as_ref()
+                .and_then(|t| state.needs_sign_in_for(&t.refresh_token).cloned()),
             _ => None,
         };
         let login = match active {
@@ -202,6 +222,7 @@ impl Store {
             profile,
             login,
             needs_sign_in,
+            usage: state.usage,
         })
     }
 
@@ -399,6 +420,11 @@ impl Store {
         Ok(Stored::Created(name.to_string()))
     }
 
+    /// Reads a usable profile's file (what a caller needs to use its credentials).
+    pub fn load_profile(&self, name: &ProfileName) -> Result<AuthFile, StoreError> {
+        self.load_usable(name).map(|(file, _, _)| file)
+    }
+
     /// Reads a usable profile, first adopting `auth.json` when it holds the same login with
     /// newer tokens (Codex may have refreshed it); the profile file is updated to match.
     pub fn adopt_newer(&self, name: &ProfileName) -> Result<AuthFile, StoreError> {
@@ -436,6 +462,31 @@ impl Store {
             files::write_atomic(&self.home.auth_file(), &bytes)?;
         }
         Ok(same_login)
+    }
+
+    /// Records usage figures of profile `name`. The file is only rewritten when the figures
+    /// changed or the stored ones are over a minute old, so a busy proxy does not write on
+    /// every answer. Returns whether anything was written.
+    pub fn record_usage(&self, name: &ProfileName, usage: &Usage) -> Result<bool, StoreError> {
+        let dir = self.home.profile_dir(name);
+        if dir.symlink_metadata().is_err() {
+            return Err(StoreError::NotFound(name.to_string()));
+        }
+        let _lock = self.lock()?;
+        let mut state = ProfileState::load(&dir);
+        let mut usage = usage.clone();
+        if let Some(old) = &state.usage {
+            if old.same_figures(&usage) && usage.updated_at - old.updated_at < 60 {
+                return Ok(false);
+            }
+            // Headers carry no limit; keep a known limit until it has passed.
+            if usage.limited_until.is_none() && old.is_limited(usage.updated_at) {
+                usage.limited_until = old.limited_until;
+            }
+        }
+        state.usage = Some(usage);
+        state.save(&dir)?;
+        Ok(true)
     }
 
     /// Records (or clears, with `None`) that profile `name` needs a new sign-in.

@@ -12,6 +12,17 @@ pub fn expiry_phrase(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A rate-limit window's name: 300 minutes → "5 h", 10080 → "week", 1440 → "day".
+pub fn window_label(minutes: u64) -> String {
+    match minutes {
+        10_080 => "week".into(),
+        1_440 => "day".into(),
+        m if m % 1_440 == 0 => format!("{} d", m / 1_440),
+        m if m % 60 == 0 => format!("{} h", m / 60),
+        m => format!("{m} min"),
+    }
+}
+
 fn span(secs: i64) -> String {
     // Rounded to the nearest unit: 1 h 59 min reads "2 hours".
     let (n, unit) = match secs {
@@ -31,6 +42,14 @@ fn span(secs: i64) -> String {
 mod tests {
     use super::*;
     use chrono::TimeDelta;
+
+    #[test]
+    fn window_labels() {
+        assert_eq!(window_label(300), "5 h");
+        assert_eq!(window_label(10_080), "week");
+        assert_eq!(window_label(2_880), "2 d");
+        assert_eq!(window_label(45), "45 min");
+    }
 
     #[test]
     fn phrases() {

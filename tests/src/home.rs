@@ -52,12 +52,40 @@ impl Default for TempHome {
     }
 }
 
+/// Upstream URLs that refuse connections at once (port 9 on loopback).
+pub const OFFLINE_URL: &str = "http://127.0.0.1:9";
+
 impl TempHome {
-    /// An empty CODEX_HOME.
+    /// A CODEX_HOME with no logins whose `router/state.json` points every upstream at a
+    /// loopback port that refuses connections, so nothing a test starts (a proactive
+    /// refresh, a usage fetch) can reach the internet. Tests that use a fake upstream
+    /// overwrite it with [`TempHome::use_upstream`] or the environment.
     pub fn new() -> Self {
-        Self {
+        let home = Self {
             dir: tempfile::tempdir().expect("tempdir"),
-        }
+        };
+        home.use_upstream(
+            OFFLINE_URL,
+            &format!("{OFFLINE_URL}/backend-api/codex"),
+            &format!("{OFFLINE_URL}/v1"),
+        );
+        home
+    }
+
+    /// Points `router/state.json` at the given issuer, ChatGPT base URL and OpenAI base URL.
+    pub fn use_upstream(&self, issuer: &str, chatgpt_base_url: &str, openai_base_url: &str) {
+        self.write_state(&json!({
+            "upstream": {
+                "auth_issuer": issuer,
+                "chatgpt_base_url": chatgpt_base_url,
+                "openai_base_url": openai_base_url,
+            }
+        }));
+    }
+
+    /// Writes `router/state.json`.
+    pub fn write_state(&self, value: &Value) {
+        write_json(&self.path().join("router").join("state.json"), value);
     }
 
     /// Its path.
