@@ -1,0 +1,318 @@
+"""End-to-end: the official `openai` Python library against `codex-router serve`.
+
+The fake upstream (`fake-upstream`, from the testkit crate) plays the ChatGPT backend, the
+OpenAI API and the OAuth issuer on 127.0.0.1 and writes two ChatGPT profiles (alice, bob) and
+an API-key profile into a temporary CODEX_HOME. `codex-router serve --port 0` runs in front of
+it, exactly as a user starts it. Both binaries come from target/debug (built by the cargo
+step of scripts/test); CODEX_ROUTER_BIN and FAKE_UPSTREAM_BIN override them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import openai
+import pytest
+from openai import OpenAI
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTER_BIN = Path(os.environ.get("CODEX_ROUTER_BIN", ROOT / "target/debug/codex-router"))
+FAKE_BIN = Path(os.environ.get("FAKE_UPSTREAM_BIN", ROOT / "target/debug/fake-upstream"))
+API_KEY = "sk-proj-python-e2e-key"
+TIMEOUT = 20
+
+
+def _readline(proc: subprocess.Popen, what: str) -> str:
+    line = proc.stdout.readline()
+    if not line:
+        err = proc.stderr.read() if proc.stderr else ""
+        raise RuntimeError(f"{what} exited early: {err}")
+    return line.strip()
+
+
+class Stack:
+    """The fake upstream, a CODEX_HOME and the router serving it."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.fake = subprocess.Popen(
+            [str(FAKE_BIN), "--codex-home", str(home), "--accounts", "alice,bob",
+             "--api-key", f"apikey={API_KEY}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.upstream = _readline(self.fake, "fake-upstream")
+        self.info = json.loads(_readline(self.fake, "fake-upstream"))
+        self.env = dict(os.environ)
+        self.env.update({
+            "CODEX_HOME": str(home),
+            "CODEX_ROUTER_CHATGPT_BASE_URL": self.info["chatgpt_base_url"],
+            "CODEX_ROUTER_OPENAI_BASE_URL": self.info["openai_base_url"],
+            "CODEX_ROUTER_AUTH_ISSUER": self.info["issuer_url"],
+            "RUST_LOG": "info",
+        })
+        self.env.pop("CODEX_ROUTER_KEY", None)
+        self.router = subprocess.Popen(
+            [str(ROUTER_BIN), "serve", "--port", "0", "--idle-timeout", "5"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env,
+        )
+        banner = _readline(self.router, "codex-router serve")
+        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1) \(active profile: (\S+)\)", banner)
+        assert m, banner
+        self.base_url, self.banner_profile = m.group(1), m.group(2)
+
+    def client(self, **kw) -> OpenAI:
+        # As the README says: the router's active profile supplies the credentials.
+        return OpenAI(base_url=self.base_url, api_key="unused", timeout=TIMEOUT, **kw)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(ROUTER_BIN), *args], env=self.env, capture_output=True,
+                              text=True, timeout=TIMEOUT)
+
+    def knobs(self, **knobs) -> None:
+        req = urllib.request.Request(
+            f"{self.upstream}/_fake/knobs", data=json.dumps(knobs).encode(),
+            headers={"content-type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+            assert r.status == 200
+
+    def requests(self, path: str) -> list[dict]:
+        url = f"{self.upstream}/_fake/requests?path={path}"
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
+            return json.load(r)
+
+    def last_backend_request(self) -> dict:
+        reqs = self.requests("/backend-api/codex/responses")
+        assert reqs, "nothing reached the ChatGPT backend"
+        last = reqs[-1]
+        last["headers"] = {k: v for k, v in last["headers"]}
+        last["json"] = json.loads(last["body"])
+        return last
+
+    def stop(self) -> int | None:
+        code = None
+        if self.router.poll() is None:
+            self.router.send_signal(signal.SIGINT)  # Ctrl-C
+            try:
+                code = self.router.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.router.kill()
+                self.router.wait()
+        for p in (self.fake,):
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=10)
+        return code
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    for b in (ROUTER_BIN, FAKE_BIN):
+        if not b.exists():
+            pytest.fail(f"{b} is missing: run `cargo build --workspace` first (scripts/test does)")
+    s = Stack(tmp_path_factory.mktemp("codex-home"))
+    yield s
+    code = s.stop()
+    log = s.router.stderr.read()
+    assert code == 0, f"serve did not stop cleanly on Ctrl-C (exit {code}): {log}"
+    assert "eyJ" not in log and API_KEY not in log, "a token reached the log"
+
+
+@pytest.fixture(autouse=True)
+def alice_active(stack):
+    """Each test starts with alice active and the default stream behaviour."""
+    r = stack.cli("switch", "alice")
+    assert r.returncode == 0, r.stderr
+    yield
+
+
+def test_banner_and_health(stack):
+    assert stack.banner_profile == "alice"
+    with urllib.request.urlopen(stack.base_url.removesuffix("/v1") + "/health", timeout=TIMEOUT) as r:
+        health = json.load(r)
+    assert health["profile"] == "alice"
+    assert health["auth_mode"] == "chatgpt"
+
+
+def test_readme_snippet_streams_with_reasoning_effort(stack):
+    """The README's snippet, as written (only the base URL's port differs)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        client = OpenAI(base_url=stack.base_url, api_key="unused")  # the router's active profile supplies the credentials
+        response = client.chat.completions.create(
+            model="gpt-5.2-codex",
+            messages=[{"role": "user", "content": "Hello, how are you?"}],
+            stream=True,
+            extra_body={"reasoning_effort": "medium"},
+        )
+        for chunk in response:
+            if chunk.choices[0].delta.content:
+                print(chunk.choices[0].delta.content, end="", flush=True)
+    assert out.getvalue() == "You said: Hello, how are you?"
+    sent = stack.last_backend_request()
+    assert sent["json"]["reasoning"] == {"effort": "medium"}
+    assert sent["json"]["stream"] is True and sent["json"]["store"] is False
+    assert sent["headers"]["chatgpt-account-id"] == "acct-alice"
+    assert sent["headers"]["originator"] == "codex_cli_rs"
+    assert sent["headers"]["authorization"] != "Bearer unused"
+
+
+def test_non_streaming_chat_with_system_message_and_usage(stack):
+    r = stack.client().chat.completions.create(
+        model="gpt-5.5",
+        messages=[{"role": "system", "content": "Answer briefly."},
+                  {"role": "user", "content": "What is 2+2?"}],
+        max_tokens=100,
+    )
+    assert r.object == "chat.completion"
+    assert r.choices[0].message.content == "You said: What is 2+2?"
+    assert r.choices[0].finish_reason == "stop"
+    assert r.usage.total_tokens > 0
+    sent = stack.last_backend_request()["json"]
+    assert sent["instructions"] == "Answer briefly."
+    assert "max_output_tokens" not in sent
+
+
+def test_streaming_usage_chunk(stack):
+    stream = stack.client().chat.completions.create(
+        model="gpt-5.5", messages=[{"role": "user", "content": "count"}], stream=True,
+        stream_options={"include_usage": True})
+    chunks = list(stream)
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
+    assert any(c.choices and c.choices[0].finish_reason == "stop" for c in chunks)
+
+
+WEATHER = [{
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather of a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"]},
+    },
+}]
+
+
+def test_tool_calls_round_trip(stack):
+    client = stack.client()
+    messages = [{"role": "user", "content": "Please call a tool for Paris"}]
+    r = client.chat.completions.create(model="gpt-5.5", messages=messages, tools=WEATHER)
+    assert r.choices[0].finish_reason == "tool_calls"
+    call = r.choices[0].message.tool_calls[0]
+    assert call.function.name == "get_weather"
+    assert isinstance(json.loads(call.function.arguments)["city"], str)
+
+    # Streamed: tool_calls deltas the library assembles.
+    stream = client.chat.completions.create(model="gpt-5.5", messages=messages, tools=WEATHER,
+                                            stream=True)
+    name, args, finish = "", "", None
+    for chunk in stream:
+        if not chunk.choices:
+            continue
+        for tc in chunk.choices[0].delta.tool_calls or []:
+            name += tc.function.name or ""
+            args += tc.function.arguments or ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert name == "get_weather" and finish == "tool_calls"
+    assert "city" in json.loads(args)
+
+    messages += [r.choices[0].message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": "18C and cloudy"}]
+    r = client.chat.completions.create(model="gpt-5.5", messages=messages, tools=WEATHER)
+    assert r.choices[0].message.content == "Tool result: 18C and cloudy"
+
+
+def test_responses_streaming(stack):
+    stream = stack.client().responses.create(model="gpt-5.5", input="Say hi",
+                                             instructions="You are terse.", stream=True)
+    types, text = [], ""
+    for event in stream:
+        types.append(event.type)
+        if event.type == "response.output_text.delta":
+            text += event.delta
+    assert text == "You said: Say hi"
+    assert types[0] == "response.created" and types[-1] == "response.completed"
+
+
+def test_responses_not_streaming(stack):
+    r = stack.client().responses.create(
+        model="gpt-5.5", input=[{"role": "user", "content": "Say hello"}], max_output_tokens=50)
+    assert r.status == "completed"
+    assert r.output_text == "You said: Say hello"
+    sent = stack.last_backend_request()["json"]
+    assert sent["instructions"] == "" and "max_output_tokens" not in sent
+
+
+def test_models_list(stack):
+    ids = [m.id for m in stack.client().models.list()]
+    assert "gpt-5.5" in ids and "gpt-5.2-codex" in ids
+    assert "codex-auto-review" not in ids
+
+
+def test_switch_in_another_process_takes_effect_at_the_next_request(stack):
+    client = stack.client()
+    client.chat.completions.create(model="gpt-5.5", messages=[{"role": "user", "content": "a"}])
+    assert stack.last_backend_request()["headers"]["chatgpt-account-id"] == "acct-alice"
+    r = stack.cli("switch", "bob")
+    assert r.returncode == 0, r.stderr
+    client.chat.completions.create(model="gpt-5.5", messages=[{"role": "user", "content": "b"}])
+    assert stack.last_backend_request()["headers"]["chatgpt-account-id"] == "acct-bob"
+
+
+def test_api_key_profile(stack):
+    r = stack.cli("switch", "apikey")
+    assert r.returncode == 0, r.stderr
+    r = stack.client().chat.completions.create(
+        model="gpt-4.1-mini", messages=[{"role": "user", "content": "hi"}])
+    assert r.choices[0].message.content == "You said: hi"
+    sent = stack.requests("/v1/chat/completions")[-1]
+    assert dict(sent["headers"])["authorization"] == f"Bearer {API_KEY}"
+
+
+def test_usage_limit_is_a_rate_limit_error_that_says_when_it_resets(stack):
+    resets_at = int(time.time()) + 3 * 3600
+    stack.knobs(usage_limited={"key": "acct-alice", "resets_at": resets_at})
+    try:
+        with pytest.raises(openai.RateLimitError) as e:
+            stack.client(max_retries=0).chat.completions.create(
+                model="gpt-5.5", messages=[{"role": "user", "content": "hi"}])
+    finally:
+        stack.knobs(usage_limited={"key": "acct-alice", "resets_at": None})
+    assert e.value.status_code == 429
+    assert e.value.body["type"] == "usage_limit_reached"
+    assert e.value.body["resets_at"] == resets_at
+    assert "resets at" in e.value.message
+
+
+def test_a_dropped_stream_raises_instead_of_ending_quietly(stack):
+    stack.knobs(next_response={"text": "this answer will be cut off in the middle"},
+                next_stream_behaviour={"kind": "drop", "after_events": 5})
+    stream = stack.client().chat.completions.create(
+        model="gpt-5.5", messages=[{"role": "user", "content": "hi"}], stream=True)
+    with pytest.raises(openai.APIError) as e:
+        for _ in stream:
+            pass
+    assert "closed before response.completed" in e.value.message
+
+    stack.knobs(next_stream_behaviour={"kind": "drop", "after_events": 4})
+    stream = stack.client().responses.create(model="gpt-5.5", input="hi", stream=True)
+    with pytest.raises(openai.APIError):
+        for _ in stream:
+            pass
+
+
+def test_bad_request_is_a_400(stack):
+    with pytest.raises(openai.BadRequestError) as e:
+        stack.client().chat.completions.create(
+            model="gpt-5.5", messages=[{"role": "user", "content": "hi"}],
+            extra_body={"reasoning_effort": 5})
+    assert e.value.status_code == 400
+    assert e.value.body["param"] == "reasoning_effort"
