@@ -99,8 +99,8 @@ struct Inner {
 
 impl Router {
     /// Opens the router on `codex_home` (`None`: `CODEX_HOME`, else `~/.codex`, created
-    /// 0700 when missing). Starts the file watcher and, when the settings ask for it, the
-    /// proactive token refresh. A watcher that cannot start is logged, not fatal.
+    /// 0700 when missing). Starts the file watcher and, as the settings ask, the proactive
+    /// token refresh and the usage poller. A watcher that cannot start is logged, not fatal.
     pub fn open(codex_home: Option<PathBuf>) -> Result<Self, RouterError> {
         let home = match codex_home {
             Some(path) => CodexHome::at(path),
@@ -129,9 +129,19 @@ impl Router {
                 None
             }
         };
-        if settings.refresh.proactive {
+        {
             let _guard = runtime.enter();
-            refresher.spawn_proactive(settings.refresh.clone());
+            if settings.refresh.proactive {
+                refresher.spawn_proactive(settings.refresh.clone());
+            }
+            if settings.usage.refresh_minutes > 0 {
+                crate::usage::spawn_poller(
+                    store.clone(),
+                    settings.upstream.chatgpt_base_url.clone(),
+                    std::time::Duration::from_secs(settings.usage.refresh_minutes * 60),
+                    bus.clone(),
+                );
+            }
         }
         Ok(Self {
             inner: Arc::new(Inner {

@@ -39,6 +39,8 @@ pub struct Settings {
     pub upstream: UpstreamSettings,
     /// Token refresh.
     pub refresh: RefreshSettings,
+    /// Usage figures.
+    pub usage: UsageSettings,
     /// Sections added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -114,6 +116,27 @@ impl Default for RefreshSettings {
         Self {
             proactive: true,
             margin_seconds: 300,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// Usage figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UsageSettings {
+    /// How often long-running processes fetch every account's usage, in minutes (0: never;
+    /// the active account's figures still come with every proxied answer).
+    pub refresh_minutes: u64,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for UsageSettings {
+    fn default() -> Self {
+        Self {
+            refresh_minutes: 5,
             extra: Map::new(),
         }
     }

@@ -2,6 +2,7 @@
 //! headers of every proxied answer, and the reset time of a 429 `usage_limit_reached`.
 
 use crate::auth_file::AuthMode;
+use crate::events::{EventBus, RouterEvent};
 use crate::home::ProfileName;
 use crate::http;
 use crate::secret::Secret;
@@ -178,6 +179,36 @@ pub async fn refresh_stale(
         }
     }
     (updated, failed)
+}
+
+/// Fetches every account's usage every `every` for as long as the task runs, announcing
+/// changed figures on `bus`. After a round with failures the pause doubles (up to 12×), so
+/// an unreachable backend is not hammered.
+pub fn spawn_poller(
+    store: Store,
+    chatgpt_base_url: String,
+    every: Duration,
+    bus: EventBus,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut factor = 1u32;
+        loop {
+            let max_age = every.as_secs().saturating_sub(5) as i64;
+            let (updated, failed) = refresh_stale(&store, &chatgpt_base_url, max_age).await;
+            for profile in updated {
+                bus.emit(RouterEvent::UsageUpdated { profile });
+            }
+            for (profile, e) in &failed {
+                tracing::debug!(%profile, error = %e, "usage not updated");
+            }
+            factor = if failed.is_empty() {
+                1
+            } else {
+                (factor * 2).min(12)
+            };
+            tokio::time::sleep(every * factor).await;
+        }
+    })
 }
 
 /// Reads the usage endpoint's payload.

@@ -117,3 +117,45 @@ fn a_refresh_through_the_facade_is_an_event() {
     });
     wait_for(&rx, |e| *e == RouterEvent::ProfilesChanged);
 }
+
+#[test]
+fn the_usage_poller_fetches_each_account_once_at_start() {
+    let up = codex_router_testkit::upstream::FakeUpstream::start();
+    let home = TempHome::new();
+    let (alice, bob) = (Identity::new("alice", "plus"), Identity::new("bob", "pro"));
+    home.write_profile("a", &up.chatgpt_auth_json(&alice, 3600));
+    home.write_profile("b", &up.chatgpt_auth_json(&bob, 3600));
+    home.write_profile("k", &api_key_auth("sk-1"));
+    home.write_state(&serde_json::json!({
+        "upstream": {"auth_issuer": up.issuer_url(), "chatgpt_base_url": up.chatgpt_base_url()},
+        "usage": {"refresh_minutes": 1}
+    }));
+    let router = Router::open(Some(home.path().to_owned())).unwrap();
+    let rx = events(router.subscribe());
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 2 {
+        if let RouterEvent::UsageUpdated { profile } =
+            wait_for(&rx, |e| matches!(e, RouterEvent::UsageUpdated { .. }))
+        {
+            seen.insert(profile);
+        }
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["a", "b"]);
+    let profiles = router.list_profiles().unwrap();
+    assert_eq!(
+        profiles[0]
+            .usage
+            .as_ref()
+            .unwrap()
+            .primary
+            .as_ref()
+            .unwrap()
+            .used_percent,
+        12.0
+    );
+    assert!(
+        profiles[2].usage.is_none(),
+        "API keys have no usage endpoint"
+    );
+    assert_eq!(up.count("/backend-api/wham/usage"), 2);
+}
