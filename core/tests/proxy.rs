@@ -899,3 +899,59 @@ async fn a_named_profile_route_serves_that_profile() {
             .contains("nobody")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_switch_another_accounts_reasoning_is_dropped_not_fatal() {
+    let up = FakeUpstream::start();
+    let r = start(&up, &["alice", "bob"]).await;
+    let first: Value = r
+        .post("/v1/responses")
+        .json(&json!({"model": "gpt-5.5", "input": "Think first", "reasoning": {"effort": "low"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reasoning = first["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "reasoning")
+        .cloned()
+        .unwrap();
+    assert!(reasoning["encrypted_content"].is_string());
+    let history = json!([
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Think first"}]},
+        reasoning,
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "And now?"}]}
+    ]);
+    // Same account: the history goes through as it is.
+    let resp = r
+        .post("/v1/responses")
+        .json(&json!({"model": "gpt-5.5", "input": history, "reasoning": {"effort": "low"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    r.store().switch("bob", false).unwrap();
+    let before = up.count(RESPONSES);
+    let resp = r
+        .post("/v1/responses")
+        .json(&json!({"model": "gpt-5.5", "input": history, "reasoning": {"effort": "low"}, "stream": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("You said: And now?"));
+    assert_eq!(
+        up.count(RESPONSES),
+        before + 2,
+        "refused once, then retried"
+    );
+    let sent = up.last_request(RESPONSES).unwrap();
+    assert_eq!(sent.header("chatgpt-account-id"), Some("acct-bob"));
+    let items = sent.json().unwrap()["input"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i["type"] != "reasoning"));
+}

@@ -936,27 +936,56 @@ async fn responses_via_chatgpt(
         }
     };
     apply_chatgpt_quirks(&mut request)?;
-    let bytes = Bytes::from(request.to_string());
     let url = st.upstream.chatgpt_responses_url();
-    let resp = st
+    let idle = st.upstream.idle();
+    let mut resp = st
         .send_chatgpt(
             name,
             Method::POST,
             &url,
             headers,
-            Some(bytes),
+            Some(Bytes::from(request.to_string())),
             "text/event-stream",
         )
         .await?;
-    let idle = st.upstream.idle();
     if !resp.status().is_success() {
-        return Ok(upstream::chatgpt_error(resp, idle).await);
+        let failure = upstream::read_error(resp, idle).await;
+        // After a switch, the conversation's encrypted reasoning belongs to the previous
+        // account and the backend refuses it: drop those items and try once more, so the
+        // switch takes effect in a running Codex instead of breaking its session.
+        if !(failure.is_foreign_reasoning() && strip_reasoning_items(&mut request)) {
+            return Ok(failure.into_response());
+        }
+        tracing::info!(profile = %name, "dropped reasoning items of another account from the history");
+        resp = st
+            .send_chatgpt(
+                name,
+                Method::POST,
+                &url,
+                headers,
+                Some(Bytes::from(request.to_string())),
+                "text/event-stream",
+            )
+            .await?;
+        if !resp.status().is_success() {
+            return Ok(upstream::chatgpt_error(resp, idle).await);
+        }
     }
     if stream {
         Ok(upstream::responses_stream(resp, idle))
     } else {
         upstream::collect_responses(resp, idle).await
     }
+}
+
+/// Removes `reasoning` items from a Responses request's `input`; whether there were any.
+fn strip_reasoning_items(request: &mut Value) -> bool {
+    let Some(items) = request.get_mut("input").and_then(Value::as_array_mut) else {
+        return false;
+    };
+    let before = items.len();
+    items.retain(|i| i.get("type").and_then(Value::as_str) != Some("reasoning"));
+    items.len() != before
 }
 
 /// The ChatGPT backend's catalog `{"models":[…]}` and its `ETag`.

@@ -265,13 +265,50 @@ fn json_with(status: StatusCode, body: &Value, headers: &reqwest::header::Header
 /// its fields (Codex reads `type`, `plan_type`, `resets_at`) and its message says when the
 /// limit resets.
 pub async fn chatgpt_error(resp: reqwest::Response, idle: Duration) -> Response {
+    read_error(resp, idle).await.into_response()
+}
+
+/// An upstream error answer, read.
+#[derive(Debug)]
+pub struct UpstreamFailure {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Its body as text (empty when it could not be read in time).
+    pub text: String,
+}
+
+impl UpstreamFailure {
+    /// Whether the backend refused encrypted reasoning issued to another account (after a
+    /// switch, a conversation's history holds the previous account's reasoning items).
+    pub fn is_foreign_reasoning(&self) -> bool {
+        self.status == StatusCode::BAD_REQUEST && self.text.contains("invalid_encrypted_content")
+    }
+
+    /// The client's answer: the same status, OpenAI's error shape.
+    pub fn into_response(self) -> Response {
+        json_with(
+            self.status,
+            &openai_error_from(self.status.as_u16(), &self.text),
+            &self.headers,
+        )
+    }
+}
+
+/// Reads an upstream error answer (at most the idle timeout).
+pub async fn read_error(resp: reqwest::Response, idle: Duration) -> UpstreamFailure {
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let headers = resp.headers().clone();
     let text = match tokio::time::timeout(idle, resp.bytes()).await {
         Ok(Ok(b)) => String::from_utf8_lossy(&b).into_owned(),
         _ => String::new(),
     };
-    json_with(status, &openai_error_from(status.as_u16(), &text), &headers)
+    UpstreamFailure {
+        status,
+        headers,
+        text,
+    }
 }
 
 /// The OpenAI-shaped body for an upstream error answer.
