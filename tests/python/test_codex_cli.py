@@ -1,0 +1,107 @@
+"""End-to-end: the real Codex CLI (from npm) using Codex Router as its model provider.
+
+`codex-router setup-codex` writes the provider into CODEX_HOME/config.toml, then `codex exec`
+runs against `codex-router serve` and the fake upstream. The CLI is found at $CODEX_CLI
+(scripts/test installs a pinned version from npm and sets it); without it these tests are
+skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROUTER_BIN, start_stack, stop_stack
+
+CODEX_CLI = Path(os.environ.get("CODEX_CLI", "/nonexistent/codex"))
+
+pytestmark = pytest.mark.skipif(not CODEX_CLI.exists(), reason=f"no Codex CLI at {CODEX_CLI}")
+
+# The user's own settings, which setup-codex must keep. `chatgpt_base_url` keeps Codex's
+# other ChatGPT traffic (connectors, usage) on the fake upstream: nothing leaves 127.0.0.1.
+USER_CONFIG = """\
+# my Codex settings
+model = "gpt-5.5"  # the model I like
+chatgpt_base_url = "{upstream}/backend-api/"
+
+[tui]
+notifications = false
+"""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = start_stack(tmp_path_factory.mktemp("codex-cli-home"), USER_CONFIG)
+    port = s.base_url.rsplit(":", 1)[1].split("/")[0]
+    r = s.cli("setup-codex", "--port", port)
+    assert r.returncode == 0, r.stderr
+    again = s.cli("setup-codex", "--port", port)
+    assert "nothing to change" in again.stdout
+    yield s
+    stop_stack(s)
+
+
+def codex(stack, prompt: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(stack.env)
+    env.pop("OPENAI_API_KEY", None)
+    return subprocess.run(
+        [str(CODEX_CLI), "exec", "--skip-git-repo-check",
+         "--dangerously-bypass-approvals-and-sandbox", prompt],
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+
+
+def backend_requests(stack) -> list[dict]:
+    out = []
+    for r in stack.requests("/backend-api/codex/responses"):
+        r["headers"] = {k: v for k, v in r["headers"]}
+        r["json"] = json.loads(r["body"])
+        out.append(r)
+    return out
+
+
+def test_setup_codex_keeps_the_users_lines(stack):
+    text = (stack.home / "config.toml").read_text()
+    for line in USER_CONFIG.replace("{upstream}", stack.upstream).splitlines():
+        assert line in text
+    assert 'model_provider = "codex-router"' in text
+    assert f'base_url = "{stack.base_url}"' in text
+    assert 'wire_api = "responses"' in text
+
+
+def test_codex_exec_through_the_router(stack, tmp_path):
+    assert stack.cli("switch", "alice").returncode == 0
+    before = len(backend_requests(stack))
+    r = codex(stack, "Say hello", tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "You said: Say hello" in r.stdout
+    sent = backend_requests(stack)[before:]
+    assert sent, "Codex's request did not reach the backend"
+    h = sent[-1]["headers"]
+    assert h["chatgpt-account-id"] == "acct-alice"
+    assert h["originator"] == "codex_cli_rs"
+    # Codex's session headers went through.
+    assert any(k in h for k in ("session_id", "session-id", "thread-id", "x-client-request-id"))
+    body = sent[-1]["json"]
+    assert body["stream"] is True and body["store"] is False and isinstance(body["input"], list)
+
+
+def test_a_switch_during_a_running_codex_session_takes_effect_at_its_next_request(stack, tmp_path):
+    """The model asks Codex to run `codex-router switch bob`; Codex's next request (with the
+    command's output) goes out as bob, in the same session, with no restart."""
+    assert stack.cli("switch", "alice").returncode == 0
+    before = len(backend_requests(stack))
+    cmd = f"CODEX_HOME='{stack.home}' '{ROUTER_BIN}' switch bob"
+    stack.knobs(next_response={"function_calls": [
+        {"name": "exec_command", "arguments": json.dumps({"cmd": cmd})}]})
+    r = codex(stack, "Switch the account, please", tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Tool result:" in r.stdout and "Switched to 'bob'" in r.stdout
+    sent = backend_requests(stack)[before:]
+    accounts = [s["headers"]["chatgpt-account-id"] for s in sent]
+    assert accounts[0] == "acct-alice" and accounts[-1] == "acct-bob", accounts
+    sessions = {s["headers"].get("session-id") or s["headers"].get("session_id") for s in sent}
+    assert len(sessions) == 1, "one Codex session throughout"
