@@ -1,0 +1,288 @@
+//! The `Router` and `LoginHandle` objects: thin wrappers over the core façade that map
+//! records and errors and keep network waits off the caller's thread.
+
+use crate::error::{RouterError, guard};
+use crate::events::{RouterListener, forward};
+use crate::records::{LoginResult, Profile, ProxyState, RefreshReport, Status};
+use codex_router_core::login::browser::BrowserLoginConfig;
+use codex_router_core::router::{LoginHandle as CoreLogin, Router as CoreRouter};
+use codex_router_core::store::SwitchOutcome;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What a switch did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SwitchResult {
+    /// The profile active now.
+    pub name: String,
+    /// The profile active before, if any.
+    pub previous: Option<String>,
+    /// Profiles whose saved tokens were replaced by newer ones from `auth.json` first.
+    pub synced_back: Vec<String>,
+    /// Things to tell the user (an unreadable `auth.json` replaced, a login discarded).
+    pub warnings: Vec<String>,
+}
+
+impl From<SwitchOutcome> for SwitchResult {
+    fn from(o: SwitchOutcome) -> Self {
+        Self {
+            name: o.name,
+            previous: o.previous,
+            synced_back: o.synced_back,
+            warnings: o.warnings,
+        }
+    }
+}
+
+/// The router of one Codex home: profiles, the active login, sign-in, the local endpoint
+/// and events. Every call is safe from any thread. Calls that talk to the network
+/// (`refresh_profile`, `LoginHandle.wait`) are async and run on their own thread; the
+/// others only touch local files and return in milliseconds (`stop_proxy` may wait up to
+/// a few seconds for open answers).
+#[derive(uniffi::Object)]
+pub struct Router {
+    core: CoreRouter,
+}
+
+#[uniffi::export]
+impl Router {
+    /// Opens the router on `codex_home` (`None`: `CODEX_HOME`, else `~/.codex`). Starts
+    /// watching the folder for changes made by others, and the proactive token refresh
+    /// when the settings ask for it. Everything stops when the router is dropped.
+    #[uniffi::constructor(default(codex_home = None))]
+    pub fn new(codex_home: Option<String>) -> Result<Arc<Self>, RouterError> {
+        guard(|| {
+            let core = CoreRouter::open(codex_home.map(PathBuf::from))?;
+            Ok(Arc::new(Self { core }))
+        })
+    }
+
+    /// The Codex home in use.
+    pub fn codex_home(&self) -> String {
+        self.core.home().root().display().to_string()
+    }
+
+    /// Every profile, sorted by name; broken ones are listed with `state` `Invalid` and
+    /// their reason in `error`.
+    pub fn list_profiles(&self) -> Result<Vec<Profile>, RouterError> {
+        guard(|| {
+            let now = chrono::Utc::now();
+            Ok(self
+                .core
+                .list_profiles()?
+                .iter()
+                .map(|p| Profile::from_core(p, now))
+                .collect())
+        })
+    }
+
+    /// The active profile's name (`None` when the login in `auth.json` is not a saved
+    /// profile, or there is none).
+    pub fn current_profile(&self) -> Result<Option<String>, RouterError> {
+        guard(|| Ok(self.core.current_profile()?))
+    }
+
+    /// The active login.
+    pub fn status(&self) -> Result<Status, RouterError> {
+        guard(|| Ok((&self.core.status()?).into()))
+    }
+
+    /// Makes `name` the login Codex uses. Newer tokens of the outgoing login are first
+    /// copied back into its profile. A login that no profile holds is not dropped unless
+    /// `force` (`UnsavedLogin` otherwise). Running Codex sessions keep the old login until
+    /// restarted.
+    #[uniffi::method(default(force = false))]
+    pub fn switch_profile(&self, name: String, force: bool) -> Result<SwitchResult, RouterError> {
+        guard(|| Ok(self.core.switch_profile(&name, force)?.into()))
+    }
+
+    /// Saves the login in `auth.json` as a new profile `name`.
+    pub fn save_profile(&self, name: String) -> Result<(), RouterError> {
+        guard(|| Ok(self.core.save_profile(&name)?))
+    }
+
+    /// Renames a profile.
+    pub fn rename_profile(&self, old: String, new: String) -> Result<(), RouterError> {
+        guard(|| Ok(self.core.rename_profile(&old, &new)?))
+    }
+
+    /// Deletes a profile (`auth.json` is left alone).
+    pub fn remove_profile(&self, name: String) -> Result<(), RouterError> {
+        guard(|| Ok(self.core.remove_profile(&name)?))
+    }
+
+    /// Refreshes the tokens of `name` now, or of every ChatGPT profile when `None`. With a
+    /// name, a failure is thrown (`NeedsSignIn`, `Network`, `NotFound`, …); without one,
+    /// each profile's outcome is in its report.
+    #[uniffi::method(default(name = None))]
+    pub async fn refresh_profile(
+        &self,
+        name: Option<String>,
+    ) -> Result<Vec<RefreshReport>, RouterError> {
+        let core = self.core.clone();
+        off_thread(move || {
+            let reports = core.refresh_profiles(name.as_deref())?;
+            if name.is_some()
+                && let Some(Err(e)) = reports.first().map(|r| &r.result)
+            {
+                return Err(e.clone().into());
+            }
+            Ok(reports.iter().map(Into::into).collect())
+        })
+        .await
+    }
+
+    /// Saves an OpenAI API key as profile `name`. The key goes in; nothing ever gives it
+    /// back. A name holding another login is refused (`Exists`) unless `force`.
+    #[uniffi::method(default(force = false))]
+    pub fn add_api_key(
+        &self,
+        name: String,
+        key: String,
+        force: bool,
+    ) -> Result<LoginResult, RouterError> {
+        guard(|| {
+            let stored = self.core.add_api_key(&name, &key, force)?;
+            Ok(codex_router_core::login::LoginOutcome {
+                stored,
+                email: None,
+                plan: None,
+            }
+            .into())
+        })
+    }
+
+    /// Starts a browser sign-in that creates profile `name` (an account that already has
+    /// a profile updates that one instead). Open `url()` in the browser, then `wait()`.
+    /// A name holding another account is refused (`Exists`) unless `force`.
+    #[uniffi::method(default(force = false))]
+    pub fn start_login(&self, name: String, force: bool) -> Result<Arc<LoginHandle>, RouterError> {
+        guard(|| {
+            let login = self.core.start_login(&name, force)?;
+            Ok(LoginHandle::new(login, self.core.clone()))
+        })
+    }
+
+    /// Starts the local OpenAI-compatible endpoint on `host:port` (port 0: any free port)
+    /// and returns its base URL, e.g. `http://127.0.0.1:9876/v1`. Starting it while it
+    /// runs moves it to the new address.
+    pub fn start_proxy(&self, host: String, port: u16) -> Result<String, RouterError> {
+        guard(|| Ok(self.core.start_proxy(&host, port)?))
+    }
+
+    /// Stops the local endpoint (open answers get a moment to finish); nothing happens
+    /// when it is not running.
+    pub fn stop_proxy(&self) -> Result<(), RouterError> {
+        guard(|| {
+            self.core.stop_proxy();
+            Ok(())
+        })
+    }
+
+    /// The local endpoint's state, and the address the settings ask for.
+    pub fn proxy_state(&self) -> Result<ProxyState, RouterError> {
+        guard(|| {
+            Ok(ProxyState::from_core(
+                self.core.proxy_state(),
+                &self.core.settings().proxy,
+            ))
+        })
+    }
+
+    /// Sends every event from now on to `listener`, on a background thread, until the
+    /// router is dropped. The thread sleeps while nothing happens (no polling).
+    pub fn subscribe(&self, listener: Box<dyn RouterListener>) -> Result<(), RouterError> {
+        guard(|| {
+            forward(self.core.subscribe(), listener)
+                .map(drop)
+                .map_err(|e| RouterError::Other(format!("cannot start the event thread: {e}")))
+        })
+    }
+}
+
+impl Router {
+    /// The core façade (for Rust embedders and tests).
+    pub fn core(&self) -> &CoreRouter {
+        &self.core
+    }
+
+    /// [`Router::start_login`] with explicit callback ports, issuer and timeout (Rust
+    /// tests and embedders; not exported).
+    pub fn start_login_with(
+        &self,
+        name: &str,
+        force: bool,
+        config: &BrowserLoginConfig,
+    ) -> Result<Arc<LoginHandle>, RouterError> {
+        guard(|| {
+            let login = self.core.start_login_with(name, force, config)?;
+            Ok(LoginHandle::new(login, self.core.clone()))
+        })
+    }
+}
+
+/// A browser sign-in in progress. Dropping it cancels the sign-in.
+#[derive(uniffi::Object)]
+pub struct LoginHandle {
+    login: Arc<CoreLogin>,
+    /// Keeps the router (and its runtime) alive while the sign-in runs.
+    router: CoreRouter,
+}
+
+impl LoginHandle {
+    fn new(login: CoreLogin, router: CoreRouter) -> Arc<Self> {
+        Arc::new(Self {
+            login: Arc::new(login),
+            router,
+        })
+    }
+}
+
+#[uniffi::export]
+impl LoginHandle {
+    /// The URL to open in the browser.
+    pub fn url(&self) -> String {
+        self.login.url().to_owned()
+    }
+
+    /// Waits until the sign-in finishes (the new profile is saved), fails, is cancelled
+    /// (`Cancelled`) or times out (`Login`). Only the first call waits.
+    pub async fn wait(&self) -> Result<LoginResult, RouterError> {
+        let (login, router) = (self.login.clone(), self.router.clone());
+        off_thread(move || {
+            let outcome = login.wait()?;
+            drop(router);
+            Ok(outcome.into())
+        })
+        .await
+    }
+
+    /// Cancels the sign-in: a pending `wait()` fails with `Cancelled`, and the callback
+    /// port is freed.
+    pub fn cancel(&self) {
+        self.login.cancel();
+    }
+}
+
+impl Drop for LoginHandle {
+    fn drop(&mut self) {
+        self.login.cancel();
+    }
+}
+
+/// Runs blocking work on its own thread and awaits it without blocking the caller: the
+/// future is runtime-agnostic (Swift's and Python's executors poll it). A panic in `f`
+/// becomes [`RouterError::Other`].
+async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, RouterError> + Send + 'static,
+) -> Result<T, RouterError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("codex-router-call".into())
+        .spawn(move || {
+            let _ = tx.send(guard(f));
+        })
+        .map_err(|e| RouterError::Other(format!("cannot start a background thread: {e}")))?;
+    rx.await
+        .unwrap_or_else(|_| Err(RouterError::Other("the background call was lost".into())))
+}
