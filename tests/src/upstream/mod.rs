@@ -290,6 +290,10 @@ impl FakeUpstream {
                 rt.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)
                         .expect("fake-upstream listener");
+                    // Like a real server: small SSE writes go out at once (no Nagle delay).
+                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
                     tokio::select! {
                         r = axum::serve(listener, app) => {
                             if let Err(e) = r {

@@ -1,0 +1,394 @@
+//! Benchmark of the local endpoint (not a test; `scripts/bench` runs it in release mode).
+//!
+//! Runs the fake upstream in this process and `codex-router serve` as its own process, then
+//! measures, against calling the fake upstream directly in the same run:
+//! - the latency the router adds (p50/p99 over sequential requests, interleaved with direct
+//!   ones) for Responses passthrough and for Chat Completions (streamed and not);
+//! - whether streamed chunks reach the client as they arrive (per-event arrival time through
+//!   the router minus direct, with the upstream pacing events 20 ms apart);
+//! - the router's memory (RSS) while it holds N concurrent streams.
+//!
+//! `proxy_bench --router target/release/codex-router [--requests 2000] [--streams 1000]`
+
+use codex_router_testkit::home::TempHome;
+use codex_router_testkit::jwt::Identity;
+use codex_router_testkit::upstream::{FakeUpstream, Reply, StreamBehaviour};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Args {
+    router: String,
+    requests: usize,
+    streams: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        router: "target/release/codex-router".into(),
+        requests: 2000,
+        streams: 1000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--router" => a.router = v,
+            "--requests" => a.requests = v.parse().unwrap_or(a.requests),
+            "--streams" => a.streams = v.parse().unwrap_or(a.streams),
+            other => {
+                eprintln!("unknown option {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+    a
+}
+
+struct RouterProc {
+    child: Child,
+    url: String,
+}
+
+impl Drop for RouterProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_router(bin: &str, home: &TempHome, up: &FakeUpstream) -> RouterProc {
+    let mut child = Command::new(bin)
+        .args(["serve", "--port", "0", "--idle-timeout", "600"])
+        .env("CODEX_HOME", home.path())
+        .env("CODEX_ROUTER_CHATGPT_BASE_URL", up.chatgpt_base_url())
+        .env("CODEX_ROUTER_OPENAI_BASE_URL", up.openai_base_url())
+        .env("CODEX_ROUTER_AUTH_ISSUER", up.issuer_url())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("banner");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("listening URL in the banner")
+        .trim_end_matches("/v1")
+        .to_owned();
+    RouterProc { child, url }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v
+}
+
+struct Target {
+    url: String,
+    body: Value,
+    direct_auth: Option<(String, String)>,
+}
+
+impl Target {
+    fn request(&self, http: &reqwest::Client) -> reqwest::RequestBuilder {
+        let mut r = http.post(&self.url).json(&self.body);
+        if let Some((token, account)) = &self.direct_auth {
+            r = r
+                .bearer_auth(token)
+                .header("chatgpt-account-id", account)
+                .header("originator", "codex_cli_rs")
+                .header("accept", "text/event-stream");
+        }
+        r
+    }
+}
+
+/// Milliseconds from send to the whole answer read.
+async fn one(http: &reqwest::Client, t: &Target) -> f64 {
+    let start = Instant::now();
+    let resp = t.request(http).send().await.expect("send");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let body = resp.bytes().await.expect("body");
+    assert!(!body.is_empty());
+    start.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Arrival times (ms from send) of each text delta of a streamed answer.
+async fn arrivals(http: &reqwest::Client, t: &Target, marker: &str) -> Vec<f64> {
+    let start = Instant::now();
+    let mut resp = t.request(http).send().await.expect("send");
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let now = start.elapsed().as_secs_f64() * 1000.0;
+        pending.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = pending.find("\n\n") {
+            let event: String = pending.drain(..end + 2).collect();
+            if event.contains(marker) {
+                out.push(now);
+            }
+        }
+    }
+    out
+}
+
+fn main() {
+    let a = args();
+    let up = FakeUpstream::start();
+    let home = TempHome::new();
+    let alice = Identity::new("alice", "plus");
+    let auth = up.chatgpt_auth_json(&alice, 24 * 3600);
+    home.write_profile("alice", &auth);
+    home.write_auth(&auth);
+    home.write_current("alice");
+    let token = auth["tokens"]["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let router = start_router(&a.router, &home, &up);
+    let pid = router.child.id();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(usize::MAX)
+        .tcp_nodelay(true)
+        .build()
+        .expect("client");
+
+    let responses_body = json!({
+        "model": "gpt-5.5", "instructions": "", "stream": true, "store": false,
+        "input": [{"type": "message", "role": "user",
+                   "content": [{"type": "input_text", "text": "Hello there, how are you today?"}]}],
+    });
+    let chat = |stream: bool| {
+        json!({"model": "gpt-5.5", "stream": stream,
+               "messages": [{"role": "user", "content": "Hello there, how are you today?"}]})
+    };
+    let direct = Target {
+        url: format!("{}/responses", up.chatgpt_base_url()),
+        body: responses_body.clone(),
+        direct_auth: Some((token.clone(), alice.account_id.clone())),
+    };
+    let via_responses = Target {
+        url: format!("{}/v1/responses", router.url),
+        body: responses_body,
+        direct_auth: None,
+    };
+    let via_chat_stream = Target {
+        url: format!("{}/v1/chat/completions", router.url),
+        body: chat(true),
+        direct_auth: None,
+    };
+    let via_chat = Target {
+        url: format!("{}/v1/chat/completions", router.url),
+        body: chat(false),
+        direct_auth: None,
+    };
+
+    println!("# Codex Router benchmark (router: {})", a.router);
+    println!();
+    let idle_rss = rss_kib(pid);
+
+    // ---- added latency ----------------------------------------------------------------------
+    let routes: [(&str, &Target); 3] = [
+        ("POST /v1/responses (stream, passthrough)", &via_responses),
+        (
+            "POST /v1/chat/completions (stream, translated)",
+            &via_chat_stream,
+        ),
+        (
+            "POST /v1/chat/completions (non-stream, assembled)",
+            &via_chat,
+        ),
+    ];
+    rt.block_on(async {
+        for _ in 0..200 {
+            one(&http, &direct).await;
+            for (_, t) in &routes {
+                one(&http, t).await;
+            }
+        }
+    });
+    up.clear_requests();
+    let mut direct_ms = Vec::new();
+    let mut routed_ms: Vec<Vec<f64>> = vec![Vec::new(); routes.len()];
+    rt.block_on(async {
+        for i in 0..a.requests {
+            direct_ms.push(one(&http, &direct).await);
+            for (k, (_, t)) in routes.iter().enumerate() {
+                routed_ms[k].push(one(&http, t).await);
+            }
+            if i % 500 == 499 {
+                up.clear_requests();
+            }
+        }
+    });
+    let d = sorted(direct_ms);
+    let (d50, d99) = (pct(&d, 0.5), pct(&d, 0.99));
+    println!(
+        "## Added latency ({} sequential requests each, interleaved, whole answer read)",
+        a.requests
+    );
+    println!();
+    println!("| path | p50 ms | p99 ms | added p50 ms | added p99 ms | p50 ratio |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| direct to the fake backend (baseline) | {d50:.3} | {d99:.3} | — | — | 1.00 |");
+    for (k, (name, _)) in routes.iter().enumerate() {
+        let r = sorted(std::mem::take(&mut routed_ms[k]));
+        let (r50, r99) = (pct(&r, 0.5), pct(&r, 0.99));
+        println!(
+            "| via router: {name} | {r50:.3} | {r99:.3} | {:+.3} | {:+.3} | {:.2} |",
+            r50 - d50,
+            r99 - d99,
+            r50 / d50
+        );
+    }
+    println!();
+
+    // ---- chunk forwarding --------------------------------------------------------------------
+    let words: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
+    let text = words.join(" ");
+    let runs = 5;
+    let mut diffs_pass = Vec::new();
+    let mut diffs_chat = Vec::new();
+    let mut gaps = Vec::new();
+    rt.block_on(async {
+        for _ in 0..runs {
+            let mut times = Vec::new();
+            for (t, marker) in [
+                (&direct, "response.output_text.delta"),
+                (&via_responses, "response.output_text.delta"),
+                (&via_chat_stream, "\"content\":\"word"),
+            ] {
+                up.set_next_response(Reply::text(&text));
+                up.set_next_stream_behaviour(StreamBehaviour::Slow { delay_ms: 20 });
+                times.push(arrivals(&http, t, marker).await);
+            }
+            let n = times.iter().map(Vec::len).min().unwrap_or(0);
+            for k in 0..n {
+                diffs_pass.push(times[1][k] - times[0][k]);
+                diffs_chat.push(times[2][k] - times[0][k]);
+                if k > 0 {
+                    gaps.push(times[2][k] - times[2][k - 1]);
+                }
+            }
+        }
+    });
+    let dp = sorted(diffs_pass);
+    let dc = sorted(diffs_chat);
+    let g = sorted(gaps);
+    println!(
+        "## Chunk forwarding ({runs} streams of 40 text deltas, the upstream sends one every 20 ms)"
+    );
+    println!();
+    println!("| | p50 ms | p99 ms |");
+    println!("|---|---:|---:|");
+    println!(
+        "| arrival through the router minus direct, Responses passthrough | {:.3} | {:.3} |",
+        pct(&dp, 0.5),
+        pct(&dp, 0.99)
+    );
+    println!(
+        "| arrival through the router minus direct, translated to chat chunks | {:.3} | {:.3} |",
+        pct(&dc, 0.5),
+        pct(&dc, 0.99)
+    );
+    println!(
+        "| gap between consecutive chat chunks at the client (20 ms upstream) | {:.3} | {:.3} |",
+        pct(&g, 0.5),
+        pct(&g, 0.99)
+    );
+    println!();
+
+    // ---- memory at N concurrent streams ------------------------------------------------------
+    up.clear_requests();
+    up.clear_responses();
+    let before = rss_kib(pid);
+    up.set_stream_behaviour(StreamBehaviour::Stall { after_events: 3 });
+    let n = a.streams;
+    let (held, at_peak) = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(n);
+        let mut tasks = Vec::new();
+        for _ in 0..n {
+            let req = via_chat_stream.request(&http);
+            let tx = tx.clone();
+            tasks.push(tokio::spawn(async move {
+                let Ok(mut resp) = req.send().await else {
+                    return;
+                };
+                if let Ok(Some(_)) = resp.chunk().await {
+                    let _ = tx.send(()).await;
+                }
+                // Hold the stream open until aborted.
+                while let Ok(Some(_)) = resp.chunk().await {}
+            }));
+        }
+        drop(tx);
+        let mut held = 0;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while held < n && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+                Ok(Some(())) => held += 1,
+                _ => break,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let peak = rss_kib(pid);
+        for t in &tasks {
+            t.abort();
+        }
+        (held, peak)
+    });
+    up.set_stream_behaviour(StreamBehaviour::Normal);
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = rss_kib(pid);
+    println!("## Memory (router process RSS)");
+    println!();
+    println!("| state | RSS MiB |");
+    println!("|---|---:|");
+    println!("| idle, after start | {:.1} |", idle_rss as f64 / 1024.0);
+    println!(
+        "| after the latency runs, before the streams | {:.1} |",
+        before as f64 / 1024.0
+    );
+    println!(
+        "| holding {held} of {n} concurrent chat streams open | {:.1} |",
+        at_peak as f64 / 1024.0
+    );
+    println!(
+        "| per stream held | {:.1} KiB |",
+        (at_peak.saturating_sub(before)) as f64 / held.max(1) as f64
+    );
+    println!(
+        "| 1.5 s after the clients went away | {:.1} |",
+        after as f64 / 1024.0
+    );
+    drop(router);
+}
