@@ -1,0 +1,263 @@
+//! Words and colours for what the window shows: token states, plans, usage, suggested
+//! names. Pure functions of the core's data, so they are tested without a window.
+
+use chrono::{DateTime, Utc};
+use codex_router_core::auth_file::{AuthMode, LoginInfo};
+use codex_router_core::home::ProfileName;
+use codex_router_core::store::Profile;
+use codex_router_core::timefmt::{expiry_phrase, window_label};
+use codex_router_core::usage::Usage;
+
+/// How a piece of text should stand out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Ordinary text.
+    Normal,
+    /// Secondary text.
+    Muted,
+    /// Something to look at soon (an expired token, a limit).
+    Warn,
+    /// Something that needs the user (a dead login, a broken file).
+    Error,
+}
+
+/// The token column of a profile: words and tone.
+pub fn token_state(profile: &Profile, now: DateTime<Utc>) -> (String, Tone) {
+    match (&profile.login, &profile.needs_sign_in) {
+        (Err(reason), _) => (format!("can't be used: {reason}"), Tone::Error),
+        (Ok(_), Some(mark)) => (format!("needs sign-in: {}", mark.message), Tone::Error),
+        (Ok(info), None) => login_token_state(info, now),
+    }
+}
+
+/// The token state of a usable login: "expires in 3 days", "expired, will refresh".
+pub fn login_token_state(info: &LoginInfo, now: DateTime<Utc>) -> (String, Tone) {
+    match (&info.auth_mode, info.expires_at) {
+        (AuthMode::ApiKey, _) => ("does not expire".into(), Tone::Muted),
+        (_, Some(exp)) if exp <= now => ("expired, will refresh".into(), Tone::Warn),
+        (_, Some(exp)) => (expiry_phrase(exp, now), Tone::Normal),
+        (_, None) => ("no expiry in token".into(), Tone::Muted),
+    }
+}
+
+/// A plan for people: "plus" → "Plus", "team" → "Team"; `None` → "—".
+pub fn plan_label(plan: Option<&str>) -> String {
+    match plan {
+        None | Some("") => "—".into(),
+        Some(p) => {
+            let mut chars = p.chars();
+            let first = chars.next().map(|c| c.to_uppercase().to_string());
+            format!("{}{}", first.unwrap_or_default(), chars.as_str())
+        }
+    }
+}
+
+/// How a login signs in, with the plan: "ChatGPT Plus", "ChatGPT", "API key".
+pub fn sign_in_label(info: &LoginInfo) -> String {
+    match (&info.auth_mode, info.plan.as_deref()) {
+        (AuthMode::ChatGpt, Some(plan)) if !plan.is_empty() => {
+            format!("ChatGPT {}", plan_label(Some(plan)))
+        }
+        (mode, _) => mode.label().to_owned(),
+    }
+}
+
+/// Usage in a few words: "5 h 42% · week 17%", or "limited until Tue 14:20" (warn).
+/// `None` when nothing is known, so the window never shows made-up figures.
+pub fn usage_summary(usage: &Usage, now: DateTime<Utc>) -> Option<(String, Tone)> {
+    if let Some(until) = usage.limited_until.filter(|t| *t > now.timestamp()) {
+        let at = DateTime::from_timestamp(until, 0)
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%a %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        return Some((format!("limited until {at}"), Tone::Warn));
+    }
+    let windows: Vec<String> = [&usage.primary, &usage.secondary]
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            let label = w
+                .window_minutes
+                .map(window_label)
+                .unwrap_or_else(|| "window".into());
+            format!("{label} {:.0}%", w.used_percent)
+        })
+        .collect();
+    if windows.is_empty() {
+        return None;
+    }
+    let high = [&usage.primary, &usage.secondary]
+        .into_iter()
+        .flatten()
+        .any(|w| w.used_percent >= 90.0);
+    Some((
+        windows.join(" · "),
+        if high { Tone::Warn } else { Tone::Normal },
+    ))
+}
+
+/// A profile name for a login, from its email ("alice.b@example.com" → "alice.b"), made
+/// valid for the core's name rules and different from every name in `taken` ("alice-2").
+/// Falls back to "main" when there is no usable email.
+pub fn suggest_name<'a>(
+    email: Option<&str>,
+    taken: impl IntoIterator<Item = &'a str> + Clone,
+) -> String {
+    let local = email.and_then(|e| e.split('@').next()).unwrap_or_default();
+    let mut base: String = local
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    base = base.trim_start_matches(['.', '-']).to_owned();
+    base.truncate(56);
+    if ProfileName::new(&base).is_err() {
+        base = "main".into();
+    }
+    let is_taken = |name: &str| taken.clone().into_iter().any(|t| t == name);
+    if !is_taken(&base) {
+        return base;
+    }
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|candidate| !is_taken(candidate))
+        .expect("some suffix is free")
+}
+
+/// "alice@example.com (Plus)" — who a login is, for sentences.
+pub fn who(info: &LoginInfo) -> String {
+    match (&info.auth_mode, info.email.as_deref()) {
+        (AuthMode::ApiKey, _) => "an API key".into(),
+        (_, Some(email)) => match info.plan.as_deref() {
+            Some(plan) => format!("{email} ({})", plan_label(Some(plan))),
+            None => email.to_owned(),
+        },
+        (_, None) => "a ChatGPT login without an email".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+    use codex_router_core::usage::UsageWindow;
+
+    fn info(mode: AuthMode, expires_in: Option<i64>, now: DateTime<Utc>) -> LoginInfo {
+        LoginInfo {
+            auth_mode: mode,
+            email: Some("a@example.com".into()),
+            plan: Some("plus".into()),
+            account_id: None,
+            user_id: None,
+            expires_at: expires_in.map(|s| now + TimeDelta::seconds(s)),
+            last_refresh: None,
+        }
+    }
+
+    #[test]
+    fn token_states_in_words() {
+        let now = Utc::now();
+        let state = |mode, exp| login_token_state(&info(mode, exp, now), now);
+        assert_eq!(
+            state(AuthMode::ChatGpt, Some(3 * 86_400)),
+            ("expires in 3 days".into(), Tone::Normal)
+        );
+        assert_eq!(
+            state(AuthMode::ChatGpt, Some(-60)),
+            ("expired, will refresh".into(), Tone::Warn)
+        );
+        assert_eq!(state(AuthMode::ApiKey, None).0, "does not expire");
+        let broken = Profile {
+            name: "x".into(),
+            login: Err("not JSON".into()),
+            needs_sign_in: None,
+            usage: None,
+            active: false,
+        };
+        assert_eq!(
+            token_state(&broken, now),
+            ("can't be used: not JSON".into(), Tone::Error)
+        );
+    }
+
+    #[test]
+    fn plans_and_who() {
+        assert_eq!(plan_label(Some("plus")), "Plus");
+        assert_eq!(plan_label(None), "—");
+        assert_eq!(
+            sign_in_label(&info(AuthMode::ChatGpt, None, Utc::now())),
+            "ChatGPT Plus"
+        );
+        assert_eq!(
+            sign_in_label(&info(AuthMode::ApiKey, None, Utc::now())),
+            "API key"
+        );
+        let now = Utc::now();
+        assert_eq!(
+            who(&info(AuthMode::ChatGpt, None, now)),
+            "a@example.com (Plus)"
+        );
+        assert_eq!(who(&info(AuthMode::ApiKey, None, now)), "an API key");
+    }
+
+    #[test]
+    fn usage_only_when_known() {
+        let now = Utc::now();
+        let mut usage = Usage {
+            plan: None,
+            primary: None,
+            secondary: None,
+            credits: None,
+            limited_until: None,
+            updated_at: now.timestamp(),
+        };
+        assert_eq!(usage_summary(&usage, now), None);
+        usage.primary = Some(UsageWindow {
+            used_percent: 42.4,
+            window_minutes: Some(300),
+            resets_at: None,
+        });
+        usage.secondary = Some(UsageWindow {
+            used_percent: 95.0,
+            window_minutes: Some(10_080),
+            resets_at: None,
+        });
+        assert_eq!(
+            usage_summary(&usage, now),
+            Some(("5 h 42% · week 95%".into(), Tone::Warn))
+        );
+        usage.limited_until = Some(now.timestamp() + 600);
+        assert!(
+            usage_summary(&usage, now)
+                .unwrap()
+                .0
+                .starts_with("limited until")
+        );
+    }
+
+    #[test]
+    fn suggested_names_are_valid_and_free() {
+        assert_eq!(suggest_name(Some("Alice.B@example.com"), []), "alice.b");
+        assert_eq!(
+            suggest_name(Some("alice@example.com"), ["alice"]),
+            "alice-2"
+        );
+        assert_eq!(
+            suggest_name(Some("alice@example.com"), ["alice", "alice-2"]),
+            "alice-3"
+        );
+        assert_eq!(suggest_name(Some("jo hn+x@example.com"), []), "jo-hn-x");
+        assert_eq!(suggest_name(Some(".@example.com"), []), "main");
+        assert_eq!(suggest_name(None, []), "main");
+        let long = format!("{}@example.com", "a".repeat(100));
+        assert!(ProfileName::new(&suggest_name(Some(&long), [])).is_ok());
+    }
+}

@@ -1,0 +1,16 @@
+//! Codex Router's desktop app: an eframe/egui window listing the profiles with their
+//! actions and the local endpoint, and a tray menu to switch in one click. All work is done
+//! by `codex-router-core`; this crate only shows its snapshot and sends its commands.
+//!
+//! [`app::App`] is the whole window as a plain struct (tests drive it with `egui_kittest`,
+//! no display needed); [`desktop::Desktop`] wraps it in the eframe window and the tray.
+
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod desktop;
+pub mod format;
+pub mod icon;
+pub mod tray;
+
+pub use app::App;

@@ -1,0 +1,105 @@
+//! `codex-router-app`: the desktop window and tray menu of Codex Router.
+
+use codex_router_app::desktop::Desktop;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+const USAGE: &str = "usage: codex-router-app [--no-tray]
+
+Shows your Codex profiles in a window and a tray menu. CODEX_HOME picks the Codex folder
+(default ~/.codex); RUST_LOG sets the log filter (default: warnings).";
+
+fn main() {
+    let mut with_tray = true;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--no-tray" => with_tray = false,
+            "--version" | "-V" => {
+                println!("codex-router-app {}", env!("CARGO_PKG_VERSION"));
+                return;
+            }
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return;
+            }
+            other => {
+                eprintln!("codex-router-app: unknown argument '{other}'\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+    init_logging();
+    // Before any thread starts, so every thread inherits the mask and only the waiter
+    // below sees SIGTERM/SIGINT.
+    let quit = Arc::new(AtomicBool::new(false));
+    let ctx_slot: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+    quit_on_signals(quit.clone(), ctx_slot.clone());
+
+    let size = 64;
+    let icon = egui::IconData {
+        rgba: codex_router_app::icon::rgba(size),
+        width: size,
+        height: size,
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Codex Router")
+            .with_app_id("codex-router")
+            .with_inner_size([900.0, 460.0])
+            .with_min_inner_size([560.0, 300.0])
+            .with_icon(icon),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "Codex Router",
+        options,
+        Box::new(move |cc| {
+            let _ = ctx_slot.set(cc.egui_ctx.clone());
+            Ok(Box::new(Desktop::new(cc, None, quit, with_tray)))
+        }),
+    );
+    if let Err(e) = result {
+        eprintln!("codex-router-app: cannot open the window: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// SIGTERM and SIGINT ask the window to close, so the app always exits the same clean way.
+#[cfg(unix)]
+fn quit_on_signals(quit: Arc<AtomicBool>, ctx: Arc<OnceLock<egui::Context>>) {
+    // SAFETY: plain libc signal-set calls on a local set; the mask is set before any other
+    // thread exists, and sigwait only reads the set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return;
+        }
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                let mut signal = 0;
+                if libc::sigwait(&set, &mut signal) == 0 {
+                    tracing::info!(signal, "asked to quit");
+                    quit.store(true, Ordering::SeqCst);
+                    if let Some(ctx) = ctx.get() {
+                        ctx.request_repaint();
+                    }
+                }
+            });
+    }
+}
+
+#[cfg(not(unix))]
+fn quit_on_signals(_quit: Arc<AtomicBool>, _ctx: Arc<OnceLock<egui::Context>>) {}

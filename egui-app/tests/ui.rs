@@ -1,0 +1,361 @@
+//! The window driven like a person would, headless: egui_kittest clicks the real widgets
+//! of [`App`] against a temporary CODEX_HOME, and the files on disk tell what happened.
+
+use codex_router_app::App;
+use codex_router_app::app::{Command, TrayAction, TrayMenu};
+use codex_router_core::events::RouterEvent;
+use codex_router_core::router::Router;
+use codex_router_testkit::home::{TempHome, api_key_auth, chatgpt_auth};
+use codex_router_testkit::jwt::Identity;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The app on `home`, created in the harness's first frame (it needs the harness's egui
+/// context to be woken by the core's events).
+fn harness(home: &TempHome) -> Harness<'static, Option<App>> {
+    let router = Router::open(Some(home.path().to_owned())).expect("router opens");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1000.0, 600.0))
+        .build_ui_state(
+            move |ui, app: &mut Option<App>| {
+                app.get_or_insert_with(|| App::new(router.clone(), ui.ctx()))
+                    .ui(ui)
+            },
+            None,
+        );
+    harness.run();
+    harness
+}
+
+fn app<'h>(harness: &'h Harness<'_, Option<App>>) -> &'h App {
+    harness.state().as_ref().expect("app built")
+}
+
+/// Work (active, alice) and personal (bob), like a user with two accounts.
+fn two_accounts() -> TempHome {
+    let home = TempHome::new();
+    let work = chatgpt_auth(&Identity::new("alice", "team"), 1, 86_400 * 3);
+    home.write_profile("work", &work);
+    home.write_auth(&work);
+    home.write_current("work");
+    home.write_profile(
+        "personal",
+        &chatgpt_auth(&Identity::new("bob", "plus"), 1, 86_400),
+    );
+    home
+}
+
+fn active_account(home: &TempHome) -> String {
+    home.read_json(&home.auth_path())["tokens"]["account_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn rows_show_who_what_and_the_token_state() {
+    let home = two_accounts();
+    home.write_profile("api", &api_key_auth("sk-test-123456"));
+    home.write_profile(
+        "stale",
+        &chatgpt_auth(&Identity::new("dora", "pro"), 1, -3600),
+    );
+    let harness = harness(&home);
+    harness.get_by_label("alice@example.com");
+    harness.get_by_label("ChatGPT Team");
+    harness.get_by_label("ChatGPT Plus");
+    harness.get_by_label("API key");
+    harness.get_by_label("does not expire");
+    harness.get_by_label("expired, will refresh");
+    harness.get_by_label_contains("expires in 3 days");
+    // The active one is marked and has no Switch button; the others have one.
+    harness.get_by_label("Active");
+    assert!(harness.query_by_label("Switch to work").is_none());
+    harness.get_by_label("Switch to personal");
+    // No usage is known: no usage column, no made-up figures.
+    assert!(harness.query_by_label("Usage").is_none());
+    // Never a secret on screen.
+    assert!(harness.query_by_label_contains("sk-test").is_none());
+    assert!(harness.query_by_label_contains("SECRETREFRESH").is_none());
+}
+
+#[test]
+fn switch_by_clicking() {
+    let home = two_accounts();
+    let mut harness = harness(&home);
+    assert_eq!(active_account(&home), "acct-alice");
+    harness.get_by_label("Switch to personal").click();
+    harness.run();
+    assert_eq!(active_account(&home), "acct-bob");
+    // The row moved, and the note says what to restart.
+    harness.get_by_label("Switch to work");
+    assert!(harness.query_by_label("Switch to personal").is_none());
+    harness.get_by_label_contains("Developer: Reload Window");
+    harness.get_by_label_contains("Switched to 'personal'");
+}
+
+#[test]
+fn remove_asks_first_and_cancel_keeps_the_profile() {
+    let home = two_accounts();
+    let mut harness = harness(&home);
+    let dir = home.path().join("profiles").join("personal");
+
+    harness.get_by_label("More for personal").click();
+    harness.run();
+    harness.get_by_label("Remove\u{2026}").click();
+    harness.run();
+    harness.get_by_label("Remove 'personal'?");
+    harness.get_by_label_contains("bob@example.com (Plus)");
+    harness.get_by_label("Cancel").click();
+    harness.run();
+    assert!(dir.exists(), "cancel keeps the profile");
+    assert!(harness.query_by_label("Remove 'personal'?").is_none());
+
+    harness.get_by_label("More for personal").click();
+    harness.run();
+    harness.get_by_label("Remove\u{2026}").click();
+    harness.run();
+    harness.get_by_label("Remove").click();
+    harness.run();
+    assert!(!dir.exists(), "confirmed remove deletes the profile");
+    assert!(harness.query_by_label("Switch to personal").is_none());
+    assert!(harness.query_by_label("bob@example.com").is_none());
+    // auth.json is left alone.
+    assert_eq!(active_account(&home), "acct-alice");
+}
+
+#[test]
+fn a_broken_profile_shows_its_reason_and_cannot_be_switched_to() {
+    let home = two_accounts();
+    home.write_profile_raw("broken", b"{ not json");
+    let harness = harness(&home);
+    let reason = harness.get_by_label_contains("can't be used: ");
+    let text = reason.value().unwrap_or_default();
+    assert!(text.contains("JSON"), "{text}");
+    // Listed, never fatal: the others are still there.
+    harness.get_by_label("Switch to personal");
+    let switch = harness.get_by_label("Switch to broken");
+    assert!(switch.accesskit_node().is_disabled());
+}
+
+#[test]
+fn a_profile_dropped_into_the_folder_shows_up_by_itself() {
+    let home = two_accounts();
+    let mut harness = harness(&home);
+    assert!(harness.query_by_label("carol@example.com").is_none());
+
+    // Wait for the core's event, as the window's own listener does.
+    let mut events = app(&harness).router().subscribe();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        while let Some(event) = events.recv_blocking() {
+            if event == RouterEvent::ProfilesChanged {
+                let _ = tx.send(());
+                return;
+            }
+        }
+    });
+    home.write_profile(
+        "laptop",
+        &chatgpt_auth(&Identity::new("carol", "pro"), 1, 86_400),
+    );
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the core reports the new profile");
+
+    // The app's listener got the same event; the next frame shows the row.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        harness.run();
+        if harness.query_by_label("carol@example.com").is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new row never appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    harness.get_by_label("Switch to laptop");
+}
+
+#[test]
+fn first_run_offers_to_save_the_current_login() {
+    let home = TempHome::new();
+    home.write_auth(&chatgpt_auth(&Identity::new("alice", "plus"), 1, 86_400));
+    let mut harness = harness(&home);
+    harness.get_by_label("Save your Codex login");
+    harness.get_by_label_contains("alice@example.com (Plus)");
+    let field = harness.get_by_label("Profile name");
+    assert_eq!(
+        field.value().as_deref(),
+        Some("alice"),
+        "name from the email"
+    );
+    harness.get_by_label("Save profile").click();
+    harness.run();
+    assert!(home.profile_path("alice").exists());
+    harness.get_by_label_contains("Saved the current login as 'alice'");
+    harness.get_by_label("Active");
+    assert!(harness.query_by_label("Save your Codex login").is_none());
+}
+
+#[test]
+fn nothing_at_all_says_how_to_start() {
+    let home = TempHome::new();
+    let mut harness = harness(&home);
+    harness.get_by_label("No accounts yet");
+    harness.get_by_label_contains("codex login");
+    // The page's own Add API Key button opens the dialog; the key field is masked.
+    harness
+        .get_all_by_label("Add API Key")
+        .last()
+        .unwrap()
+        .click();
+    harness.run();
+    harness.get_by_label("Profile name").type_text("api");
+    harness.run();
+    harness.get_by_label("API key").focus();
+    harness.run();
+    harness
+        .get_by_label("API key")
+        .type_text("sk-typed-0123456789");
+    harness.run();
+    assert!(harness.query_by_label_contains("sk-typed").is_none());
+    assert!(harness.query_by_value("sk-typed-0123456789").is_none());
+    harness.get_by_label("Save key").click();
+    harness.run();
+    let saved = home.read_json(&home.profile_path("api"));
+    assert_eq!(saved["OPENAI_API_KEY"], "sk-typed-0123456789");
+    harness.get_by_label("Switch to api");
+}
+
+#[test]
+fn switching_away_from_an_unsaved_login_asks_first() {
+    let home = two_accounts();
+    home.write_auth(&chatgpt_auth(&Identity::new("eve", "plus"), 1, 86_400));
+    let mut harness = harness(&home);
+    harness.get_by_label_contains("eve@example.com (Plus), which is not saved");
+    harness.get_by_label("Switch to personal").click();
+    harness.run();
+    harness.get_by_label("Save the current login first?");
+    assert_eq!(active_account(&home), "acct-eve", "nothing switched yet");
+    harness.get_by_label("Switch anyway").click();
+    harness.run();
+    assert_eq!(active_account(&home), "acct-bob");
+    harness.get_by_label_contains("discarded the unsaved login");
+}
+
+#[test]
+fn rename_through_the_row_menu() {
+    let home = two_accounts();
+    let mut harness = harness(&home);
+    harness.get_by_label("More for personal").click();
+    harness.run();
+    harness.get_by_label("Rename\u{2026}").click();
+    harness.run();
+    let field = harness.get_by_label("New name");
+    field.focus();
+    harness.run();
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::A]);
+    harness.get_by_label("New name").type_text("home");
+    harness.run();
+    harness.get_by_label("Rename").click();
+    harness.run();
+    assert!(home.profile_path("home").exists());
+    assert!(!home.profile_path("personal").exists());
+    harness.get_by_label("Switch to home");
+}
+
+#[test]
+fn errors_are_shown_not_swallowed() {
+    let home = two_accounts();
+    let mut harness = harness(&home);
+    // The profile vanishes behind the window's back, then the user clicks Switch.
+    std::fs::remove_dir_all(home.path().join("profiles").join("personal")).unwrap();
+    harness.get_by_label("Switch to personal").click();
+    harness.run();
+    harness.get_by_label_contains("Could not switch to 'personal'");
+    assert_eq!(active_account(&home), "acct-alice");
+}
+
+#[test]
+fn the_proxy_panel_starts_and_stops_the_endpoint() {
+    let home = two_accounts();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    home.write_state(&serde_json::json!({
+        "proxy": {"host": "127.0.0.1", "port": port},
+        "upstream": {
+            "auth_issuer": "http://127.0.0.1:9",
+            "chatgpt_base_url": "http://127.0.0.1:9/backend-api/codex",
+            "openai_base_url": "http://127.0.0.1:9/v1",
+        },
+    }));
+    let mut harness = harness(&home);
+    harness.get_by_label("off");
+    harness.get_by_label("Start").click();
+    wait_until(&mut harness, |h| h.query_by_label("Copy address").is_some());
+    harness.get_by_label("on");
+    harness.get_by_label(&format!("http://127.0.0.1:{port}/v1"));
+    harness.get_by_label("0 requests served");
+    assert!(app(&harness).tray_menu().proxy_running);
+    harness.get_by_label("Stop").click();
+    wait_until(&mut harness, |h| h.query_by_label("Start").is_some());
+    assert!(!app(&harness).tray_menu().proxy_running);
+}
+
+#[test]
+fn the_tray_menu_mirrors_the_profiles_and_its_clicks_map_to_commands() {
+    let home = two_accounts();
+    home.write_profile_raw("broken", b"[]");
+    let mut harness = harness(&home);
+    let menu = app(&harness).tray_menu();
+    let names: Vec<_> = menu.profiles.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["broken", "personal", "work"]);
+    let work = &menu.profiles[2];
+    assert!(work.active && work.usable);
+    assert_eq!(work.label, "work \u{2014} alice@example.com");
+    assert!(!menu.profiles[0].usable);
+    assert!(!menu.proxy_running);
+
+    let click = TrayMenu::action(&TrayMenu::profile_id("personal")).unwrap();
+    assert_eq!(click, TrayAction::Run(Command::Switch("personal".into())));
+    assert_eq!(TrayMenu::action(TrayMenu::QUIT), Some(TrayAction::Quit));
+    assert_eq!(
+        TrayMenu::action(TrayMenu::OPEN),
+        Some(TrayAction::OpenWindow)
+    );
+    assert_eq!(
+        TrayMenu::action(TrayMenu::PROXY),
+        Some(TrayAction::Run(Command::ToggleProxy))
+    );
+    assert_eq!(TrayMenu::action("nonsense"), None);
+
+    // A tray click runs through the same path as the button.
+    let before = app(&harness).generation();
+    if let TrayAction::Run(command) = click {
+        harness.state_mut().as_mut().unwrap().run(command);
+    }
+    harness.run();
+    assert_eq!(active_account(&home), "acct-bob");
+    let app = app(&harness);
+    assert!(app.generation() > before);
+    assert!(app.tray_menu().profiles[1].active);
+}
+
+fn wait_until(
+    harness: &mut Harness<'_, Option<App>>,
+    done: impl Fn(&Harness<'_, Option<App>>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        harness.run();
+        if done(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
