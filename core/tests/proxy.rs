@@ -955,3 +955,32 @@ async fn after_a_switch_another_accounts_reasoning_is_dropped_not_fatal() {
     assert_eq!(items.len(), 2);
     assert!(items.iter().all(|i| i["type"] != "reasoning"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_observer_hears_of_every_request_with_its_rate_limit_headers() {
+    let up = FakeUpstream::start();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let home = chatgpt_home(&up, &["alice"], 3600);
+    let r = start_with(&up, home, |c| {
+        c.observer = Some(std::sync::Arc::new(move |rec| {
+            sink.lock().unwrap().push(rec.clone());
+        }));
+    })
+    .await;
+    assert_eq!(r.chat(hello(false)).await.0, 200);
+    let resp = r.get("/nowhere").send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].path, "/v1/chat/completions");
+    assert_eq!(seen[0].profile.as_deref(), Some("alice"));
+    assert_eq!(seen[0].status, 200);
+    assert!(
+        seen[0]
+            .codex_headers
+            .contains_key("x-codex-primary-used-percent")
+    );
+    assert_eq!(seen[1].status, 404);
+    assert!(seen[1].profile.is_none());
+}

@@ -65,8 +65,29 @@ pub enum ServerError {
     Serve(std::io::Error),
 }
 
-/// Everything the server needs.
+/// What the server tells its observer about each finished request (never a token).
 #[derive(Debug, Clone)]
+pub struct RequestRecord {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The profile that served it, when one did.
+    pub profile: Option<String>,
+    /// The status sent to the client.
+    pub status: u16,
+    /// Milliseconds until the answer's head was ready.
+    pub ms: f64,
+    /// The upstream's `x-codex-*` rate-limit headers, as passed to the client.
+    pub codex_headers: HeaderMap,
+}
+
+/// Called once per request, when its answer's head is ready (e.g. to emit an event or to
+/// record usage from the `x-codex-*` headers). Runs on the request's task: keep it short.
+pub type RequestObserver = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
+
+/// Everything the server needs.
+#[derive(Clone)]
 pub struct ServerConfig {
     /// The Codex home whose active profile is served.
     pub home: CodexHome,
@@ -83,6 +104,24 @@ pub struct ServerConfig {
     /// The host the server was asked to listen on; requests naming it in `Host` are allowed
     /// besides the loopback names.
     pub bind_host: String,
+    /// The refresher to share (single flight with the rest of the process); `None` makes one.
+    pub refresher: Option<Refresher>,
+    /// Told about every finished request.
+    pub observer: Option<RequestObserver>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("home", &self.home)
+            .field("body_limit", &self.body_limit)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("local_key", &self.local_key)
+            .field("bind_host", &self.bind_host)
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerConfig {
@@ -97,6 +136,8 @@ impl ServerConfig {
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             local_key: None,
             bind_host: "127.0.0.1".into(),
+            refresher: None,
+            observer: None,
         }
     }
 }
@@ -159,6 +200,7 @@ struct AppState {
     refresh_margin: Duration,
     local_key: Option<Secret>,
     bind_host: String,
+    observer: Option<RequestObserver>,
 }
 
 /// The profile a response was served with (for the request log line).
@@ -192,11 +234,13 @@ impl Server {
             source,
         })?;
         let store = Store::new(config.home.clone());
-        let refresher = Refresher::new(
-            store.clone(),
-            &config.settings.upstream.auth_issuer,
-            RetryPolicy::default(),
-        );
+        let refresher = config.refresher.clone().unwrap_or_else(|| {
+            Refresher::new(
+                store.clone(),
+                &config.settings.upstream.auth_issuer,
+                RetryPolicy::default(),
+            )
+        });
         let upstream = Upstream::new(&config.settings.upstream, config.idle_timeout)?;
         let state = Arc::new(AppState {
             home: config.home,
@@ -209,6 +253,7 @@ impl Server {
             refresh_margin: config.refresh_margin,
             local_key: config.local_key,
             bind_host: config.bind_host,
+            observer: config.observer,
         });
         Ok(Self {
             state,
@@ -293,32 +338,45 @@ fn router(state: Arc<AppState>) -> Router {
         .nest("/p/{profile}/v1", v1)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
 
 // ---- guards and logging -------------------------------------------------------------------
 
 /// One line per request: method, path, profile, status, milliseconds to the answer's head.
-async fn log_request(req: Request, next: Next) -> Response {
+async fn log_request(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let resp = next.run(req).await;
-    let profile = resp
-        .extensions()
-        .get::<ServedBy>()
-        .map(|p| p.0.clone())
-        .unwrap_or_else(|| "-".into());
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    let profile = resp.extensions().get::<ServedBy>().map(|p| p.0.clone());
     tracing::info!(
         target: "codex_router::proxy",
         %method,
         %path,
-        %profile,
+        profile = profile.as_deref().unwrap_or("-"),
         status = resp.status().as_u16(),
-        ms = format_args!("{:.1}", start.elapsed().as_secs_f64() * 1000.0),
+        ms = format_args!("{ms:.1}"),
         "request"
     );
+    if let Some(observer) = &st.observer {
+        let mut codex_headers = HeaderMap::new();
+        for (name, value) in resp.headers() {
+            if name.as_str().starts_with("x-codex-") {
+                codex_headers.append(name.clone(), value.clone());
+            }
+        }
+        observer(&RequestRecord {
+            method: method.to_string(),
+            path,
+            profile,
+            status: resp.status().as_u16(),
+            ms,
+            codex_headers,
+        });
+    }
     resp
 }
 
@@ -805,18 +863,22 @@ fn split(req: Request) -> Incoming {
 
 /// `GET /health`: liveness and the active profile (never a token).
 async fn health(State(st): State<Arc<AppState>>) -> Response {
-    let body = match st.resolve(None).await {
-        Ok(a) => json!({
-            "status": "ok",
-            "profile": a.name(),
-            "auth_mode": match a.as_ref() { Active::ChatGpt { .. } => "chatgpt", Active::ApiKey { .. } => "api_key" },
-            "error": null,
-        }),
-        Err(e) => {
-            json!({"status": "ok", "profile": null, "auth_mode": null, "error": e.to_string()})
+    match st.resolve(None).await {
+        Ok(a) => {
+            let mode = match a.as_ref() {
+                Active::ChatGpt { .. } => "chatgpt",
+                Active::ApiKey { .. } => "api_key",
+            };
+            let body =
+                json!({"status": "ok", "profile": a.name(), "auth_mode": mode, "error": null});
+            served(json_response(StatusCode::OK, &body), a.name())
         }
-    };
-    json_response(StatusCode::OK, &body)
+        Err(e) => {
+            let body =
+                json!({"status": "ok", "profile": null, "auth_mode": null, "error": e.to_string()});
+            json_response(StatusCode::OK, &body)
+        }
+    }
 }
 
 /// `POST /v1/chat/completions`.
