@@ -19,7 +19,10 @@ fn router(home: &TempHome, args: &[&str]) -> Output {
 /// Upstream URLs that refuse at once, so no test reaches the internet.
 fn offline() -> [(&'static str, &'static str); 3] {
     [
-        ("CODEX_ROUTER_CHATGPT_BASE_URL", "http://127.0.0.1:9/backend-api/codex"),
+        (
+            "CODEX_ROUTER_CHATGPT_BASE_URL",
+            "http://127.0.0.1:9/backend-api/codex",
+        ),
         ("CODEX_ROUTER_OPENAI_BASE_URL", "http://127.0.0.1:9/v1"),
         ("CODEX_ROUTER_AUTH_ISSUER", "http://127.0.0.1:9"),
     ]
