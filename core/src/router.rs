@@ -7,7 +7,7 @@ use crate::events::{EventBus, HomeWatcher, RouterEvent, Subscription};
 use crate::home::{CodexHome, HomeError};
 use crate::login::LoginOutcome;
 use crate::login::browser::{BrowserLogin, BrowserLoginConfig, CancelHandle};
-use crate::proxy::server::{Server, ServerConfig};
+use crate::proxy::server::{RequestObserver, RequestRecord, Server, ServerConfig};
 use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
 use crate::settings::{Settings, SettingsError};
 use crate::store::{Profile, Status, Store, StoreError, Stored, SwitchOutcome};
@@ -294,6 +294,8 @@ impl Router {
         };
         let mut config = ServerConfig::new(self.home().clone(), self.inner.settings.clone());
         config.bind_host = host.to_owned();
+        config.refresher = Some(self.inner.refresher.clone());
+        config.observer = Some(self.request_observer());
         let bound = self
             .inner
             .runtime
@@ -339,6 +341,35 @@ impl Router {
             address: address.clone(),
         });
         Ok(address)
+    }
+
+    /// What the endpoint does after each request: count it, announce it, and keep the
+    /// serving account's usage figures from the answer's `x-codex-*` headers.
+    fn request_observer(&self) -> RequestObserver {
+        let state = self.inner.proxy_state.clone();
+        let bus = self.inner.bus.clone();
+        let store = self.inner.store.clone();
+        Arc::new(move |record: &RequestRecord| {
+            state.lock().expect("proxy state").requests_served += 1;
+            bus.emit(RouterEvent::RequestFinished {
+                profile: record.profile.clone(),
+                method: record.method.clone(),
+                path: record.path.clone(),
+                status: record.status,
+                millis: record.ms.round() as u64,
+            });
+            if let Some(profile) = record.profile.clone()
+                && !record.codex_headers.is_empty()
+            {
+                let (store, bus, headers) =
+                    (store.clone(), bus.clone(), record.codex_headers.clone());
+                tokio::task::spawn_blocking(move || {
+                    if crate::usage::record_headers(&store, &profile, &headers) {
+                        bus.emit(RouterEvent::UsageUpdated { profile });
+                    }
+                });
+            }
+        })
     }
 
     /// Stops the local endpoint (letting open answers finish briefly); a no-op when it is

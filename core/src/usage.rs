@@ -211,6 +211,24 @@ pub fn spawn_poller(
     })
 }
 
+/// Records the figures of a proxied answer's `x-codex-*` headers for `profile`. Returns
+/// whether the stored figures changed. Blocking file I/O: call it off async tasks.
+pub fn record_headers(store: &Store, profile: &str, headers: &HeaderMap) -> bool {
+    let (Ok(name), Some(usage)) = (
+        ProfileName::new(profile),
+        from_headers(headers, Utc::now().timestamp()),
+    ) else {
+        return false;
+    };
+    match store.record_usage(&name, &usage) {
+        Ok(changed) => changed,
+        Err(e) => {
+            tracing::debug!(%profile, error = %e, "usage from headers not recorded");
+            false
+        }
+    }
+}
+
 /// Reads the usage endpoint's payload.
 pub fn from_payload(body: &Value, now: i64) -> Option<Usage> {
     let obj = body.as_object()?;
