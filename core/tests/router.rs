@@ -159,3 +159,51 @@ fn the_usage_poller_fetches_each_account_once_at_start() {
     );
     assert_eq!(up.count("/backend-api/wham/usage"), 2);
 }
+
+#[test]
+fn the_proxy_started_by_the_router_reports_requests_and_usage() {
+    let up = codex_router_testkit::upstream::FakeUpstream::start();
+    let home = TempHome::new();
+    let alice = Identity::new("alice", "plus");
+    let auth = up.chatgpt_auth_json(&alice, 3600);
+    home.write_profile("a", &auth);
+    home.write_auth(&auth);
+    home.write_state(&serde_json::json!({
+        "upstream": {"auth_issuer": up.issuer_url(), "chatgpt_base_url": up.chatgpt_base_url()},
+        "usage": {"refresh_minutes": 0}
+    }));
+    let router = Router::open(Some(home.path().to_owned())).unwrap();
+    let rx = events(router.subscribe());
+    let address = router.start_proxy("127.0.0.1", 0).unwrap();
+    wait_for(&rx, |e| matches!(e, RouterEvent::ProxyStarted { .. }));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reply: serde_json::Value = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{address}/chat/completions"))
+            .json(&serde_json::json!({"model": "gpt-5.2-codex", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(reply["choices"][0]["message"]["content"], "You said: hi");
+    let done = wait_for(&rx, |e| matches!(e, RouterEvent::RequestFinished { .. }));
+    assert!(
+        matches!(done, RouterEvent::RequestFinished { status: 200, ref profile, .. } if profile.as_deref() == Some("a"))
+    );
+    wait_for(&rx, |e| {
+        *e == RouterEvent::UsageUpdated {
+            profile: "a".into(),
+        }
+    });
+    let state = router.proxy_state();
+    assert!(state.running);
+    assert_eq!(state.requests_served, 1);
+    let usage = router.list_profiles().unwrap()[0].usage.clone().unwrap();
+    assert_eq!(usage.primary.unwrap().used_percent, 12.0);
+    router.stop_proxy();
+    wait_for(&rx, |e| *e == RouterEvent::ProxyStopped);
+    assert!(!router.proxy_state().running);
+}
