@@ -3,6 +3,9 @@
 
 use codex_router_core::events::{RouterEvent as CoreEvent, Subscription};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::ThreadId;
 
 /// Something the frontend may want to redraw for. Re-read what you show
 /// (`list_profiles`, `status`) rather than patching it from the event.
@@ -13,10 +16,11 @@ pub enum RouterEvent {
     ProfilesChanged,
     /// The active login changed, by anyone (this app, the CLI, Codex).
     Switched {
-        /// The profile active before, if any.
-        from: Option<String>,
+        /// The profile active before, if any (`from` in the core; renamed because `from`
+        /// is a keyword in Python).
+        previous: Option<String>,
         /// The profile active now, if any.
-        to: Option<String>,
+        current: Option<String>,
     },
     /// A profile's tokens were refreshed.
     TokensRefreshed {
@@ -61,7 +65,10 @@ impl From<CoreEvent> for RouterEvent {
     fn from(e: CoreEvent) -> Self {
         match e {
             CoreEvent::ProfilesChanged => Self::ProfilesChanged,
-            CoreEvent::Switched { from, to } => Self::Switched { from, to },
+            CoreEvent::Switched { from, to } => Self::Switched {
+                previous: from,
+                current: to,
+            },
             CoreEvent::TokensRefreshed { profile } => Self::TokensRefreshed { profile },
             CoreEvent::NeedsSignIn { profile, message } => Self::NeedsSignIn { profile, message },
             CoreEvent::ProxyStarted { address } => Self::ProxyStarted { address },
@@ -93,21 +100,74 @@ pub trait RouterListener: Send + Sync {
     fn on_event(&self, event: RouterEvent);
 }
 
+/// One listener's forwarding thread, as the router sees it.
+pub(crate) struct Forwarder {
+    /// The listener; locked while an event is delivered, `None` once stopped.
+    listener: Mutex<Option<Box<dyn RouterListener>>>,
+    /// Set by a stop requested from inside the listener (which holds the lock).
+    stopped: AtomicBool,
+    /// The forwarding thread.
+    thread: OnceLock<ThreadId>,
+}
+
+impl Forwarder {
+    /// Stops calling the listener and releases it on the calling thread. An event being
+    /// delivered right now is waited for, so no call is made after this returns. From
+    /// inside the listener itself it only marks the stop (the forwarding thread releases
+    /// the listener when the call returns).
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        if self.thread.get() != Some(&std::thread::current().id()) {
+            let listener = self.lock().take();
+            drop(listener);
+        }
+    }
+
+    /// Whether it was stopped.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<dyn RouterListener>>> {
+        self.listener.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Starts the thread that hands `subscription`'s events to `listener`, one at a time. It
-/// sleeps in a blocking receive (no polling) and ends when the router is dropped. A
-/// listener that throws (or a panic) loses that one event, never the thread.
+/// sleeps in a blocking receive (no polling) and ends when the router's event bus closes
+/// or at the first event after [`Forwarder::stop`]. A listener that throws (or a panic)
+/// loses that one event, never the thread.
+///
+/// Releasing a foreign listener calls into the foreign runtime, so it happens where
+/// [`Forwarder::stop`] is called (the router's owner), not on this thread: a Python
+/// interpreter that is shutting down kills any other thread that calls into it.
 pub(crate) fn forward(
     mut subscription: Subscription,
     listener: Box<dyn RouterListener>,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
+) -> std::io::Result<Arc<Forwarder>> {
+    let forwarder = Arc::new(Forwarder {
+        listener: Mutex::new(Some(listener)),
+        stopped: AtomicBool::new(false),
+        thread: OnceLock::new(),
+    });
+    let state = forwarder.clone();
+    let handle = std::thread::Builder::new()
         .name("codex-router-events".into())
         .spawn(move || {
             while let Some(event) = subscription.recv_blocking() {
+                let mut slot = state.lock();
+                let Some(listener) = slot.as_ref() else { break };
                 let event = RouterEvent::from(event);
                 if catch_unwind(AssertUnwindSafe(|| listener.on_event(event))).is_err() {
                     tracing::warn!("an event listener failed; it keeps receiving events");
                 }
+                if state.is_stopped() {
+                    // Stopped from inside the listener: release it now, in its own call.
+                    drop(slot.take());
+                    break;
+                }
             }
-        })
+        })?;
+    let _ = forwarder.thread.set(handle.thread().id());
+    Ok(forwarder)
 }

@@ -2,13 +2,13 @@
 //! records and errors and keep network waits off the caller's thread.
 
 use crate::error::{RouterError, guard};
-use crate::events::{RouterListener, forward};
+use crate::events::{Forwarder, RouterListener, forward};
 use crate::records::{LoginResult, Profile, ProxyState, RefreshReport, Status};
 use codex_router_core::login::browser::BrowserLoginConfig;
 use codex_router_core::router::{LoginHandle as CoreLogin, Router as CoreRouter};
 use codex_router_core::store::SwitchOutcome;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What a switch did.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -42,6 +42,7 @@ impl From<SwitchOutcome> for SwitchResult {
 #[derive(uniffi::Object)]
 pub struct Router {
     core: CoreRouter,
+    listeners: Mutex<Vec<Arc<Forwarder>>>,
 }
 
 #[uniffi::export]
@@ -53,7 +54,10 @@ impl Router {
     pub fn new(codex_home: Option<String>) -> Result<Arc<Self>, RouterError> {
         guard(|| {
             let core = CoreRouter::open(codex_home.map(PathBuf::from))?;
-            Ok(Arc::new(Self { core }))
+            Ok(Arc::new(Self {
+                core,
+                listeners: Mutex::new(Vec::new()),
+            }))
         })
     }
 
@@ -190,13 +194,38 @@ impl Router {
     }
 
     /// Sends every event from now on to `listener`, on a background thread, until the
-    /// router is dropped. The thread sleeps while nothing happens (no polling).
+    /// router is dropped or `unsubscribe_all` is called. The thread sleeps while nothing
+    /// happens (no polling).
     pub fn subscribe(&self, listener: Box<dyn RouterListener>) -> Result<(), RouterError> {
         guard(|| {
-            forward(self.core.subscribe(), listener)
-                .map(drop)
-                .map_err(|e| RouterError::Other(format!("cannot start the event thread: {e}")))
+            let forwarder = forward(self.core.subscribe(), listener)
+                .map_err(|e| RouterError::Other(format!("cannot start the event thread: {e}")))?;
+            let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+            listeners.retain(|f| !f.is_stopped());
+            listeners.push(forwarder);
+            Ok(())
         })
+    }
+
+    /// Stops every listener of this router. When it returns, no listener is being called
+    /// and none will be again (an event being delivered is waited for, unless this is
+    /// called from a listener). Python embedders: call it before the interpreter exits
+    /// (`atexit.register(router.unsubscribe_all)`), as a call arriving while Python shuts
+    /// down aborts the process.
+    pub fn unsubscribe_all(&self) {
+        let listeners =
+            std::mem::take(&mut *self.listeners.lock().unwrap_or_else(|e| e.into_inner()));
+        for forwarder in listeners {
+            forwarder.stop();
+        }
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        // The listeners end with this object (even while a sign-in in progress keeps the
+        // core alive), and are released here, on the owner's thread.
+        self.unsubscribe_all();
     }
 }
 

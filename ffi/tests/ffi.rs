@@ -77,15 +77,46 @@ fn events_reach_the_listener_until_the_router_is_dropped() {
     home.write_profile("a", &api_key_auth("sk-a"));
     wait_for(&rx, |e| *e == RouterEvent::ProfilesChanged);
     drop(router);
-    // The forwarding thread ends (dropping the listener) once the router is gone.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !*dropped.lock().unwrap() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the event thread outlived the router"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    // The listener is released with the router, on the dropping thread.
+    assert!(*dropped.lock().unwrap());
+}
+
+#[test]
+fn unsubscribe_all_stops_every_listener_even_from_inside_one() {
+    /// Unsubscribes everything from inside its first call.
+    struct Quitter {
+        router: Mutex<Option<Arc<Router>>>,
+        calls: Arc<Mutex<u32>>,
     }
+    impl RouterListener for Quitter {
+        fn on_event(&self, _: RouterEvent) {
+            *self.calls.lock().unwrap() += 1;
+            if let Some(router) = self.router.lock().unwrap().take() {
+                router.unsubscribe_all();
+            }
+        }
+    }
+    let home = TempHome::new();
+    let router = open(&home);
+    let (rx, dropped) = listen(&router);
+    let calls = Arc::new(Mutex::new(0));
+    router
+        .subscribe(Box::new(Quitter {
+            router: Mutex::new(Some(router.clone())),
+            calls: calls.clone(),
+        }))
+        .unwrap();
+    router.start_proxy("127.0.0.1".into(), 0).unwrap();
+    wait_for(&rx, |e| matches!(e, RouterEvent::ProxyStarted { .. }));
+    assert!(*dropped.lock().unwrap(), "the other listener was released");
+    router.stop_proxy().unwrap();
+    home.write_profile("b", &api_key_auth("sk-b"));
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(*calls.lock().unwrap(), 1, "no call after unsubscribe_all");
+    // Subscribing again works.
+    let (rx, _) = listen(&router);
+    router.start_proxy("127.0.0.1".into(), 0).unwrap();
+    wait_for(&rx, |e| matches!(e, RouterEvent::ProxyStarted { .. }));
 }
 
 #[test]
