@@ -3,10 +3,11 @@
 
 use crate::files::TEMP_PREFIX;
 use crate::store::{Profile, Store};
-use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
-use std::path::Path;
-use std::time::Duration;
+use notify_debouncer_mini::notify::event::{AccessKind, AccessMode};
+use notify_debouncer_mini::notify::{self, EventKind, RecursiveMode, Watcher};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 /// How long file changes are gathered before one event is sent.
@@ -129,8 +130,13 @@ impl Subscription {
 
 /// Watches `auth.json`, `.current_profile`, `router/state.json` and `profiles/`, and turns
 /// changes into `ProfilesChanged` / `Switched` events. Stops when dropped.
+///
+/// Only changes count: opening or reading a file (the watcher itself re-reads the profiles,
+/// Codex reads `auth.json` all the time) is ignored, so reads never feed back into more
+/// reads and an idle home costs no CPU.
 pub struct HomeWatcher {
-    _debouncer: Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+    /// Dropping it ends the OS watch, which ends the debounce thread.
+    _watcher: notify::RecommendedWatcher,
 }
 
 /// Why the watcher could not start.
@@ -154,11 +160,7 @@ impl HomeWatcher {
         crate::files::ensure_dir(&profiles).map_err(|e| fail(&profiles, &e))?;
         let mut last = snapshot(&store);
         let root = home.root().to_owned();
-        let handler = move |result: DebounceEventResult| {
-            let Ok(events) = result else { return };
-            if !events.iter().any(|e| relevant(&root, &e.path)) {
-                return;
-            }
+        let mut handle = move || {
             let now = snapshot(&store);
             if now.1 != last.1 {
                 bus.emit(RouterEvent::Switched {
@@ -171,8 +173,39 @@ impl HomeWatcher {
             }
             last = now;
         };
-        let mut debouncer = new_debouncer(DEBOUNCE, handler).map_err(|e| fail(home.root(), &e))?;
-        let watcher = debouncer.watcher();
+        let (tx, rx) = mpsc::channel::<PathBuf>();
+        let mut watcher =
+            notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
+                let Ok(event) = result else { return };
+                if is_only_a_read(&event.kind) {
+                    return;
+                }
+                for path in event.paths {
+                    let _ = tx.send(path);
+                }
+            })
+            .map_err(|e| fail(home.root(), &e))?;
+        std::thread::Builder::new()
+            .name("codex-home-watch".into())
+            .spawn(move || {
+                // Sleeps until a change arrives, gathers what follows within DEBOUNCE, then
+                // re-reads once. Ends when the watcher is dropped.
+                while let Ok(first) = rx.recv() {
+                    let mut wanted = relevant(&root, &first);
+                    let deadline = Instant::now() + DEBOUNCE;
+                    loop {
+                        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                            Ok(path) => wanted |= relevant(&root, &path),
+                            Err(RecvTimeoutError::Timeout) => break,
+                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
+                    if wanted {
+                        handle();
+                    }
+                }
+            })
+            .map_err(|e| fail(home.root(), &e))?;
         watcher
             .watch(home.root(), RecursiveMode::NonRecursive)
             .map_err(|e| fail(home.root(), &e))?;
@@ -185,10 +218,13 @@ impl HomeWatcher {
                 .watch(&router_dir, RecursiveMode::NonRecursive)
                 .map_err(|e| fail(&router_dir, &e))?;
         }
-        Ok(Self {
-            _debouncer: debouncer,
-        })
+        Ok(Self { _watcher: watcher })
     }
+}
+
+/// Whether an event only says a file was opened or read (inotify reports opens too).
+fn is_only_a_read(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Access(access) if *access != AccessKind::Close(AccessMode::Write))
 }
 
 /// Profiles and the active name, as last seen.
@@ -226,6 +262,48 @@ fn relevant(root: &Path, path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opening_or_reading_is_not_a_change() {
+        use notify::event::{CreateKind, ModifyKind};
+        assert!(is_only_a_read(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(is_only_a_read(&EventKind::Access(AccessKind::Read)));
+        assert!(!is_only_a_read(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(!is_only_a_read(&EventKind::Create(CreateKind::File)));
+        assert!(!is_only_a_read(&EventKind::Modify(ModifyKind::Any)));
+    }
+
+    #[test]
+    fn reads_are_not_reported_as_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(crate::home::CodexHome::at(dir.path()));
+        let bus = EventBus::new();
+        let mut sub = bus.subscribe();
+        let _watcher = HomeWatcher::start(store.clone(), bus.clone()).unwrap();
+        let profile = dir.path().join("profiles").join("a");
+        std::fs::create_dir_all(&profile).unwrap();
+        std::fs::write(profile.join("auth.json"), br#"{"OPENAI_API_KEY":"sk-1"}"#).unwrap();
+        let first = std::thread::spawn(move || {
+            let event = sub.recv_blocking();
+            (event, sub)
+        });
+        let (event, mut sub) = first.join().unwrap();
+        assert_eq!(event, Some(RouterEvent::ProfilesChanged));
+        // Reads alone (what every frontend and Codex do) are not changes.
+        for _ in 0..5 {
+            let _ = store.list().unwrap();
+            std::thread::sleep(DEBOUNCE / 2);
+        }
+        std::thread::sleep(DEBOUNCE * 2);
+        assert!(matches!(
+            sub.rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Empty)
+        ));
+    }
 
     #[test]
     fn only_router_relevant_paths_count() {
