@@ -849,7 +849,7 @@ impl App {
         });
         let mut action = None;
         egui::Grid::new("profiles")
-            .num_columns(if show_usage { 7 } else { 6 })
+            .num_columns(if show_usage { 8 } else { 7 })
             .striped(true)
             .spacing([16.0, 8.0])
             .show(ui, |ui| {
@@ -864,6 +864,7 @@ impl App {
                 if show_usage {
                     head(ui, "Usage");
                 }
+                head(ui, "");
                 head(ui, "");
                 ui.end_row();
                 for p in &profiles {
@@ -887,9 +888,9 @@ impl App {
                             None => ui.label(RichText::new("\u{2014}").weak()),
                         };
                     }
-                    ui.horizontal(|ui| {
+                    {
                         if p.active {
-                            ui.label(RichText::new("Active").weak());
+                            ui.label(RichText::new("Active").strong().color(accent(ui)));
                         } else {
                             let switch = ui
                                 .add_enabled(p.login.is_ok(), egui::Button::new("Switch"))
@@ -899,6 +900,8 @@ impl App {
                                 action = Some(RowAction::Switch(p.name.clone()));
                             }
                         }
+                    }
+                    {
                         let more = ui.menu_button("\u{2026}", |ui| {
                             if ui.button("Rename\u{2026}").clicked() {
                                 action = Some(RowAction::Rename(p.name.clone()));
@@ -916,7 +919,7 @@ impl App {
                             Role::Button,
                             &format!("More for {}", p.name),
                         );
-                    });
+                    }
                     ui.end_row();
                 }
             });
@@ -1280,9 +1283,17 @@ fn active_dot(ui: &mut Ui, active: bool) {
     let size = egui::vec2(10.0, ui.spacing().interact_size.y);
     let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
     if active {
-        let color = ui.visuals().selection.bg_fill;
-        ui.painter().circle_filled(rect.center(), 4.5, color);
+        ui.painter().circle_filled(rect.center(), 4.5, accent(ui));
         response.on_hover_text("Active: the login Codex uses now");
+    }
+}
+
+/// The app's blue (the icon's), a little lighter on dark backgrounds.
+fn accent(ui: &Ui) -> Color32 {
+    if ui.visuals().dark_mode {
+        Color32::from_rgb(96, 150, 255)
+    } else {
+        Color32::from_rgb(37, 99, 235)
     }
 }
 
@@ -1341,5 +1352,10 @@ pub fn apply_style(ctx: &egui::Context) {
         style.spacing.item_spacing = egui::vec2(8.0, 6.0);
         style.spacing.button_padding = egui::vec2(8.0, 3.0);
         style.spacing.interact_size.y = 22.0;
+    });
+    // egui's light theme draws body text in a soft grey; darker reads better at 14 px.
+    ctx.style_mut_of(egui::Theme::Light, |style| {
+        style.visuals.widgets.noninteractive.fg_stroke.color = Color32::from_gray(35);
+        style.visuals.widgets.inactive.fg_stroke.color = Color32::from_gray(25);
     });
 }

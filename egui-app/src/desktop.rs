@@ -169,7 +169,13 @@ fn open(codex_home: Option<PathBuf>, ctx: &egui::Context) -> Screen {
 /// Light or dark as the desktop says. winit knows on macOS, Windows and some Linux
 /// desktops; elsewhere the freedesktop portal's `color-scheme` is asked (off the UI thread)
 /// and becomes the fallback. With no answer at all the window is light.
+/// `CODEX_ROUTER_THEME=dark|light` overrides all of it.
 fn follow_system_theme(ctx: &egui::Context) {
+    match std::env::var("CODEX_ROUTER_THEME").as_deref() {
+        Ok("dark") => return ctx.set_theme(egui::Theme::Dark),
+        Ok("light") => return ctx.set_theme(egui::Theme::Light),
+        _ => {}
+    }
     ctx.options_mut(|o| o.fallback_theme = egui::Theme::Light);
     #[cfg(target_os = "linux")]
     {
