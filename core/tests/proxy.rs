@@ -984,3 +984,31 @@ async fn the_observer_hears_of_every_request_with_its_rate_limit_headers() {
     assert_eq!(seen[1].status, 404);
     assert!(seen[1].profile.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_upstream_is_a_502() {
+    let up = FakeUpstream::start();
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/backend-api/codex", closed.local_addr().unwrap());
+    drop(closed);
+    let home = chatgpt_home(&up, &["alice"], 3600);
+    let r = start_with(&up, home, |c| c.settings.upstream.chatgpt_base_url = dead).await;
+    for stream in [false, true] {
+        let resp = r
+            .post("/v1/chat/completions")
+            .json(&hello(stream))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 502);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "upstream_unreachable");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("could not connect")
+        );
+    }
+}
