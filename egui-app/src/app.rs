@@ -116,6 +116,7 @@ enum Done {
     Refreshed(Result<Vec<RefreshReport>, String>),
     LoginStarted {
         name: String,
+        force: bool,
         result: Result<Arc<LoginHandle>, String>,
     },
     LoginFinished {
@@ -267,6 +268,7 @@ impl App {
             .map(|p| TrayProfile {
                 name: p.name.clone(),
                 label: match &p.login {
+                    Ok(_) if p.needs_sign_in.is_some() => format!("{} (needs sign-in)", p.name),
                     Ok(info) if info.auth_mode == AuthMode::ApiKey => {
                         format!("{} \u{2014} API key", p.name)
                     }
@@ -496,15 +498,16 @@ impl App {
         });
     }
 
-    fn start_login(&mut self, name: String) {
+    fn start_login(&mut self, name: String, force: bool) {
         self.dialog = Some(Dialog::Login {
             name: name.clone(),
             url: None,
         });
         let router = self.router.clone();
         self.background(move || Done::LoginStarted {
+            force,
             result: router
-                .start_login(&name, false)
+                .start_login(&name, force)
                 .map(Arc::new)
                 .map_err(|e| e.to_string()),
             name,
@@ -569,7 +572,11 @@ impl App {
                     self.notify(Tone::Error, e);
                 }
             }
-            Done::LoginStarted { name, result } => match result {
+            Done::LoginStarted {
+                name,
+                force,
+                result,
+            } => match result {
                 Ok(handle) => {
                     let url = handle.url().to_owned();
                     let still_open =
@@ -591,6 +598,10 @@ impl App {
                         result: router_handle.wait(),
                         name,
                     });
+                }
+                Err(e) if force => {
+                    self.dialog = None;
+                    self.notify(Tone::Error, format!("Sign-in for '{name}' failed: {e}"));
                 }
                 Err(e) => {
                     self.dialog = Some(Dialog::AddAccount {
@@ -907,7 +918,11 @@ impl App {
                                 action = Some(RowAction::Rename(p.name.clone()));
                             }
                             let chatgpt = info.is_some_and(|i| i.auth_mode == AuthMode::ChatGpt);
-                            if chatgpt && ui.button("Refresh tokens now").clicked() {
+                            if p.needs_sign_in.is_some() {
+                                if ui.button("Sign in again\u{2026}").clicked() {
+                                    action = Some(RowAction::SignIn(p.name.clone()));
+                                }
+                            } else if chatgpt && ui.button("Refresh tokens now").clicked() {
                                 action = Some(RowAction::Refresh(p.name.clone()));
                             }
                             if ui.button("Remove\u{2026}").clicked() {
@@ -926,6 +941,9 @@ impl App {
         match action {
             Some(RowAction::Switch(name)) => self.run(Command::Switch(name)),
             Some(RowAction::Refresh(name)) => self.run(Command::RefreshTokens(Some(name))),
+            // A new sign-in of the same account updates the profile; `force` lets a dead
+            // login be replaced even when another account signs in under its name.
+            Some(RowAction::SignIn(name)) => self.start_login(name, true),
             Some(RowAction::Rename(name)) => {
                 self.dialog = Some(Dialog::Rename {
                     new: name.clone(),
@@ -1031,7 +1049,7 @@ impl App {
                     Some(true) => {
                         let name = name.trim().to_owned();
                         match self.router.store().ensure_available(&name, false) {
-                            Ok(_) => self.start_login(name),
+                            Ok(_) => self.start_login(name, false),
                             Err(e) => *error = Some(e.to_string()),
                         }
                         true
@@ -1229,6 +1247,7 @@ enum RowAction {
     Switch(String),
     Rename(String),
     Refresh(String),
+    SignIn(String),
     Remove(String),
 }
 

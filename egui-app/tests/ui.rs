@@ -301,6 +301,19 @@ fn the_proxy_panel_starts_and_stops_the_endpoint() {
     harness.get_by_label(&format!("http://127.0.0.1:{port}/v1"));
     harness.get_by_label("0 requests served");
     assert!(app(&harness).tray_menu().proxy_running);
+    // A request through the endpoint is counted (the core's event wakes the window).
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        conn,
+        "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = conn.read_to_string(&mut answer);
+    wait_until(&mut harness, |h| {
+        h.query_by_label("1 request served").is_some()
+    });
     harness.get_by_label("Stop").click();
     wait_until(&mut harness, |h| h.query_by_label("Start").is_some());
     assert!(!app(&harness).tray_menu().proxy_running);
@@ -358,4 +371,54 @@ fn wait_until(
         assert!(Instant::now() < deadline, "timed out");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn add_account_checks_the_name_before_any_sign_in() {
+    let home = two_accounts();
+    let mut harness = harness(&home);
+    harness.get_by_label("Add Account").click();
+    harness.run();
+    harness.get_by_label("Profile name").type_text("work");
+    harness.run();
+    harness.get_by_label("Sign in with browser").click();
+    harness.run();
+    // Taken: said in the dialog, and no sign-in started.
+    harness.get_by_label_contains("a profile named 'work' already exists");
+    assert!(!app(&harness).is_busy());
+    harness.get_by_label("Cancel").click();
+    harness.run();
+    assert!(harness.query_by_label("Sign in with browser").is_none());
+}
+
+#[test]
+fn a_profile_that_needs_sign_in_says_so_and_offers_it() {
+    use codex_router_core::profile_state::{ProfileState, SignInNeeded, fingerprint};
+    use codex_router_core::secret::Secret;
+    let home = two_accounts();
+    let auth = home.read_json(&home.profile_path("personal"));
+    let token = auth["tokens"]["refresh_token"].as_str().unwrap();
+    ProfileState {
+        needs_sign_in: Some(SignInNeeded {
+            code: "refresh_token_reused".into(),
+            message: "the refresh token was already used".into(),
+            at: "2026-01-01T00:00:00Z".into(),
+            token_fingerprint: fingerprint(&Secret::new(token)),
+        }),
+        usage: None,
+        extra: Default::default(),
+    }
+    .save(&home.path().join("profiles").join("personal"))
+    .unwrap();
+    let mut harness = harness(&home);
+    harness.get_by_label("needs sign-in: the refresh token was already used");
+    harness.get_by_label("More for personal").click();
+    harness.run();
+    harness.get_by_label("Sign in again\u{2026}");
+    assert!(
+        harness.query_by_label("Refresh tokens now").is_some(),
+        "the toolbar's"
+    );
+    let menu = app(&harness).tray_menu();
+    assert_eq!(menu.profiles[0].label, "personal (needs sign-in)");
 }
