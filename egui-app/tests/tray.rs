@@ -7,32 +7,18 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use codex_router_testkit::home::{TempHome, chatgpt_auth};
 use codex_router_testkit::jwt::Identity;
+use common::{Running, X, start_xvfb, tools_present, wait_for};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use zbus::zvariant::{OwnedValue, Value};
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// A tray host as far as an item can tell: owns `org.kde.StatusNotifierWatcher` and
 /// reports each registration.
@@ -81,43 +67,6 @@ fn start_bus(dir: &Path) -> (Running, String) {
         .read_line(&mut line)
         .unwrap();
     (Running(child), line.trim().to_owned())
-}
-
-fn start_xvfb() -> (Running, String) {
-    let base = 700 + std::process::id() % 200;
-    for n in base..base + 50 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            || Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        {
-            continue;
-        }
-        let mut xvfb = Running(
-            Command::new("Xvfb")
-                .args([
-                    &format!(":{n}"),
-                    "-screen",
-                    "0",
-                    "1024x640x24",
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb starts"),
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return (xvfb, format!(":{n}"));
-            }
-            if let Ok(Some(_)) = xvfb.0.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    panic!("could not start Xvfb on any display");
 }
 
 /// One menu entry as a panel sees it.
@@ -179,14 +128,6 @@ fn click(bus: &zbus::blocking::Connection, item: &str, id: i32) {
     .expect("Event clicked");
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn find<'m>(entries: &'m [Entry], label: &str) -> &'m Entry {
     entries
         .iter()
@@ -196,12 +137,7 @@ fn find<'m>(entries: &'m [Entry], label: &str) -> &'m Entry {
 
 #[test]
 fn the_tray_menu_lists_switches_and_quits() {
-    if !have("Xvfb") || !have("dbus-daemon") {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Xvfb and dbus-daemon are needed: run scripts/setup"
-        );
-        eprintln!("skipped: Xvfb or dbus-daemon is not installed (scripts/setup installs them)");
+    if !tools_present(&["Xvfb", "dbus-daemon"]) {
         return;
     }
     let home = TempHome::new();
@@ -225,7 +161,8 @@ fn the_tray_menu_lists_switches_and_quits() {
         .build()
         .expect("the stand-in tray host is on the bus");
 
-    let (_xvfb, display) = start_xvfb();
+    let (_xvfb, display) = start_xvfb(600 + std::process::id() % 300);
+    let x = X::connect(&display);
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut app = Running(
         Command::new(env!("CARGO_BIN_EXE_codex-router-app"))
@@ -273,6 +210,25 @@ fn the_tray_menu_lists_switches_and_quits() {
         let entries = menu(&host, &item);
         find(&entries, "personal \u{2014} bob@example.com").checked
             && !find(&entries, "work \u{2014} alice@example.com").checked
+    });
+
+    // Closing the window hides it; the tray keeps running and Open Window brings it back.
+    wait_for("the window", || x.shown("Codex Router"));
+    x.close("Codex Router");
+    wait_for("the window to hide", || !x.shown("Codex Router"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(app.0.try_wait().unwrap().is_none(), "still running");
+    let open = find(&menu(&host, &item), "Open Window").id;
+    click(&host, &item, open);
+    wait_for("the window to come back", || x.shown("Codex Router"));
+
+    // A click while hidden still switches (the app runs its logic without drawing).
+    x.close("Codex Router");
+    wait_for("the window to hide again", || !x.shown("Codex Router"));
+    let work = find(&menu(&host, &item), "work \u{2014} alice@example.com").id;
+    click(&host, &item, work);
+    wait_for("the switch back", || {
+        home.read_json(&home.auth_path())["tokens"]["account_id"] == "acct-alice"
     });
 
     // Quit from the tray ends the app cleanly.
