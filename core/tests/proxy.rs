@@ -1012,3 +1012,33 @@ async fn an_unreachable_upstream_is_a_502() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_response_is_an_error_event_or_status() {
+    let up = FakeUpstream::start();
+    let r = start(&up, &["alice"]).await;
+    let failed = || Reply::Failed {
+        code: "server_is_overloaded".into(),
+        message: "Our servers are busy".into(),
+    };
+    up.set_next_response(failed());
+    let (status, text) = r.chat_stream(hello(true)).await;
+    assert_eq!(status, 200);
+    assert!(!text.contains("[DONE]"));
+    let last: Value = serde_json::from_str(data_lines(&text).last().unwrap()).unwrap();
+    assert_eq!(last["error"]["code"], "server_is_overloaded");
+    assert!(last["error"]["message"].as_str().unwrap().contains("busy"));
+
+    up.set_next_response(failed());
+    let (status, body) = r.chat(hello(false)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "server_is_overloaded");
+
+    up.set_next_response(Reply::HttpError {
+        status: 500,
+        body: json!({"detail": "Internal error"}),
+    });
+    let (status, body) = r.chat(hello(false)).await;
+    assert_eq!(status, 500);
+    assert_eq!(body["error"]["message"], "Internal error");
+}
