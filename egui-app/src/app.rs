@@ -183,6 +183,8 @@ pub struct App {
     generation: u64,
     /// The name field of the first-run "save this login" offer.
     first_run_name: Option<String>,
+    /// A dialog just opened: put the cursor in its first field.
+    focus_dialog: bool,
 }
 
 impl App {
@@ -220,6 +222,7 @@ impl App {
             login: None,
             generation: 0,
             first_run_name: None,
+            focus_dialog: false,
         };
         if let Err(e) = spawned {
             app.notify(
@@ -418,6 +421,11 @@ impl App {
         )
     }
 
+    fn open_dialog(&mut self, dialog: Dialog) {
+        self.dialog = Some(dialog);
+        self.focus_dialog = true;
+    }
+
     fn notify(&mut self, tone: Tone, text: String) {
         self.notices.retain(|n| n.text != text);
         self.notices.push(Notice { tone, text });
@@ -447,7 +455,7 @@ impl App {
                 );
             }
             Err(RouterError::Store(StoreError::UnsavedLogin(who))) => {
-                self.dialog = Some(Dialog::Discard {
+                self.open_dialog(Dialog::Discard {
                     target: name.to_owned(),
                     who,
                 });
@@ -499,7 +507,7 @@ impl App {
     }
 
     fn start_login(&mut self, name: String, force: bool) {
-        self.dialog = Some(Dialog::Login {
+        self.open_dialog(Dialog::Login {
             name: name.clone(),
             url: None,
         });
@@ -587,7 +595,7 @@ impl App {
                     }
                     self.login = Some(handle.clone());
                     if still_open {
-                        self.dialog = Some(Dialog::Login {
+                        self.open_dialog(Dialog::Login {
                             name: name.clone(),
                             url: Some(url.clone()),
                         });
@@ -604,7 +612,7 @@ impl App {
                     self.notify(Tone::Error, format!("Sign-in for '{name}' failed: {e}"));
                 }
                 Err(e) => {
-                    self.dialog = Some(Dialog::AddAccount {
+                    self.open_dialog(Dialog::AddAccount {
                         name,
                         error: Some(e),
                     });
@@ -642,13 +650,13 @@ impl App {
         ui.add_space(6.0);
         ui.horizontal_wrapped(|ui| {
             if ui.button("Add Account").clicked() {
-                self.dialog = Some(Dialog::AddAccount {
+                self.open_dialog(Dialog::AddAccount {
                     name: String::new(),
                     error: None,
                 });
             }
             if ui.button("Add API Key").clicked() {
-                self.dialog = Some(Dialog::AddKey {
+                self.open_dialog(Dialog::AddKey {
                     name: String::new(),
                     key: String::new(),
                     error: None,
@@ -659,7 +667,7 @@ impl App {
                 .add_enabled(can_save, egui::Button::new("Save current login as\u{2026}"))
                 .on_disabled_hover_text(self.save_disabled_reason());
             if save.clicked() {
-                self.dialog = Some(Dialog::Save {
+                self.open_dialog(Dialog::Save {
                     name: self.suggested_name(),
                     error: None,
                 });
@@ -751,7 +759,7 @@ impl App {
                     Tone::Warn,
                 ));
                 if ui.button("Save it as\u{2026}").clicked() {
-                    self.dialog = Some(Dialog::Save {
+                    self.open_dialog(Dialog::Save {
                         name: self.suggested_name(),
                         error: None,
                     });
@@ -835,13 +843,13 @@ impl App {
         }
         ui.horizontal(|ui| {
             if ui.button("Add Account").clicked() {
-                self.dialog = Some(Dialog::AddAccount {
+                self.open_dialog(Dialog::AddAccount {
                     name: String::new(),
                     error: None,
                 });
             }
             if ui.button("Add API Key").clicked() {
-                self.dialog = Some(Dialog::AddKey {
+                self.open_dialog(Dialog::AddKey {
                     name: String::new(),
                     key: String::new(),
                     error: None,
@@ -944,20 +952,18 @@ impl App {
             // A new sign-in of the same account updates the profile; `force` lets a dead
             // login be replaced even when another account signs in under its name.
             Some(RowAction::SignIn(name)) => self.start_login(name, true),
-            Some(RowAction::Rename(name)) => {
-                self.dialog = Some(Dialog::Rename {
-                    new: name.clone(),
-                    old: name,
-                    error: None,
-                })
-            }
+            Some(RowAction::Rename(name)) => self.open_dialog(Dialog::Rename {
+                new: name.clone(),
+                old: name,
+                error: None,
+            }),
             Some(RowAction::Remove(name)) => {
                 let who = profiles
                     .iter()
                     .find(|p| p.name == name)
                     .and_then(|p| p.login.as_ref().ok())
                     .map(format::who);
-                self.dialog = Some(Dialog::Remove { name, who });
+                self.open_dialog(Dialog::Remove { name, who });
             }
             None => {}
         }
@@ -1038,12 +1044,13 @@ impl App {
 
     /// Draws one dialog; returns whether it stays open.
     fn dialog_body(&mut self, ui: &mut Ui, dialog: &mut Dialog) -> bool {
+        let focus = std::mem::take(&mut self.focus_dialog);
         match dialog {
             Dialog::AddAccount { name, error } => {
                 ui.heading("Add Account");
                 ui.label("Sign in with ChatGPT in your browser. The login is saved as a new profile and Codex keeps using its current one.");
                 ui.add_space(6.0);
-                let submit = name_field(ui, "Profile name", name, "e.g. work");
+                let submit = name_field(ui, "Profile name", name, "e.g. work", focus);
                 error_line(ui, error);
                 match buttons(ui, "Sign in with browser", submit) {
                     Some(true) => {
@@ -1067,9 +1074,9 @@ impl App {
                     Some(url) => {
                         ui.label("Finish the sign-in in your browser; this window updates by itself. If no browser opened, open this address:");
                         ui.add_space(4.0);
-                        let mut shown = url.clone();
+                        // Read-only, but selectable and copyable.
                         let field = ui.add(
-                            egui::TextEdit::multiline(&mut shown)
+                            egui::TextEdit::multiline(&mut url.as_str())
                                 .font(egui::TextStyle::Monospace)
                                 .desired_rows(3)
                                 .desired_width(f32::INFINITY),
@@ -1097,7 +1104,7 @@ impl App {
                 ui.heading("Add API Key");
                 ui.label("Save an OpenAI API key as a profile. The key is stored in the profile's auth.json (mode 0600) and never shown again.");
                 ui.add_space(6.0);
-                let mut submit = name_field(ui, "Profile name", name, "e.g. api");
+                let mut submit = name_field(ui, "Profile name", name, "e.g. api", focus);
                 ui.horizontal(|ui| {
                     let label = ui.label("API key");
                     let edit = ui.add(
@@ -1147,7 +1154,7 @@ impl App {
                     ));
                 }
                 ui.add_space(6.0);
-                let submit = name_field(ui, "Profile name", name, "e.g. work");
+                let submit = name_field(ui, "Profile name", name, "e.g. work", focus);
                 error_line(ui, error);
                 match buttons(ui, "Save", submit) {
                     Some(true) => {
@@ -1172,7 +1179,7 @@ impl App {
             Dialog::Rename { old, new, error } => {
                 ui.heading(format!("Rename '{old}'"));
                 ui.add_space(6.0);
-                let submit = name_field(ui, "New name", new, "e.g. personal");
+                let submit = name_field(ui, "New name", new, "e.g. personal", focus);
                 error_line(ui, error);
                 match buttons(ui, "Rename", submit) {
                     Some(true) => {
@@ -1222,7 +1229,7 @@ impl App {
                 let mut keep = true;
                 ui.horizontal(|ui| {
                     if ui.button("Save it first\u{2026}").clicked() {
-                        self.dialog = Some(Dialog::Save {
+                        self.open_dialog(Dialog::Save {
                             name: self.suggested_name(),
                             error: None,
                         });
@@ -1252,7 +1259,8 @@ enum RowAction {
 }
 
 /// A labelled one-line name field; returns whether Enter was pressed in it.
-fn name_field(ui: &mut Ui, label: &str, value: &mut String, hint: &str) -> bool {
+/// `focus` puts the cursor in it (when its dialog has just opened).
+fn name_field(ui: &mut Ui, label: &str, value: &mut String, hint: &str, focus: bool) -> bool {
     ui.horizontal(|ui| {
         let label = ui.label(label);
         let edit = ui.add(
@@ -1261,7 +1269,7 @@ fn name_field(ui: &mut Ui, label: &str, value: &mut String, hint: &str) -> bool 
                 .hint_text(hint),
         );
         edit.clone().labelled_by(label.id);
-        if ui.memory(|m| m.focused().is_none()) && value.is_empty() {
+        if focus {
             edit.request_focus();
         }
         edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))

@@ -422,3 +422,25 @@ fn a_profile_that_needs_sign_in_says_so_and_offers_it() {
     let menu = app(&harness).tray_menu();
     assert_eq!(menu.profiles[0].label, "personal (needs sign-in)");
 }
+
+#[test]
+fn the_endpoint_starts_with_the_app_when_state_json_says_so() {
+    let home = two_accounts();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    home.write_state(&serde_json::json!({
+        "proxy": {"host": "127.0.0.1", "port": port, "start_with_app": true},
+        "upstream": {
+            "auth_issuer": "http://127.0.0.1:9",
+            "chatgpt_base_url": "http://127.0.0.1:9/backend-api/codex",
+            "openai_base_url": "http://127.0.0.1:9/v1",
+        },
+    }));
+    let mut harness = harness(&home);
+    wait_until(&mut harness, |h| h.query_by_label("Copy address").is_some());
+    harness.get_by_label(&format!("http://127.0.0.1:{port}/v1"));
+    app(&harness).router().stop_proxy();
+}
