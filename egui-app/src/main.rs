@@ -29,6 +29,15 @@ fn main() {
         }
     }
     init_logging();
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        eprintln!(
+            "codex-router-app: no graphical session here (neither DISPLAY nor WAYLAND_DISPLAY is set); the `codex-router` command line does everything the app does"
+        );
+        std::process::exit(1);
+    }
     // Before any thread starts, so every thread inherits the mask and only the waiter
     // below sees SIGTERM/SIGINT.
     let quit = Arc::new(AtomicBool::new(false));
