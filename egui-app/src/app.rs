@@ -189,9 +189,10 @@ pub struct App {
 
 impl App {
     /// Builds the app on `router`, reads the profiles, starts listening to the core's
-    /// events (each one wakes `ctx`), and starts the local endpoint when `state.json` says
-    /// `proxy.start_with_app`.
+    /// events (each one wakes `ctx`), applies the app's style to `ctx`, and starts the local
+    /// endpoint when `state.json` says `proxy.start_with_app`.
     pub fn new(router: Router, ctx: &egui::Context) -> Self {
+        apply_style(ctx);
         let (events_tx, events) = channel();
         let mut subscription = router.subscribe();
         let waker = ctx.clone();
