@@ -99,6 +99,12 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -361,9 +367,10 @@ fn main() {
     up.clear_requests();
     up.clear_responses();
     let before = rss_kib(pid);
+    let fds_before = open_fds(pid);
     up.set_stream_behaviour(StreamBehaviour::Stall { after_events: 3 });
     let n = a.streams;
-    let (held, at_peak) = rt.block_on(async {
+    let (held, at_peak, fds_peak) = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(n);
         let mut tasks = Vec::new();
         for _ in 0..n {
@@ -395,25 +402,27 @@ fn main() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         let peak = rss_kib(pid);
+        let fds = open_fds(pid);
         for t in &tasks {
             t.abort();
         }
-        (held, peak)
+        (held, peak, fds)
     });
     up.set_stream_behaviour(StreamBehaviour::Normal);
     std::thread::sleep(Duration::from_millis(1500));
     let after = rss_kib(pid);
+    let fds_after = open_fds(pid);
     println!("## Memory (router process RSS)");
     println!();
     println!("| state | RSS MiB |");
     println!("|---|---:|");
     println!("| idle, after start | {:.1} |", idle_rss as f64 / 1024.0);
     println!(
-        "| after the latency runs, before the streams | {:.1} |",
+        "| after the latency runs, before the streams ({fds_before} open fds) | {:.1} |",
         before as f64 / 1024.0
     );
     println!(
-        "| holding {held} of {n} concurrent {} streams open | {:.1} |",
+        "| holding {held} of {n} concurrent {} streams open ({fds_peak} open fds) | {:.1} |",
         if a.responses_streams {
             "Responses"
         } else {
@@ -426,7 +435,7 @@ fn main() {
         (at_peak.saturating_sub(before)) as f64 / held.max(1) as f64
     );
     println!(
-        "| 1.5 s after the clients went away | {:.1} |",
+        "| 1.5 s after the clients went away ({fds_after} open fds) | {:.1} |",
         after as f64 / 1024.0
     );
     drop(router);
