@@ -108,7 +108,15 @@ fn unsubscribe_all_stops_every_listener_even_from_inside_one() {
         .unwrap();
     router.start_proxy("127.0.0.1".into(), 0).unwrap();
     wait_for(&rx, |e| matches!(e, RouterEvent::ProxyStarted { .. }));
-    assert!(*dropped.lock().unwrap(), "the other listener was released");
+    // The quitter runs on its own thread: give it the time to get the event too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !*dropped.lock().unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other listener was not released"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     router.stop_proxy().unwrap();
     home.write_profile("b", &api_key_auth("sk-b"));
     std::thread::sleep(Duration::from_millis(600));
