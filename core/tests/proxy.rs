@@ -1042,3 +1042,45 @@ async fn a_failed_response_is_an_error_event_or_status() {
     assert_eq!(status, 500);
     assert_eq!(body["error"]["message"], "Internal error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zstd_bodies_from_codexs_built_in_provider_are_read() {
+    let up = FakeUpstream::start();
+    let r = start(&up, &["alice"]).await;
+    let body = json!({"model": "gpt-5.5", "input": [{"role": "user", "content": "compressed"}],
+                      "stream": true, "instructions": "x", "store": false});
+    let packed = ruzstd::encoding::compress_to_vec(
+        body.to_string().as_bytes(),
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    let resp = r
+        .post("/v1/responses")
+        .header("content-type", "application/json")
+        .header("content-encoding", "zstd")
+        .body(packed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("You said: compressed"));
+    let sent = up.last_request(RESPONSES).unwrap();
+    assert!(sent.header("content-encoding").is_none());
+    assert_eq!(sent.json().unwrap()["model"], "gpt-5.5");
+
+    let resp = r
+        .post("/v1/responses")
+        .header("content-encoding", "zstd")
+        .body("not zstd at all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = r
+        .post("/v1/responses")
+        .header("content-encoding", "br")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+}

@@ -44,12 +44,13 @@ def stack(tmp_path_factory):
     stop_stack(s)
 
 
-def codex(stack, prompt: str, cwd: Path) -> subprocess.CompletedProcess:
+def codex(stack, prompt: str, cwd: Path, *config: str) -> subprocess.CompletedProcess:
     env = dict(stack.env)
     env.pop("OPENAI_API_KEY", None)
+    overrides = [arg for c in config for arg in ("-c", c)]
     return subprocess.run(
         [str(CODEX_CLI), "exec", "--skip-git-repo-check",
-         "--dangerously-bypass-approvals-and-sandbox", prompt],
+         "--dangerously-bypass-approvals-and-sandbox", *overrides, prompt],
         env=env, cwd=cwd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )
 
@@ -105,3 +106,18 @@ def test_a_switch_during_a_running_codex_session_takes_effect_at_its_next_reques
     assert accounts[0] == "acct-alice" and accounts[-1] == "acct-bob", accounts
     sessions = {s["headers"].get("session-id") or s["headers"].get("session_id") for s in sent}
     assert len(sessions) == 1, "one Codex session throughout"
+
+
+def test_codex_built_in_provider_with_openai_base_url(stack, tmp_path):
+    """The other way to point Codex at the router: its built-in provider with
+    `openai_base_url`. Codex then tries a WebSocket first (426 makes it fall back to HTTP) and
+    sends zstd-compressed bodies."""
+    assert stack.cli("switch", "alice").returncode == 0
+    before = len(backend_requests(stack))
+    r = codex(stack, "Say hello again", tmp_path,
+              'model_provider="openai"', f'openai_base_url="{stack.base_url}"')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "You said: Say hello again" in r.stdout
+    sent = backend_requests(stack)[before:]
+    assert sent and sent[-1]["headers"]["chatgpt-account-id"] == "acct-alice"
+    assert "content-encoding" not in sent[-1]["headers"]

@@ -356,7 +356,7 @@ async fn log_request(State(st): State<Arc<AppState>>, req: Request, next: Next) 
         target: "codex_router::proxy",
         %method,
         %path,
-        profile = profile.as_deref().unwrap_or("-"),
+        profile = %profile.as_deref().unwrap_or("-"),
         status = resp.status().as_u16(),
         ms = format_args!("{ms:.1}"),
         "request"
@@ -790,14 +790,33 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ProxyError> {
     Ok(value)
 }
 
-fn check_encoding(headers: &HeaderMap) -> Result<(), ProxyError> {
-    match headers
-        .get(header::CONTENT_ENCODING)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase())
-    {
-        None => Ok(()),
-        Some(e) if e == "identity" => Ok(()),
-        Some(e) => Err(ProxyError::UnsupportedEncoding(e)),
+/// The body uncompressed: Codex's built-in provider (`openai_base_url`) sends zstd bodies
+/// with ChatGPT logins. The result is bounded by the body limit too.
+async fn decode_body(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, ProxyError> {
+    let encoding = headers.get(header::CONTENT_ENCODING).map(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .trim()
+            .to_ascii_lowercase()
+    });
+    match encoding.as_deref() {
+        None | Some("identity") => Ok(body),
+        Some("zstd") => tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let decoder = ruzstd::decoding::StreamingDecoder::new(body.as_ref())
+                .map_err(|e| ProxyError::BodyRead(format!("bad zstd body: {e}")))?;
+            let mut out = Vec::new();
+            decoder
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| ProxyError::BodyRead(format!("bad zstd body: {e}")))?;
+            if out.len() > limit {
+                return Err(ProxyError::BodyTooLarge { limit });
+            }
+            Ok(Bytes::from(out))
+        })
+        .await
+        .map_err(|e| ProxyError::BodyRead(e.to_string()))?,
+        Some(other) => Err(ProxyError::UnsupportedEncoding(other.to_owned())),
     }
 }
 
@@ -906,7 +925,10 @@ async fn chat_completions(
         Active::ApiKey { key, .. } => {
             forward_api_key(&st, key, Method::POST, &inc.rest, &inc.headers, Some(body)).await
         }
-        Active::ChatGpt { name } => chat_via_chatgpt(&st, name, &inc.headers, &body).await,
+        Active::ChatGpt { name } => match decode_body(&inc.headers, body, st.body_limit).await {
+            Ok(body) => chat_via_chatgpt(&st, name, &inc.headers, &body).await,
+            Err(e) => Err(e),
+        },
     };
     result(r, active.name())
 }
@@ -917,7 +939,6 @@ async fn chat_via_chatgpt(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ProxyError> {
-    check_encoding(headers)?;
     let request = parse_json(body)?;
     let t = chat_to_responses(&request)?;
     let mut upstream_body = t.body;
@@ -979,7 +1000,10 @@ async fn responses(State(st): State<Arc<AppState>>, params: Params, req: Request
         Active::ApiKey { key, .. } => {
             forward_api_key(&st, key, Method::POST, &inc.rest, &inc.headers, Some(body)).await
         }
-        Active::ChatGpt { name } => responses_via_chatgpt(&st, name, &inc.headers, &body).await,
+        Active::ChatGpt { name } => match decode_body(&inc.headers, body, st.body_limit).await {
+            Ok(body) => responses_via_chatgpt(&st, name, &inc.headers, &body).await,
+            Err(e) => Err(e),
+        },
     };
     result(r, active.name())
 }
@@ -990,7 +1014,6 @@ async fn responses_via_chatgpt(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ProxyError> {
-    check_encoding(headers)?;
     let mut request = parse_json(body)?;
     let stream = match request.get("stream") {
         None | Some(Value::Null) => false,
@@ -1195,6 +1218,13 @@ async fn v1_fallback(State(st): State<Arc<AppState>>, params: Params, req: Reque
                     .trim_end_matches("/responses"),
                 inc.rest
             );
+            let body = match body {
+                Some(b) => match decode_body(&inc.headers, b, st.body_limit).await {
+                    Ok(b) => Some(b),
+                    Err(e) => return result(Err(e), active.name()),
+                },
+                None => None,
+            };
             match st
                 .send_chatgpt(name, inc.method, &url, &inc.headers, body, "*/*")
                 .await
