@@ -26,7 +26,6 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::serve::ListenerExt;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -281,47 +280,65 @@ impl Server {
             .map_err(|e| e.to_string())
     }
 
-    /// Serves until `shutdown` completes, then gives open answers a few seconds to finish.
+    /// Serves until `shutdown` completes, then gives open answers a few seconds to finish
+    /// and closes the rest.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let app = router(self.state);
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        // Events are small writes: without TCP_NODELAY, Nagle's algorithm and the client's
-        // delayed ACK hold some of them back for up to 40 ms.
-        let listener = self.listener.tap_io(|tcp| {
+        let service = hyper_util::service::TowerToHyperService::new(app);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut conns = tokio::task::JoinSet::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (tcp, _) = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a little, go on.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            };
+            // Events are small writes: without TCP_NODELAY, Nagle's algorithm and the
+            // client's delayed ACK hold some of them back for up to 40 ms.
             let _ = tcp.set_nodelay(true);
-        });
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopping_tx.send(());
-            let _ = stop_rx.await;
-        });
-        let mut task = tokio::spawn(async move { serve.await });
-        tokio::select! {
-            r = &mut task => return flatten(r),
-            _ = stopping_rx => {}
+            let service = service.clone();
+            let mut stop = stop_rx.clone();
+            conns.spawn(async move {
+                // HTTP/1.1 only (what OpenAI clients and Codex speak): a lighter connection
+                // than the HTTP/2-sniffing default.
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .with_upgrades();
+                let mut conn = std::pin::pin!(conn);
+                let stopping = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    () = stopping => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.await;
+                    }
+                }
+            });
         }
-        let _ = stop_tx.send(());
-        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
-            Ok(r) => flatten(r),
-            Err(_) => {
-                task.abort();
-                Ok(())
-            }
+        drop(self.listener);
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while conns.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            conns.abort_all();
         }
-    }
-}
-
-fn flatten(
-    r: Result<Result<(), std::io::Error>, tokio::task::JoinError>,
-) -> Result<(), ServerError> {
-    match r {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(ServerError::Serve(e)),
-        Err(e) => Err(ServerError::Serve(std::io::Error::other(e.to_string()))),
+        Ok(())
     }
 }
 
