@@ -85,12 +85,14 @@ pub fn run(command: Command) -> Result<(), String> {
             port,
             env_key,
             no_default,
+            profile,
         } => crate::setup_codex::setup_codex(
             store.home(),
             &crate::setup_codex::SetupOptions {
                 port,
                 env_key,
                 no_default,
+                profile,
             },
         ),
     }

@@ -120,6 +120,9 @@ enum Command {
         /// Add the provider without making it Codex's default
         #[arg(long)]
         no_default: bool,
+        /// Always use profile NAME through this provider, whatever is active
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
     },
 }
 

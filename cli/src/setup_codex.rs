@@ -18,6 +18,19 @@ pub struct SetupOptions {
     pub env_key: bool,
     /// Add the provider without making it Codex's default.
     pub no_default: bool,
+    /// Pin the provider to this profile (`/p/NAME/v1`, provider `codex-router-NAME`)
+    /// instead of following the active one.
+    pub profile: Option<String>,
+}
+
+impl SetupOptions {
+    /// The provider id: `codex-router`, or `codex-router-NAME` for a pinned profile.
+    pub fn provider_id(&self) -> String {
+        match &self.profile {
+            Some(name) => format!("{PROVIDER_ID}-{name}"),
+            None => PROVIDER_ID.to_owned(),
+        }
+    }
 }
 
 /// Why `config.toml` could not be updated.
@@ -61,8 +74,9 @@ pub fn updated_config(
                 path: path.to_owned(),
                 detail: e.to_string(),
             })?;
+    let id = opts.provider_id();
     if !opts.no_default {
-        doc["model_provider"] = value(PROVIDER_ID);
+        doc["model_provider"] = value(id.as_str());
     }
     let providers = doc
         .entry("model_providers")
@@ -77,14 +91,17 @@ pub fn updated_config(
             key: "model_providers".into(),
         })?;
     let provider = providers
-        .entry(PROVIDER_ID)
+        .entry(&id)
         .or_insert_with(|| Item::Table(Table::new()))
         .as_table_mut()
         .ok_or_else(|| SetupError::NotATable {
             path: path.to_owned(),
-            key: format!("model_providers.{PROVIDER_ID}"),
+            key: format!("model_providers.{id}"),
         })?;
-    provider["name"] = value("Codex Router");
+    provider["name"] = value(match &opts.profile {
+        Some(name) => format!("Codex Router ({name})"),
+        None => "Codex Router".to_owned(),
+    });
     provider["base_url"] = value(base_url);
     provider["wire_api"] = value("responses");
     if opts.env_key {
@@ -108,7 +125,15 @@ fn run(home: &CodexHome, opts: &SetupOptions) -> Result<(), SetupError> {
         h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
         h => h.to_owned(),
     };
-    let base_url = format!("http://{host}:{port}/v1");
+    let base_url = match &opts.profile {
+        Some(name) => {
+            let name = codex_router_core::home::ProfileName::new(name)
+                .map_err(|e| SetupError::Settings(e.to_string()))?;
+            format!("http://{host}:{port}/p/{name}/v1")
+        }
+        None => format!("http://{host}:{port}/v1"),
+    };
+    let id = opts.provider_id();
     let path = home.root().join("config.toml");
     let shown = path.display().to_string();
     let existing = match files::read_bounded(&path) {
@@ -126,14 +151,14 @@ fn run(home: &CodexHome, opts: &SetupOptions) -> Result<(), SetupError> {
     }
     files::ensure_dir(home.root())?;
     files::write_atomic(&path, updated.as_bytes())?;
-    println!("Added the model provider '{PROVIDER_ID}' ({base_url}) to {shown}.");
+    println!("Added the model provider '{id}' ({base_url}) to {shown}.");
     if opts.no_default {
-        println!("Use it with `codex -c model_provider={PROVIDER_ID}`.");
+        println!("Use it with `codex -c model_provider={id}`.");
     } else {
         println!(
             "Codex now sends its requests to Codex Router: keep `codex-router serve` running. A switch takes effect at Codex's next request."
         );
-        println!("To undo, remove the line `model_provider = \"{PROVIDER_ID}\"` from {shown}.");
+        println!("To undo, remove the line `model_provider = \"{id}\"` from {shown}.");
     }
     if opts.env_key {
         println!(
@@ -198,6 +223,23 @@ mod tests {
         );
         assert!(doc["model_providers"][PROVIDER_ID].get("env_key").is_none());
         assert_eq!(moved.matches("[model_providers.codex-router]").count(), 1);
+    }
+
+    #[test]
+    fn a_pinned_profile_gets_its_own_provider() {
+        let opts = SetupOptions {
+            profile: Some("work".into()),
+            ..Default::default()
+        };
+        let out = updated_config("", "http://127.0.0.1:9876/p/work/v1", &opts, "c").unwrap();
+        let doc: DocumentMut = out.parse().unwrap();
+        assert_eq!(doc["model_provider"].as_str(), Some("codex-router-work"));
+        let p = &doc["model_providers"]["codex-router-work"];
+        assert_eq!(
+            p["base_url"].as_str(),
+            Some("http://127.0.0.1:9876/p/work/v1")
+        );
+        assert_eq!(p["name"].as_str(), Some("Codex Router (work)"));
     }
 
     #[test]
