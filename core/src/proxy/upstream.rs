@@ -499,6 +499,7 @@ impl Relay {
                     if *ended {
                         // The answer is complete; anything after it is not waited for.
                         self.done = true;
+                        self.drain_rest();
                     }
                 }
                 Some(Ok(chunk))
@@ -529,10 +530,18 @@ impl Relay {
                 if translator.is_ended() {
                     self.done = true;
                     out.push_str(DONE_EVENT);
+                    self.drain_rest();
                 }
                 (!out.is_empty()).then(|| Ok(Bytes::from(out)))
             }
         }
+    }
+
+    /// Reads what follows the answer's last event in the background, so the upstream
+    /// connection goes back to the pool instead of being closed mid-body.
+    fn drain_rest(&mut self) {
+        let rest = std::mem::replace(&mut self.upstream, futures_util::stream::empty().boxed());
+        drain(rest);
     }
 
     /// The upstream ended cleanly.
@@ -681,12 +690,25 @@ pub fn raw(resp: reqwest::Response, idle: Duration) -> Response {
 }
 
 /// Reads a whole Responses stream (with the idle timeout per chunk) into events fed to `push`.
+/// How long the rest of an answer body is read after its last event (see [`drain`]).
+const DRAIN_FOR: Duration = Duration::from_secs(2);
+
+/// Reads the rest of an upstream body (for at most [`DRAIN_FOR`]) on its own task.
+fn drain(mut rest: ByteStream) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(DRAIN_FOR, async {
+            while let Some(Ok(_)) = rest.next().await {}
+        })
+        .await;
+    });
+}
+
 async fn read_events(
     resp: reqwest::Response,
     idle: Duration,
     mut push: impl FnMut(&SseEvent) -> Result<bool, StreamError>,
 ) -> Result<(), ProxyError> {
-    let mut upstream = resp.bytes_stream();
+    let mut upstream = resp.bytes_stream().boxed();
     let mut decoder = SseDecoder::new();
     loop {
         let chunk = match tokio::time::timeout(idle, upstream.next()).await {
@@ -697,6 +719,7 @@ async fn read_events(
         };
         for ev in decoder.feed(&chunk).map_err(StreamError::from)? {
             if push(&ev)? {
+                drain(upstream);
                 return Ok(());
             }
         }
