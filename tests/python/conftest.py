@@ -82,6 +82,14 @@ class Stack:
         with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
             assert r.status == 200
 
+    def control(self, path: str, body: dict | None = None) -> dict | list:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"{self.upstream}/_fake/{path}", data=data,
+            headers={"content-type": "application/json"}, method="GET" if data is None else "POST")
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+            return json.load(r)
+
     def requests(self, path: str) -> list[dict]:
         url = f"{self.upstream}/_fake/requests?path={path}"
         with urllib.request.urlopen(url, timeout=TIMEOUT) as r:

@@ -212,3 +212,52 @@ def test_bad_request_is_a_400(stack):
             extra_body={"reasoning_effort": 5})
     assert e.value.status_code == 400
     assert e.value.body["param"] == "reasoning_effort"
+
+
+def test_an_expired_token_is_refreshed_once_for_concurrent_requests(stack):
+    """A profile whose access token has expired: the router refreshes it (once, however many
+    requests wait) and writes the new tokens to the profile and auth.json."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    auth = stack.control("accounts", {"name": "carol", "access_ttl": -60})
+    profile = stack.home / "profiles" / "carol"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "auth.json").write_text(json.dumps(auth))
+    r = stack.cli("switch", "carol")
+    assert r.returncode == 0, r.stderr
+    client = stack.client()
+
+    def ask(i):
+        return client.chat.completions.create(
+            model="gpt-5.5", messages=[{"role": "user", "content": f"q{i}"}]).choices[0].message.content
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert answers == [f"You said: q{i}" for i in range(8)]
+    stats = stack.control("stats")
+    carol = next(a for a in stats["accounts"] if a["email"] == "carol@example.com")
+    assert carol["refresh_calls"] == 1
+    assert stats["reused_refresh_tokens"] == []
+    saved = json.loads((profile / "auth.json").read_text())
+    assert saved["tokens"]["access_token"] != auth["tokens"]["access_token"]
+    assert json.loads((stack.home / "auth.json").read_text())["tokens"] == saved["tokens"]
+
+
+def test_a_stalled_stream_raises_after_the_idle_timeout(stack):
+    stack.knobs(next_stream_behaviour={"kind": "stall", "after_events": 4})
+    started = time.monotonic()
+    stream = stack.client().chat.completions.create(
+        model="gpt-5.5", messages=[{"role": "user", "content": "hi"}], stream=True)
+    with pytest.raises(openai.APIError) as e:
+        for _ in stream:
+            pass
+    assert "sent nothing for 5 seconds" in e.value.message
+    assert time.monotonic() - started < 15
+
+
+def test_a_web_page_is_refused(stack):
+    client = stack.client(default_headers={"Origin": "https://evil.example"}, max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as e:
+        client.models.list()
+    assert e.value.status_code == 403
+    assert e.value.body["code"] == "origin_refused"
