@@ -1084,3 +1084,25 @@ async fn zstd_bodies_from_codexs_built_in_provider_are_read() {
         .unwrap();
     assert_eq!(resp.status(), 415);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_api_key_stream_ends_with_an_error_event_too() {
+    let up = FakeUpstream::start();
+    up.add_api_key("sk-proj-cut-test");
+    let home = TempHome::new();
+    let auth = api_key_auth("sk-proj-cut-test");
+    home.write_profile("key", &auth);
+    home.write_auth(&auth);
+    home.write_current("key");
+    let r = start_with(&up, home, |_| {}).await;
+    up.set_next_response(Reply::text("one two three four five six seven eight"));
+    up.set_next_stream_behaviour(StreamBehaviour::Drop { after_events: 3 });
+    let (status, text) = r
+        .chat_stream(json!({"model": "gpt-5.5", "stream": true,
+                            "messages": [{"role": "user", "content": "hi"}]}))
+        .await;
+    assert_eq!(status, 200);
+    assert!(!text.contains("[DONE]"), "{text}");
+    let last: Value = serde_json::from_str(data_lines(&text).last().unwrap()).unwrap();
+    assert_eq!(last["error"]["code"], "stream_truncated");
+}
