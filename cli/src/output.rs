@@ -35,12 +35,8 @@ impl From<&Profile> for ProfileJson {
             expires_at: info.and_then(|i| i.expires_at).map(rfc3339),
             last_refresh: info.and_then(|i| i.last_refresh).map(rfc3339),
             active: p.active,
-            state: state(p),
-            error: match (&p.login, &p.needs_sign_in) {
-                (Err(reason), _) => Some(reason.clone()),
-                (Ok(_), Some(mark)) => Some(format!("needs sign-in: {}", mark.message)),
-                (Ok(_), None) => None,
-            },
+            state: p.health(Utc::now()).as_str(),
+            error: p.problem(),
             usage: p.usage.as_ref().map(usage_json),
         }
     }
@@ -88,16 +84,6 @@ pub fn usage_phrase(u: &Usage, now: DateTime<Utc>) -> String {
         })
         .collect::<Vec<_>>()
         .join(" · ")
-}
-
-/// `ok`, `expired` (the next refresh renews it), `needs_sign_in` or `invalid`.
-fn state(p: &Profile) -> &'static str {
-    match (&p.login, &p.needs_sign_in) {
-        (Err(_), _) => "invalid",
-        (Ok(_), Some(_)) => "needs_sign_in",
-        (Ok(info), None) if info.expires_at.is_some_and(|e| e <= Utc::now()) => "expired",
-        _ => "ok",
-    }
 }
 
 /// `status --json`.

@@ -62,6 +62,52 @@ pub struct Profile {
     pub active: bool,
 }
 
+/// Whether a profile can be used right now (`state` in `list --json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Health {
+    /// Usable.
+    Ok,
+    /// The access token has expired; the next refresh renews it.
+    Expired,
+    /// The refresh token was refused for good: sign in again.
+    NeedsSignIn,
+    /// The profile's file is broken.
+    Invalid,
+}
+
+impl Health {
+    /// `ok`, `expired`, `needs_sign_in`, `invalid`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Expired => "expired",
+            Self::NeedsSignIn => "needs_sign_in",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
+impl Profile {
+    /// Its health at `now`.
+    pub fn health(&self, now: chrono::DateTime<chrono::Utc>) -> Health {
+        match (&self.login, &self.needs_sign_in) {
+            (Err(_), _) => Health::Invalid,
+            (Ok(_), Some(_)) => Health::NeedsSignIn,
+            (Ok(info), None) if info.expires_at.is_some_and(|e| e <= now) => Health::Expired,
+            (Ok(_), None) => Health::Ok,
+        }
+    }
+
+    /// Why it can't be used, for people: the file's problem, or "needs sign-in: …".
+    pub fn problem(&self) -> Option<String> {
+        match (&self.login, &self.needs_sign_in) {
+            (Err(reason), _) => Some(reason.clone()),
+            (Ok(_), Some(mark)) => Some(format!("needs sign-in: {}", mark.message)),
+            (Ok(_), None) => None,
+        }
+    }
+}
+
 /// Where a new login (browser, device, API key) was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {

@@ -7,7 +7,7 @@ use codex_router_core::login::LoginOutcome;
 use codex_router_core::refresh::RefreshError;
 use codex_router_core::router::{ProxyState as CoreProxyState, RefreshReport as CoreReport};
 use codex_router_core::settings::ProxySettings;
-use codex_router_core::store::{Profile as CoreProfile, Status as CoreStatus, Stored};
+use codex_router_core::store::{Health, Profile as CoreProfile, Status as CoreStatus, Stored};
 use codex_router_core::usage::{Usage as CoreUsage, UsageWindow as CoreWindow};
 
 /// Whether a profile can be used right now (`state` of `list --json`).
@@ -22,18 +22,6 @@ pub enum ProfileState {
     NeedsSignIn,
     /// The profile's file is broken (see `error`).
     Invalid,
-}
-
-impl ProfileState {
-    /// The `list --json` spelling: `ok`, `expired`, `needs_sign_in`, `invalid`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Expired => "expired",
-            Self::NeedsSignIn => "needs_sign_in",
-            Self::Invalid => "invalid",
-        }
-    }
 }
 
 /// One rate-limit window of an account (the 5-hour one or the weekly one).
@@ -204,11 +192,11 @@ impl Profile {
     /// The record of a core profile, its state judged at `now`.
     pub fn from_core(p: &CoreProfile, now: DateTime<Utc>) -> Self {
         let info: Option<&LoginInfo> = p.login.as_ref().ok();
-        let state = match (&p.login, &p.needs_sign_in) {
-            (Err(_), _) => ProfileState::Invalid,
-            (Ok(_), Some(_)) => ProfileState::NeedsSignIn,
-            (Ok(i), None) if i.expires_at.is_some_and(|e| e <= now) => ProfileState::Expired,
-            (Ok(_), None) => ProfileState::Ok,
+        let state = match p.health(now) {
+            Health::Ok => ProfileState::Ok,
+            Health::Expired => ProfileState::Expired,
+            Health::NeedsSignIn => ProfileState::NeedsSignIn,
+            Health::Invalid => ProfileState::Invalid,
         };
         Self {
             name: p.name.clone(),
@@ -220,11 +208,7 @@ impl Profile {
             last_refresh: info.and_then(|i| i.last_refresh).map(rfc3339),
             active: p.active,
             state,
-            error: match (&p.login, &p.needs_sign_in) {
-                (Err(reason), _) => Some(reason.clone()),
-                (Ok(_), Some(mark)) => Some(format!("needs sign-in: {}", mark.message)),
-                (Ok(_), None) => None,
-            },
+            error: p.problem(),
             usage: p.usage.as_ref().map(Into::into),
         }
     }
