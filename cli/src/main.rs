@@ -103,11 +103,11 @@ enum Command {
         #[arg(long)]
         require_key: bool,
         /// Seconds to wait for each chunk of an upstream answer before ending it with an error
-        #[arg(long, value_name = "SECS")]
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
         idle_timeout: Option<u64>,
         /// Largest request body, in MiB (default 32)
-        #[arg(long, value_name = "MIB")]
-        max_body_mib: Option<usize>,
+        #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
+        max_body_mib: Option<u64>,
     },
     /// Add Codex Router as a model provider to Codex's config.toml (keeping every other line)
     SetupCodex {

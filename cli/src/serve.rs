@@ -26,7 +26,7 @@ pub struct ServeOptions {
     /// Seconds to wait for each chunk of an upstream answer.
     pub idle_timeout: Option<u64>,
     /// Largest request body in MiB.
-    pub max_body_mib: Option<usize>,
+    pub max_body_mib: Option<u64>,
 }
 
 /// `serve`.
@@ -77,7 +77,7 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
         .unwrap_or(DEFAULT_IDLE_TIMEOUT);
     config.body_limit = opts
         .max_body_mib
-        .map(|m| m.saturating_mul(1024 * 1024))
+        .map(|m| usize::try_from(m.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX))
         .unwrap_or(DEFAULT_BODY_LIMIT);
     let require = config.local_key.is_some();
 
