@@ -3,6 +3,7 @@
 
 pub mod auth_file;
 pub mod claims;
+pub mod codex_config;
 pub mod events;
 pub mod files;
 pub mod home;

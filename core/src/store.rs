@@ -3,6 +3,7 @@
 //! processes never interleave, and every write is atomic.
 
 use crate::auth_file::{AuthFile, Identity, LoginInfo};
+use crate::codex_config::CredentialStore;
 use crate::files::{self, FileError, FileLock, TEMP_PREFIX};
 use crate::home::{CodexHome, NameError, ProfileName};
 use crate::profile_state::{ProfileState, SignInNeeded};
@@ -339,6 +340,9 @@ impl Store {
         }
         files::write_atomic(&self.home.auth_file(), &target_bytes)?;
         self.write_current(Some(&name))?;
+        if let Some(caveat) = CredentialStore::of(&self.home).switch_caveat() {
+            outcome.warnings.push(caveat);
+        }
         Ok(outcome)
     }
 

@@ -350,3 +350,26 @@ fn concurrent_switches_from_many_threads_stay_consistent() {
         );
     }
 }
+
+#[test]
+fn a_switch_warns_when_codex_keeps_its_login_in_the_keyring() {
+    let home = TempHome::new();
+    let (a, b) = (Identity::new("alice", "plus"), Identity::new("bob", "pro"));
+    home.write_profile("a", &chatgpt_auth(&a, 1, 3600));
+    home.write_profile("b", &chatgpt_auth(&b, 1, 3600));
+    home.write_auth(&chatgpt_auth(&a, 1, 3600));
+    assert!(store(&home).switch("b", false).unwrap().warnings.is_empty());
+    fs::write(
+        home.path().join("config.toml"),
+        "cli_auth_credentials_store = \"keyring\"\n",
+    )
+    .unwrap();
+    let out = store(&home).switch("a", false).unwrap();
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("set cli_auth_credentials_store = \"file\"")),
+        "{out:?}"
+    );
+    assert_eq!(store(&home).current().unwrap().as_deref(), Some("a"));
+}
