@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use codex_router_core::auth_file::{AuthMode, LoginInfo};
 use codex_router_core::home::ProfileName;
-use codex_router_core::store::Profile;
+use codex_router_core::store::{Health, Profile};
 use codex_router_core::timefmt::{expiry_phrase, window_label};
 use codex_router_core::usage::Usage;
 
@@ -21,12 +21,16 @@ pub enum Tone {
     Error,
 }
 
-/// The token column of a profile: words and tone.
+/// The token column of a profile: words and tone, from the core's one definition of a
+/// profile's health and problem.
 pub fn token_state(profile: &Profile, now: DateTime<Utc>) -> (String, Tone) {
-    match (&profile.login, &profile.needs_sign_in) {
-        (Err(reason), _) => (format!("can't be used: {reason}"), Tone::Error),
-        (Ok(_), Some(mark)) => (format!("needs sign-in: {}", mark.message), Tone::Error),
-        (Ok(info), None) => login_token_state(info, now),
+    let problem = || profile.problem().unwrap_or_default();
+    match (profile.health(now), &profile.login) {
+        (Health::Invalid, _) | (_, Err(_)) => {
+            (format!("can't be used: {}", problem()), Tone::Error)
+        }
+        (Health::NeedsSignIn, _) => (problem(), Tone::Error),
+        (Health::Ok | Health::Expired, Ok(info)) => login_token_state(info, now),
     }
 }
 
