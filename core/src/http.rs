@@ -4,13 +4,13 @@ use std::time::Duration;
 
 /// The Codex CLI version the router presents itself as (the backend hides its newest models
 /// from clients that do not send a matching `originator` and `version`).
-pub const CODEX_VERSION: &str = "0.125.0";
+pub const CODEX_VERSION: &str = "0.169.0";
 /// The `originator` Codex's own CLI sends.
 pub const ORIGINATOR: &str = "codex_cli_rs";
 /// The OAuth client id of Codex.
 pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 
-/// A Codex-like `User-Agent`: `codex_cli_rs/0.125.0 (Linux; x86_64) codex-router/0.1.0`.
+/// A Codex-like `User-Agent`: `codex_cli_rs/0.169.0 (Linux; x86_64) codex-router/0.1.0`.
 pub fn user_agent() -> String {
     format!(
         "{ORIGINATOR}/{CODEX_VERSION} ({}; {}) codex-router/{}",
