@@ -256,6 +256,28 @@ mod tests {
     }
 
     #[test]
+    fn bounded_read_refuses_dev_zero_and_a_huge_file_behind_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let zero = dir.path().join("auth.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let err = read_bounded(&zero).unwrap_err();
+        assert!(matches!(err, FileError::NotRegular { .. }), "{err}");
+        assert!(err.to_string().ends_with("auth.json: not a regular file"));
+
+        // A sparse 1 GiB file: refused from its size, nothing is read.
+        let huge = dir.path().join("huge");
+        File::create(&huge).unwrap().set_len(1 << 30).unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&huge, &link).unwrap();
+        let err = read_bounded(&link).unwrap_err();
+        assert!(matches!(err, FileError::TooLarge { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("link.json: larger than 1024 KiB, refusing to read it")
+        );
+    }
+
+    #[test]
     fn lock_excludes_a_second_holder() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lock");

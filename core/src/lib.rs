@@ -6,6 +6,8 @@ pub mod claims;
 pub mod codex_config;
 pub mod events;
 pub mod files;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod home;
 pub mod http;
 pub mod login;

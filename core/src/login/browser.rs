@@ -7,11 +7,10 @@ use super::{LoginError, LoginOutcome, exchange_code, obtain_api_key, store_token
 use crate::http::{self, CLIENT_ID, ORIGINATOR};
 use crate::store::Store;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
@@ -237,25 +236,59 @@ fn authorize_url(issuer: &str, redirect_uri: &str, challenge: &str, state: &str)
     format!("{issuer}/oauth/authorize?{query}")
 }
 
-async fn callback(
-    State(shared): State<Arc<Shared>>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    if let Some(error) = params.get("error") {
-        let description = params
-            .get("error_description")
-            .map(String::as_str)
-            .unwrap_or("");
-        let message = denial_message(error, description);
+/// The parameters of a callback to `/auth/callback`, as the browser brought them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallbackParams {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The `state` echoed back (must be the one the login sent).
+    pub state: Option<String>,
+    /// The issuer's error (`access_denied`, …) when the sign-in failed.
+    pub error: Option<String>,
+    /// The issuer's description of that error.
+    pub error_description: Option<String>,
+}
+
+impl CallbackParams {
+    /// When the callback reports an error: what it means, in words.
+    pub fn denial(&self) -> Option<String> {
+        let error = self.error.as_deref()?;
+        Some(denial_message(
+            error,
+            self.error_description.as_deref().unwrap_or(""),
+        ))
+    }
+}
+
+/// Parses the query string of a callback (form-encoded; a repeated key keeps its last
+/// value; unknown keys are ignored).
+pub fn parse_callback(query: &str) -> CallbackParams {
+    let mut params = CallbackParams::default();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match key.as_ref() {
+            "code" => &mut params.code,
+            "state" => &mut params.state,
+            "error" => &mut params.error,
+            "error_description" => &mut params.error_description,
+            _ => continue,
+        };
+        *slot = Some(value.into_owned());
+    }
+    params
+}
+
+async fn callback(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    let params = parse_callback(query.as_deref().unwrap_or(""));
+    if let Some(message) = params.denial() {
         let page = page("Sign-in failed", &message);
         shared.finish(Err(LoginError::Denied(message)));
         return (StatusCode::OK, page).into_response();
     }
-    if params.get("state") != Some(&shared.state) {
+    if params.state.as_ref() != Some(&shared.state) {
         // A forged or stale callback: refuse it, keep waiting for the real one.
         return (StatusCode::BAD_REQUEST, "State mismatch").into_response();
     }
-    let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
+    let Some(code) = params.code.as_ref().filter(|c| !c.is_empty()) else {
         return (StatusCode::BAD_REQUEST, "Missing authorization code").into_response();
     };
     let exchanged = exchange_code(
@@ -327,7 +360,7 @@ fn denial_message(error: &str, description: &str) -> String {
     }
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
+pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;line-height:1.5}}</style>\
@@ -386,6 +419,23 @@ mod tests {
         assert_eq!(get("redirect_uri"), "http://localhost:1455/auth/callback");
         assert_eq!(get("scope"), SCOPE);
         assert_eq!(get("client_id"), CLIENT_ID);
+    }
+
+    #[test]
+    fn callback_query_is_parsed_like_a_form() {
+        let p = parse_callback("state=a%2Bb&code=c+d&x=1&code=last");
+        assert_eq!(p.state.as_deref(), Some("a+b"));
+        assert_eq!(p.code.as_deref(), Some("last"));
+        assert_eq!(p.denial(), None);
+        let p = parse_callback(
+            "error=access_denied&error_description=missing_codex_entitlement&state=s",
+        );
+        assert_eq!(
+            p.denial().as_deref(),
+            Some("Codex is not enabled for your workspace; ask its admin")
+        );
+        assert_eq!(parse_callback(""), CallbackParams::default());
+        assert_eq!(parse_callback("&&=&%ZZ").code, None);
     }
 
     #[test]
