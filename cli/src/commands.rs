@@ -71,6 +71,7 @@ pub fn run(command: Command) -> Result<(), String> {
             require_key,
             idle_timeout,
             max_body_mib,
+            failover,
         } => crate::serve::serve(
             store.home().clone(),
             crate::serve::ServeOptions {
@@ -79,6 +80,7 @@ pub fn run(command: Command) -> Result<(), String> {
                 require_key,
                 idle_timeout,
                 max_body_mib,
+                failover,
             },
         ),
         Command::SetupCodex {

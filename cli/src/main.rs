@@ -108,6 +108,10 @@ enum Command {
         /// Largest request body, in MiB (default 32)
         #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
         max_body_mib: Option<u64>,
+        /// When the active account hits its usage limit, retry on the next account (also
+        /// "failover": {"enabled": true} in router/state.json)
+        #[arg(long)]
+        failover: bool,
     },
     /// Add Codex Router as a model provider to Codex's config.toml (keeping every other line)
     SetupCodex {

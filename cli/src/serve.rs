@@ -27,11 +27,14 @@ pub struct ServeOptions {
     pub idle_timeout: Option<u64>,
     /// Largest request body in MiB.
     pub max_body_mib: Option<u64>,
+    /// Fail over to the next account on a usage limit (besides state.json's `failover`).
+    pub failover: bool,
 }
 
 /// `serve`.
 pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
-    let settings = Settings::load(&home).map_err(|e| e.to_string())?;
+    let mut settings = Settings::load(&home).map_err(|e| e.to_string())?;
+    settings.failover.enabled |= opts.failover;
     let host = opts
         .host
         .clone()
@@ -105,6 +108,13 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
                 "Codex Router listening on http://{url_host}:{}/v1 ({profile})",
                 local.port()
             );
+            if settings.failover.enabled {
+                let _ = writeln!(
+                    out,
+                    "Failover is on: a request that hits an account's usage limit moves to the next account{}.",
+                    if settings.failover.follow_active { " (and the active profile follows)" } else { " (auth.json is left alone)" }
+                );
+            }
             if require {
                 let _ = writeln!(
                     out,

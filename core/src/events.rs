@@ -64,6 +64,16 @@ pub enum RouterEvent {
         /// The profile.
         profile: String,
     },
+    /// The local endpoint moved a request to another account because `from` hit its
+    /// usage limit (failover).
+    FailedOver {
+        /// The limited profile.
+        from: String,
+        /// The profile that served the request.
+        to: String,
+        /// When `from`'s limit resets (unix seconds), if known.
+        resets_at: Option<i64>,
+    },
 }
 
 /// A broadcast of [`RouterEvent`]s. Cloning it gives another sender to the same bus.

@@ -296,6 +296,8 @@ impl Router {
         config.bind_host = host.to_owned();
         config.refresher = Some(self.inner.refresher.clone());
         config.observer = Some(self.request_observer());
+        // Failover settings come with `settings` (`state.json`'s `failover` section).
+        config.events = Some(self.inner.bus.clone());
         let bound = self
             .inner
             .runtime

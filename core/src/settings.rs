@@ -41,6 +41,8 @@ pub struct Settings {
     pub refresh: RefreshSettings,
     /// Usage figures.
     pub usage: UsageSettings,
+    /// Moving to another account when the active one hits its usage limit.
+    pub failover: FailoverSettings,
     /// Sections added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -142,6 +144,34 @@ impl Default for UsageSettings {
     }
 }
 
+/// Failover: a request the active account cannot serve because of its usage limit is
+/// retried on another ChatGPT account (off by default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FailoverSettings {
+    /// Whether the proxy fails over at all.
+    pub enabled: bool,
+    /// Profiles to try first, in this order; the others follow in name order.
+    pub order: Vec<String>,
+    /// Whether the active profile (`auth.json`) follows the proxy to the other account;
+    /// `false`: only the proxy uses it and `auth.json` is left alone.
+    pub follow_active: bool,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for FailoverSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            order: Vec::new(),
+            follow_active: true,
+            extra: Map::new(),
+        }
+    }
+}
+
 impl Settings {
     /// Reads `router/state.json` (defaults when missing) and applies the environment.
     pub fn load(home: &CodexHome) -> Result<Self, SettingsError> {
@@ -227,6 +257,19 @@ mod tests {
         assert_eq!(s, Settings::default());
         assert_eq!(s.proxy.port, 9876);
         assert!(s.refresh.proactive);
+        assert!(!s.failover.enabled);
+        assert!(s.failover.follow_active);
+    }
+
+    #[test]
+    fn failover_section_is_read() {
+        let (_d, home) = home_with(Some(
+            r#"{"failover":{"enabled":true,"order":["work","home"],"follow_active":false}}"#,
+        ));
+        let s = Settings::load_with_env(&home, |_| None).unwrap();
+        assert!(s.failover.enabled);
+        assert_eq!(s.failover.order, ["work", "home"]);
+        assert!(!s.failover.follow_active);
     }
 
     #[test]

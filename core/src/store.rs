@@ -539,6 +539,32 @@ impl Store {
         Ok(true)
     }
 
+    /// Records that profile `name` is usage-limited until `until` (unix seconds, from a 429
+    /// `usage_limit_reached`), keeping its other figures. Returns whether anything was
+    /// written.
+    pub fn record_limit(&self, name: &ProfileName, until: i64) -> Result<bool, StoreError> {
+        let dir = self.home.profile_dir(name);
+        if dir.symlink_metadata().is_err() {
+            return Err(StoreError::NotFound(name.to_string()));
+        }
+        let _lock = self.lock()?;
+        let mut state = ProfileState::load(&dir);
+        let usage = state.usage.get_or_insert_with(|| Usage {
+            plan: None,
+            primary: None,
+            secondary: None,
+            credits: None,
+            limited_until: None,
+            updated_at: chrono::Utc::now().timestamp(),
+        });
+        if usage.limited_until == Some(until) {
+            return Ok(false);
+        }
+        usage.limited_until = Some(until);
+        state.save(&dir)?;
+        Ok(true)
+    }
+
     /// Records (or clears, with `None`) that profile `name` needs a new sign-in.
     pub fn set_needs_sign_in(
         &self,

@@ -1106,3 +1106,279 @@ async fn a_cut_api_key_stream_ends_with_an_error_event_too() {
     let last: Value = serde_json::from_str(data_lines(&text).last().unwrap()).unwrap();
     assert_eq!(last["error"]["code"], "stream_truncated");
 }
+
+// ---- failover ---------------------------------------------------------------------------------
+
+/// A router over ChatGPT profiles `names` (the first active) with failover on, announcing
+/// on the returned bus.
+async fn start_failover(
+    up: &FakeUpstream,
+    names: &[&str],
+    tweak: impl FnOnce(&mut Settings),
+) -> (Router, codex_router_core::events::Subscription) {
+    let bus = codex_router_core::events::EventBus::new();
+    let events = bus.subscribe();
+    let r = start_with(up, chatgpt_home(up, names, 3600), |c| {
+        c.settings.failover.enabled = true;
+        tweak(&mut c.settings);
+        c.events = Some(bus);
+    })
+    .await;
+    (r, events)
+}
+
+/// The bearer stored in profile `name`.
+fn stored_token(r: &Router, name: &str) -> String {
+    r.home.read_json(&r.home.profile_path(name))["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn limited_until(r: &Router, name: &str) -> Option<i64> {
+    r.store()
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.usage)
+        .and_then(|u| u.limited_until)
+}
+
+/// The first `FailedOver` event within a few seconds.
+async fn failed_over(
+    events: &mut codex_router_core::events::Subscription,
+) -> (String, String, Option<i64>) {
+    use codex_router_core::events::RouterEvent;
+    let deadline = Duration::from_secs(5);
+    tokio::time::timeout(deadline, async {
+        loop {
+            if let Some(RouterEvent::FailedOver {
+                from,
+                to,
+                resets_at,
+            }) = events.recv().await
+            {
+                return (from, to, resets_at);
+            }
+        }
+    })
+    .await
+    .expect("a FailedOver event")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_serves_a_limited_request_from_the_next_account_and_the_active_profile_follows() {
+    let up = FakeUpstream::start();
+    let (r, mut events) = start_failover(&up, &["alice", "bob"], |_| {}).await;
+    let resets_at = chrono::Utc::now().timestamp() + 3 * 3600;
+    up.set_usage_limited("acct-alice", resets_at);
+
+    let before = up.count(RESPONSES);
+    let (status, body) = r.chat(hello(false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.pointer("/choices/0/message/content")
+            .and_then(Value::as_str)
+            .is_some_and(|c| !c.is_empty()),
+        "{body}"
+    );
+    let sent = up.requests_to(RESPONSES);
+    assert_eq!(sent.len(), before + 2, "alice refused, then bob");
+    assert_eq!(
+        sent[before].header("chatgpt-account-id"),
+        Some("acct-alice")
+    );
+    let last = sent.last().unwrap();
+    assert_eq!(last.header("chatgpt-account-id"), Some("acct-bob"));
+    assert_eq!(last.bearer(), Some(stored_token(&r, "bob").as_str()));
+    assert_eq!(
+        sent[before].body, last.body,
+        "the same request body goes to the next account"
+    );
+
+    assert_eq!(
+        failed_over(&mut events).await,
+        ("alice".into(), "bob".into(), Some(resets_at))
+    );
+    assert_eq!(r.store().current().unwrap().as_deref(), Some("bob"));
+    assert_eq!(limited_until(&r, "alice"), Some(resets_at));
+    let health: Value = r.get("/health").send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["profile"], "bob");
+
+    // Streamed: bob is active now and serves it at once.
+    let before = up.count(RESPONSES);
+    let (status, text) = r.chat_stream(hello(true)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(!content_of(&chunks(&text)).is_empty(), "{text}");
+    assert_eq!(data_lines(&text).last().map(String::as_str), Some("[DONE]"));
+    assert_eq!(up.count(RESPONSES), before + 1);
+    assert_eq!(
+        up.last_request(RESPONSES)
+            .unwrap()
+            .header("chatgpt-account-id"),
+        Some("acct-bob")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_without_follow_active_leaves_auth_json_alone_and_drops_foreign_reasoning() {
+    let up = FakeUpstream::start();
+    let (r, mut events) = start_failover(&up, &["alice", "bob", "carol"], |s| {
+        s.failover.follow_active = false;
+        s.failover.order = vec!["carol".into()];
+    })
+    .await;
+    // Alice's reasoning, before her limit.
+    let first: Value = r
+        .post("/v1/responses")
+        .json(&json!({"model": "gpt-5.5", "input": "Think first", "reasoning": {"effort": "low"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reasoning = first["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "reasoning")
+        .cloned()
+        .unwrap();
+    let history = json!([
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Think first"}]},
+        reasoning,
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "And now?"}]}
+    ]);
+    let auth_before = std::fs::read(r.home.auth_path()).unwrap();
+    let resets_at = chrono::Utc::now().timestamp() + 600;
+    up.set_usage_limited("acct-alice", resets_at);
+
+    let before = up.count(RESPONSES);
+    let resp = r
+        .post("/v1/responses")
+        .json(&json!({"model": "gpt-5.5", "input": history, "reasoning": {"effort": "low"}, "stream": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("You said: And now?"), "{text}");
+    assert!(text.contains("response.completed"), "{text}");
+    assert_eq!(
+        up.count(RESPONSES),
+        before + 2,
+        "alice refused, carol (first in the order) answered; no 400 on the way"
+    );
+    let sent = up.last_request(RESPONSES).unwrap();
+    assert_eq!(sent.header("chatgpt-account-id"), Some("acct-carol"));
+    assert_eq!(sent.bearer(), Some(stored_token(&r, "carol").as_str()));
+    let items = sent.json().unwrap()["input"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i["type"] != "reasoning"));
+
+    assert_eq!(
+        failed_over(&mut events).await,
+        ("alice".into(), "carol".into(), Some(resets_at))
+    );
+    assert_eq!(std::fs::read(r.home.auth_path()).unwrap(), auth_before);
+    assert_eq!(r.store().current().unwrap().as_deref(), Some("alice"));
+    assert_eq!(limited_until(&r, "alice"), Some(resets_at));
+
+    // Not streamed either: alice stays active, the proxy keeps using another account.
+    let (status, body) = r.chat(hello(false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        up.last_request(RESPONSES)
+            .unwrap()
+            .header("chatgpt-account-id"),
+        Some("acct-carol")
+    );
+    assert_eq!(std::fs::read(r.home.auth_path()).unwrap(), auth_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_account_is_limited_the_client_gets_429_with_the_earliest_reset() {
+    let up = FakeUpstream::start();
+    let (r, _events) = start_failover(&up, &["alice", "bob", "carol"], |_| {}).await;
+    let now = chrono::Utc::now().timestamp();
+    up.set_usage_limited("acct-alice", now + 3 * 3600);
+    up.set_usage_limited("acct-bob", now + 2 * 3600);
+    // Carol is known to be limited (earliest of all): she is not asked at all.
+    let carol = codex_router_core::home::ProfileName::new("carol").unwrap();
+    r.store().record_limit(&carol, now + 1800).unwrap();
+
+    for stream in [false, true] {
+        let before = up.count(RESPONSES);
+        let resp = r
+            .post("/v1/chat/completions")
+            .json(&hello(stream))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 429);
+        let body: Value = resp.json().await.unwrap();
+        let err = &body["error"];
+        assert_eq!(err["type"], "usage_limit_reached");
+        assert_eq!(err["code"], "usage_limit_reached");
+        assert_eq!(err["resets_at"], now + 1800, "{body}");
+        let msg = err["message"].as_str().unwrap();
+        assert!(
+            msg.contains("every account") && msg.contains("resets at"),
+            "{msg}"
+        );
+        // First alice and bob (not carol); then bob is known to be limited too and only
+        // the active account is asked.
+        let asked = if stream { 1 } else { 2 };
+        assert_eq!(up.count(RESPONSES), before + asked, "stream: {stream}");
+    }
+    assert_eq!(r.store().current().unwrap().as_deref(), Some("alice"));
+    assert_eq!(limited_until(&r, "alice"), Some(now + 3 * 3600));
+    assert_eq!(limited_until(&r, "bob"), Some(now + 2 * 3600));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_failover_a_usage_limit_passes_through_and_is_recorded() {
+    let up = FakeUpstream::start();
+    let r = start(&up, &["alice", "bob"]).await;
+    let resets_at = chrono::Utc::now().timestamp() + 3600;
+    up.set_usage_limited("acct-alice", resets_at);
+    let before = up.count(RESPONSES);
+    let (status, body) = r.chat(hello(false)).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["type"], "usage_limit_reached");
+    assert_eq!(body["error"]["resets_at"], resets_at);
+    assert_eq!(up.count(RESPONSES), before + 1, "bob is never asked");
+    assert_eq!(r.store().current().unwrap().as_deref(), Some("alice"));
+    assert_eq!(limited_until(&r, "alice"), Some(resets_at));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_request_never_fails_over() {
+    let up = FakeUpstream::start();
+    let (r, _events) = start_failover(&up, &["alice", "bob"], |_| {}).await;
+    let resets_at = chrono::Utc::now().timestamp() + 3600;
+    up.set_usage_limited("acct-bob", resets_at);
+    for path in ["/p/bob/v1/chat/completions", "/p/bob/v1/responses"] {
+        let before = up.count(RESPONSES);
+        let body = if path.ends_with("responses") {
+            json!({"model": "gpt-5.5", "input": "hi"})
+        } else {
+            hello(false)
+        };
+        let resp = r.post(path).json(&body).send().await.unwrap();
+        assert_eq!(resp.status(), 429, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["resets_at"], resets_at);
+        assert_eq!(up.count(RESPONSES), before + 1, "{path}: only bob");
+        assert_eq!(
+            up.last_request(RESPONSES)
+                .unwrap()
+                .header("chatgpt-account-id"),
+            Some("acct-bob")
+        );
+    }
+    assert_eq!(r.store().current().unwrap().as_deref(), Some("alice"));
+    assert_eq!(limited_until(&r, "bob"), Some(resets_at));
+}

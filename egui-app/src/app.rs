@@ -310,6 +310,13 @@ impl App {
                         format!("'{profile}' needs a new sign-in: {message}"),
                     );
                 }
+                RouterEvent::FailedOver { from, to, .. } => {
+                    profiles = true;
+                    self.notify(
+                        Tone::Warn,
+                        format!("'{from}' reached its usage limit; requests now go to '{to}'"),
+                    );
+                }
                 RouterEvent::ProxyStarted { .. }
                 | RouterEvent::ProxyStopped
                 | RouterEvent::RequestFinished { .. } => proxy = true,

@@ -59,6 +59,16 @@ pub enum RouterEvent {
         /// The profile.
         profile: String,
     },
+    /// The local endpoint moved a request to another account because `previous` hit its
+    /// usage limit (failover). When the active profile follows, `Switched` comes too.
+    FailedOver {
+        /// The limited profile (`from` in the core).
+        previous: String,
+        /// The profile that served the request (`to` in the core).
+        current: String,
+        /// When `previous`'s limit resets (RFC 3339), if known.
+        resets_at: Option<String>,
+    },
 }
 
 impl From<CoreEvent> for RouterEvent {
@@ -87,6 +97,17 @@ impl From<CoreEvent> for RouterEvent {
                 millis,
             },
             CoreEvent::UsageUpdated { profile } => Self::UsageUpdated { profile },
+            CoreEvent::FailedOver {
+                from,
+                to,
+                resets_at,
+            } => Self::FailedOver {
+                previous: from,
+                current: to,
+                resets_at: resets_at
+                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            },
         }
     }
 }

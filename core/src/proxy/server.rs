@@ -10,12 +10,13 @@
 use super::chat::{apply_chatgpt_quirks, chat_to_responses, models_to_openai_list};
 use super::errors::{ProxyError, json_response};
 use super::sse::ChatStreamOptions;
-use super::upstream::{self, Upstream, UpstreamError};
+use super::upstream::{self, Upstream, UpstreamError, UpstreamFailure};
 use crate::auth_file::{AuthFile, AuthMode};
+use crate::events::{EventBus, RouterEvent};
 use crate::home::{CodexHome, ProfileName};
 use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
 use crate::secret::Secret;
-use crate::settings::Settings;
+use crate::settings::{FailoverSettings, Settings};
 use crate::store::Store;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -107,6 +108,8 @@ pub struct ServerConfig {
     pub refresher: Option<Refresher>,
     /// Told about every finished request.
     pub observer: Option<RequestObserver>,
+    /// Where failovers are announced ([`RouterEvent::FailedOver`]); `None`: only logged.
+    pub events: Option<EventBus>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -119,6 +122,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("local_key", &self.local_key)
             .field("bind_host", &self.bind_host)
             .field("observer", &self.observer.is_some())
+            .field("failover", &self.settings.failover.enabled)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +141,7 @@ impl ServerConfig {
             bind_host: "127.0.0.1".into(),
             refresher: None,
             observer: None,
+            events: None,
         }
     }
 }
@@ -200,6 +205,8 @@ struct AppState {
     local_key: Option<Secret>,
     bind_host: String,
     observer: Option<RequestObserver>,
+    failover: FailoverSettings,
+    events: Option<EventBus>,
 }
 
 /// The profile a response was served with (for the request log line).
@@ -253,6 +260,8 @@ impl Server {
             local_key: config.local_key,
             bind_host: config.bind_host,
             observer: config.observer,
+            failover: config.settings.failover.clone(),
+            events: config.events,
         });
         Ok(Self {
             state,
@@ -655,6 +664,243 @@ impl AppState {
     }
 }
 
+/// What a model request to the ChatGPT backend came back with.
+enum Answer {
+    /// The upstream's answer, to relay (or to read as an error).
+    Upstream(reqwest::Response),
+    /// A usage-limit answer, already the client's response.
+    Limited(Response),
+}
+
+/// A 429 `usage_limit_reached`, read.
+struct LimitHit {
+    failure: UpstreamFailure,
+    body: Value,
+    resets_at: i64,
+}
+
+impl AppState {
+    /// Sends a model request (`POST`, an event stream) with `profile`'s credentials. A 429
+    /// `usage_limit_reached` records the limit; with `failover` (and failover on in the
+    /// settings) the request then goes to the next eligible profile, `profile` becomes the
+    /// one that served it, and reasoning items of the first account are dropped from
+    /// `body`. Nothing has reached the client yet at this point: only the status is known.
+    async fn send_model(
+        &self,
+        profile: &mut String,
+        failover: bool,
+        url: &str,
+        headers: &HeaderMap,
+        body: &mut Value,
+    ) -> Result<Answer, ProxyError> {
+        let failover = failover && self.failover.enabled;
+        let first = profile.clone();
+        let mut bytes = Bytes::from(body.to_string());
+        let mut tried: Vec<String> = Vec::new();
+        let mut resets: Vec<i64> = Vec::new();
+        let mut last: Option<LimitHit> = None;
+        loop {
+            let sent = self
+                .send_chatgpt(
+                    profile,
+                    Method::POST,
+                    url,
+                    headers,
+                    Some(bytes.clone()),
+                    "text/event-stream",
+                )
+                .await;
+            match sent {
+                Err(e) if *profile == first => return Err(e),
+                Err(e) => {
+                    tracing::warn!(profile = %profile, error = %e, "failover: this account can't be used; trying the next");
+                }
+                Ok(resp) if resp.status() != reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                    if *profile != first {
+                        self.failed_over(&first, profile, resets.first().copied())
+                            .await;
+                    }
+                    return Ok(Answer::Upstream(resp));
+                }
+                Ok(resp) => {
+                    let hit = match self.read_limit(profile, resp).await {
+                        Ok(hit) => hit,
+                        Err(other) => return Ok(Answer::Limited(other)),
+                    };
+                    if !failover {
+                        return Ok(Answer::Limited(hit.failure.into_response()));
+                    }
+                    resets.push(hit.resets_at);
+                    last = Some(hit);
+                }
+            }
+            tried.push(profile.clone());
+            let (next, known) = self.next_candidate(&tried).await;
+            match (next, last.take()) {
+                (Some(next), hit) => {
+                    last = hit;
+                    if strip_reasoning_items(body) {
+                        bytes = Bytes::from(body.to_string());
+                    }
+                    tracing::info!(from = %profile, to = %next, "usage limit reached; trying the request on the next account");
+                    *profile = next;
+                }
+                (None, Some(hit)) => {
+                    resets.extend(known);
+                    let earliest = resets.iter().copied().min().unwrap_or(hit.resets_at);
+                    tracing::warn!(
+                        accounts = tried.len(),
+                        resets_at = earliest,
+                        "usage limit reached on every account"
+                    );
+                    return Ok(Answer::Limited(all_limited(hit, earliest)));
+                }
+                (None, None) => {
+                    return Err(ProxyError::NoActiveProfile(
+                        "no account can serve this request".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Reads a 429: a usage limit is recorded for `profile` and returned; any other 429 is
+    /// the client's response as it is.
+    async fn read_limit(
+        &self,
+        profile: &str,
+        resp: reqwest::Response,
+    ) -> Result<LimitHit, Response> {
+        let failure = upstream::read_error(resp, self.upstream.idle()).await;
+        let now = chrono::Utc::now().timestamp();
+        let body: Value = serde_json::from_str(&failure.text).unwrap_or(Value::Null);
+        let Some(resets_at) = crate::usage::limit_reset(&body, now) else {
+            return Err(failure.into_response());
+        };
+        if let Ok(name) = ProfileName::new(profile) {
+            let store = self.store.clone();
+            let written =
+                tokio::task::spawn_blocking(move || store.record_limit(&name, resets_at)).await;
+            match written {
+                Ok(Ok(true)) => {
+                    if let Some(bus) = &self.events {
+                        bus.emit(RouterEvent::UsageUpdated {
+                            profile: profile.to_owned(),
+                        });
+                    }
+                }
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(%profile, error = %e, "usage limit not recorded");
+                }
+                Err(e) => tracing::debug!(%profile, error = %e, "usage limit not recorded"),
+            }
+        }
+        Ok(LimitHit {
+            failure,
+            body,
+            resets_at,
+        })
+    }
+
+    /// The next profile to fail over to (ChatGPT, usable, not needing sign-in, not known to
+    /// be limited, not tried yet; the configured order first, then by name), and the reset
+    /// times of the eligible profiles known to be limited.
+    async fn next_candidate(&self, tried: &[String]) -> (Option<String>, Vec<i64>) {
+        let store = self.store.clone();
+        let Ok(Ok(profiles)) = tokio::task::spawn_blocking(move || store.list()).await else {
+            return (None, Vec::new());
+        };
+        let now = chrono::Utc::now().timestamp();
+        let mut eligible = Vec::new();
+        let mut known = Vec::new();
+        for p in profiles {
+            let chatgpt = p
+                .login
+                .as_ref()
+                .is_ok_and(|i| i.auth_mode == AuthMode::ChatGpt);
+            if !chatgpt || p.needs_sign_in.is_some() || tried.contains(&p.name) {
+                continue;
+            }
+            match p.usage.as_ref().filter(|u| u.is_limited(now)) {
+                Some(u) => known.extend(u.limited_until),
+                None => eligible.push(p.name),
+            }
+        }
+        let rank = |name: &String| {
+            self.failover
+                .order
+                .iter()
+                .position(|o| o == name)
+                .unwrap_or(usize::MAX)
+        };
+        // `list` is sorted by name and the sort is stable: unlisted profiles stay in name order.
+        eligible.sort_by_key(rank);
+        (eligible.into_iter().next(), known)
+    }
+
+    /// After `to` served a request `from` could not: logs it, announces it and, as the
+    /// settings say, makes `to` the active profile (unless someone switched meanwhile).
+    async fn failed_over(&self, from: &str, to: &str, resets_at: Option<i64>) {
+        let mut switched = false;
+        if self.failover.follow_active {
+            let store = self.store.clone();
+            let (from_name, to_name) = (from.to_owned(), to.to_owned());
+            let outcome = tokio::task::spawn_blocking(move || {
+                if store.current()?.as_deref() != Some(from_name.as_str()) {
+                    return Ok(false);
+                }
+                store.switch(&to_name, false).map(|_| true)
+            })
+            .await;
+            match outcome {
+                Ok(Ok(s)) => switched = s,
+                Ok(Err(e)) => {
+                    tracing::warn!(profile = %to, error = %e, "failover: the active profile stays; only the proxy uses the other account");
+                }
+                Err(e) => tracing::warn!(error = %e, "failover: switch failed"),
+            }
+        }
+        tracing::info!(
+            %from,
+            %to,
+            resets_at = resets_at.unwrap_or_default(),
+            active_switched = switched,
+            "failed over: usage limit reached"
+        );
+        if let Some(bus) = &self.events {
+            bus.emit(RouterEvent::FailedOver {
+                from: from.to_owned(),
+                to: to.to_owned(),
+                resets_at,
+            });
+        }
+    }
+}
+
+/// The client's 429 when every account is limited: the last account's answer, saying so,
+/// with the earliest reset time among them.
+fn all_limited(hit: LimitHit, earliest: i64) -> Response {
+    let LimitHit {
+        failure, mut body, ..
+    } = hit;
+    if let Some(err) = body.get_mut("error").and_then(Value::as_object_mut) {
+        let now = chrono::Utc::now().timestamp();
+        err.insert(
+            "message".into(),
+            json!("The usage limit has been reached on every account"),
+        );
+        err.insert("resets_at".into(), json!(earliest));
+        err.insert("resets_in_seconds".into(), json!((earliest - now).max(0)));
+    }
+    UpstreamFailure {
+        status: failure.status,
+        headers: failure.headers,
+        text: body.to_string(),
+    }
+    .into_response()
+}
+
 /// Which profile `auth.json` holds, and how to use it.
 fn resolve_active(store: &Store, home: &CodexHome) -> Result<Active, ProxyError> {
     let status = store
@@ -942,17 +1188,25 @@ async fn chat_completions(
         Active::ApiKey { key, .. } => {
             forward_api_key(&st, key, Method::POST, &inc.rest, &inc.headers, Some(body)).await
         }
-        Active::ChatGpt { name } => match decode_body(&inc.headers, body, st.body_limit).await {
-            Ok(body) => chat_via_chatgpt(&st, name, &inc.headers, &body).await,
-            Err(e) => Err(e),
-        },
+        Active::ChatGpt { name } => {
+            let mut served_by = name.clone();
+            let pinned = matches!(params.profile(), Ok(Some(_)));
+            let r = match decode_body(&inc.headers, body, st.body_limit).await {
+                Ok(body) => {
+                    chat_via_chatgpt(&st, &mut served_by, !pinned, &inc.headers, &body).await
+                }
+                Err(e) => Err(e),
+            };
+            return result(r, &served_by);
+        }
     };
     result(r, active.name())
 }
 
 async fn chat_via_chatgpt(
     st: &AppState,
-    name: &str,
+    name: &mut String,
+    failover: bool,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ProxyError> {
@@ -960,18 +1214,14 @@ async fn chat_via_chatgpt(
     let t = chat_to_responses(&request)?;
     let mut upstream_body = t.body;
     apply_chatgpt_quirks(&mut upstream_body)?;
-    let bytes = Bytes::from(upstream_body.to_string());
     let url = st.upstream.chatgpt_responses_url();
-    let resp = st
-        .send_chatgpt(
-            name,
-            Method::POST,
-            &url,
-            headers,
-            Some(bytes),
-            "text/event-stream",
-        )
-        .await?;
+    let resp = match st
+        .send_model(name, failover, &url, headers, &mut upstream_body)
+        .await?
+    {
+        Answer::Upstream(resp) => resp,
+        Answer::Limited(resp) => return Ok(resp),
+    };
     let idle = st.upstream.idle();
     if !resp.status().is_success() {
         return Ok(upstream::chatgpt_error(resp, idle).await);
@@ -1017,17 +1267,25 @@ async fn responses(State(st): State<Arc<AppState>>, params: Params, req: Request
         Active::ApiKey { key, .. } => {
             forward_api_key(&st, key, Method::POST, &inc.rest, &inc.headers, Some(body)).await
         }
-        Active::ChatGpt { name } => match decode_body(&inc.headers, body, st.body_limit).await {
-            Ok(body) => responses_via_chatgpt(&st, name, &inc.headers, &body).await,
-            Err(e) => Err(e),
-        },
+        Active::ChatGpt { name } => {
+            let mut served_by = name.clone();
+            let pinned = matches!(params.profile(), Ok(Some(_)));
+            let r = match decode_body(&inc.headers, body, st.body_limit).await {
+                Ok(body) => {
+                    responses_via_chatgpt(&st, &mut served_by, !pinned, &inc.headers, &body).await
+                }
+                Err(e) => Err(e),
+            };
+            return result(r, &served_by);
+        }
     };
     result(r, active.name())
 }
 
 async fn responses_via_chatgpt(
     st: &AppState,
-    name: &str,
+    name: &mut String,
+    failover: bool,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ProxyError> {
@@ -1046,16 +1304,13 @@ async fn responses_via_chatgpt(
     apply_chatgpt_quirks(&mut request)?;
     let url = st.upstream.chatgpt_responses_url();
     let idle = st.upstream.idle();
-    let mut resp = st
-        .send_chatgpt(
-            name,
-            Method::POST,
-            &url,
-            headers,
-            Some(Bytes::from(request.to_string())),
-            "text/event-stream",
-        )
-        .await?;
+    let mut resp = match st
+        .send_model(name, failover, &url, headers, &mut request)
+        .await?
+    {
+        Answer::Upstream(resp) => resp,
+        Answer::Limited(resp) => return Ok(resp),
+    };
     if !resp.status().is_success() {
         let failure = upstream::read_error(resp, idle).await;
         // After a switch, the conversation's encrypted reasoning belongs to the previous
@@ -1067,7 +1322,7 @@ async fn responses_via_chatgpt(
         tracing::info!(profile = %name, "dropped reasoning items of another account from the history");
         resp = st
             .send_chatgpt(
-                name,
+                name.as_str(),
                 Method::POST,
                 &url,
                 headers,

@@ -2584,6 +2584,21 @@ public enum RouterEvent: Equatable, Hashable {
          * The profile.
          */profile: String
     )
+    /**
+     * The local endpoint moved a request to another account because `previous` hit its
+     * usage limit (failover). When the active profile follows, `Switched` comes too.
+     */
+    case failedOver(
+        /**
+         * The limited profile (`from` in the core).
+         */previous: String, 
+        /**
+         * The profile that served the request (`to` in the core).
+         */current: String, 
+        /**
+         * When `previous`'s limit resets (RFC 3339), if known.
+         */resetsAt: String?
+    )
 
 
 
@@ -2625,6 +2640,9 @@ public struct FfiConverterTypeRouterEvent: FfiConverterRustBuffer {
         )
         
         case 8: return .usageUpdated(profile: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 9: return .failedOver(previous: try FfiConverterString.read(from: &buf), current: try FfiConverterString.read(from: &buf), resetsAt: try FfiConverterOptionString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -2677,6 +2695,13 @@ public struct FfiConverterTypeRouterEvent: FfiConverterRustBuffer {
         case let .usageUpdated(profile):
             writeInt(&buf, Int32(8))
             FfiConverterString.write(profile, into: &buf)
+            
+        
+        case let .failedOver(previous,current,resetsAt):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(previous, into: &buf)
+            FfiConverterString.write(current, into: &buf)
+            FfiConverterOptionString.write(resetsAt, into: &buf)
             
         }
     }

@@ -138,6 +138,10 @@ final class RouterModel: ObservableObject {
             lastError = "“\(profile)” needs a new sign-in: \(message)"
         case .profilesChanged, .switched, .tokensRefreshed, .usageUpdated:
             reload()
+        case .failedOver:
+            // The limited account's reset time shows in its row; `switched` follows when
+            // the active profile moves too.
+            reload()
         }
     }
 
