@@ -6,6 +6,10 @@
 //! (re-resolved only when `auth.json` or `.current_profile` changed on disk); the refresher
 //! makes its token fresh; [`super::upstream`] sends it and relays the answer, translated by
 //! [`super::chat`] and [`super::sse`] for Chat Completions.
+//!
+//! A 429 `usage_limit_reached` records when that account's limit resets; with failover on
+//! (`state.json`'s `failover`), a request to the active profile then moves to the next
+//! eligible account before anything of the answer reached the client (`AppState::send_model`).
 
 use super::chat::{apply_chatgpt_quirks, chat_to_responses, models_to_openai_list};
 use super::errors::{ProxyError, json_response};
@@ -108,7 +112,8 @@ pub struct ServerConfig {
     pub refresher: Option<Refresher>,
     /// Told about every finished request.
     pub observer: Option<RequestObserver>,
-    /// Where failovers are announced ([`RouterEvent::FailedOver`]); `None`: only logged.
+    /// Where failovers ([`RouterEvent::FailedOver`]) and recorded usage limits
+    /// ([`RouterEvent::UsageUpdated`]) are announced; `None`: only logged.
     pub events: Option<EventBus>,
 }
 
