@@ -15,6 +15,8 @@
 //! event, never with a clean `data: [DONE]`.
 
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::chat::error_body;
 
@@ -42,8 +44,9 @@ pub struct SseEvent {
     pub event: Option<String>,
     /// The `data:` lines joined with `\n`.
     pub data: String,
-    /// The last `id:` seen on the stream so far, if any.
-    pub id: Option<String>,
+    /// The last `id:` seen on the stream so far, if any; shared by the events that carry
+    /// it, so a long id is held once, not once per event.
+    pub id: Option<Arc<str>>,
 }
 
 impl SseEvent {
@@ -72,7 +75,7 @@ pub struct SseDecoder {
     first_line: bool,
     event: String,
     data: String,
-    last_id: Option<String>,
+    last_id: Option<Arc<str>>,
     failed: bool,
 }
 
@@ -199,7 +202,7 @@ impl SseDecoder {
                 self.data.push_str(value);
                 self.data.push('\n');
             }
-            "id" if !value.contains('\0') => self.last_id = Some(value.to_owned()),
+            "id" if !value.contains('\0') => self.last_id = Some(value.into()),
             _ => {}
         }
         Ok(None)
@@ -404,12 +407,55 @@ impl ItemRef {
             index,
         }
     }
+}
 
-    fn matches(&self, other: &ItemRef) -> bool {
-        match (&self.id, &other.id) {
-            (Some(a), Some(b)) => a == b,
-            _ => self.index.is_some() && self.index == other.index,
+/// Output items seen so far, each at a position (the order they were added in). Two
+/// references match when both have ids and the ids are equal, or else when they have the
+/// same output index. Lookups take constant time: a scan per event made a stream of many
+/// distinct items quadratic.
+#[derive(Debug, Default)]
+struct ItemSet {
+    len: usize,
+    /// The first position of each id.
+    ids: HashMap<String, usize>,
+    /// The first position of each output index.
+    indices: HashMap<u64, usize>,
+    /// The first position of each output index among the items without an id.
+    indices_without_id: HashMap<u64, usize>,
+}
+
+impl ItemSet {
+    /// Adds an item; returns its position.
+    fn insert(&mut self, r: &ItemRef) -> usize {
+        let position = self.len;
+        self.len += 1;
+        if let Some(id) = &r.id {
+            self.ids.entry(id.clone()).or_insert(position);
         }
+        if let Some(index) = r.index {
+            self.indices.entry(index).or_insert(position);
+            if r.id.is_none() {
+                self.indices_without_id.entry(index).or_insert(position);
+            }
+        }
+        position
+    }
+
+    /// The first position of an item that matches `r`.
+    fn find(&self, r: &ItemRef) -> Option<usize> {
+        let index = |map: &HashMap<u64, usize>| r.index.and_then(|i| map.get(&i).copied());
+        match &r.id {
+            Some(id) => {
+                let by_id = self.ids.get(id).copied();
+                let by_index = index(&self.indices_without_id);
+                by_id.into_iter().chain(by_index).min()
+            }
+            None => index(&self.indices),
+        }
+    }
+
+    fn contains(&self, r: &ItemRef) -> bool {
+        self.find(r).is_some()
     }
 }
 
@@ -447,11 +493,14 @@ pub struct ChatStreamOptions {
     pub include_reasoning: bool,
 }
 
-#[derive(Debug)]
-struct ToolCall {
-    item: ItemRef,
-    call_id: String,
-    arguments: String,
+/// The function calls announced so far, by position (their `tool_calls` index).
+#[derive(Debug, Default)]
+struct ToolCalls {
+    items: ItemSet,
+    /// The first position of each call id.
+    call_ids: HashMap<String, usize>,
+    /// The arguments sent so far, by position.
+    arguments: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -482,9 +531,9 @@ pub struct ChatStreamTranslator {
     header: Option<(String, i64, String)>,
     role_sent: bool,
     state: State,
-    tools: Vec<ToolCall>,
-    text_items: Vec<ItemRef>,
-    done_items: Vec<ItemRef>,
+    tools: ToolCalls,
+    text_items: ItemSet,
+    done_items: ItemSet,
     reasoning_key: Option<String>,
 }
 
@@ -499,9 +548,9 @@ impl ChatStreamTranslator {
             header: None,
             role_sent: false,
             state: State::Running,
-            tools: Vec::new(),
-            text_items: Vec::new(),
-            done_items: Vec::new(),
+            tools: ToolCalls::default(),
+            text_items: ItemSet::default(),
+            done_items: ItemSet::default(),
             reasoning_key: None,
         }
     }
@@ -540,8 +589,8 @@ impl ChatStreamTranslator {
             "response.output_text.delta" | "response.refusal.delta" => {
                 let delta = event.get("delta").and_then(Value::as_str).unwrap_or("");
                 let item = ItemRef::of_event(event);
-                if !self.text_items.iter().any(|i| i.matches(&item)) {
-                    self.text_items.push(item);
+                if !self.text_items.contains(&item) {
+                    self.text_items.insert(&item);
                 }
                 if !delta.is_empty() {
                     let key = if kind == "response.output_text.delta" {
@@ -580,7 +629,7 @@ impl ChatStreamTranslator {
                     let r =
                         ItemRef::of_item(item, event.get("output_index").and_then(Value::as_u64));
                     if self.find_tool(&r, item).is_none() {
-                        self.start_tool(&mut out, r, item);
+                        self.start_tool(&mut out, &r, item);
                     }
                 }
             }
@@ -588,9 +637,9 @@ impl ChatStreamTranslator {
                 let r = ItemRef::of_event(event);
                 let delta = event.get("delta").and_then(Value::as_str).unwrap_or("");
                 if !delta.is_empty()
-                    && let Some(i) = self.tools.iter().position(|t| t.item.matches(&r))
+                    && let Some(i) = self.tools.items.find(&r)
                 {
-                    self.tools[i].arguments.push_str(delta);
+                    self.tools.arguments[i].push_str(delta);
                     let d = json!({"tool_calls": [{"index": i, "function": {"arguments": delta}}]});
                     self.emit(&mut out, d, None);
                 }
@@ -620,7 +669,7 @@ impl ChatStreamTranslator {
                         Some("content_filter") => "content_filter",
                         _ => "length",
                     }
-                } else if self.tools.is_empty() {
+                } else if self.tools.arguments.is_empty() {
                     "stop"
                 } else {
                     "tool_calls"
@@ -736,15 +785,16 @@ impl ChatStreamTranslator {
     }
 
     fn find_tool(&self, r: &ItemRef, item: &Value) -> Option<usize> {
-        let call_id = item.get("call_id").and_then(Value::as_str);
-        self.tools
-            .iter()
-            .position(|t| t.item.matches(r) || call_id.is_some_and(|c| c == t.call_id))
+        let by_call_id = item
+            .get("call_id")
+            .and_then(Value::as_str)
+            .and_then(|c| self.tools.call_ids.get(c).copied());
+        self.tools.items.find(r).into_iter().chain(by_call_id).min()
     }
 
     /// Announces a new function call: its first `tool_calls` delta.
-    fn start_tool(&mut self, out: &mut Vec<Value>, r: ItemRef, item: &Value) -> usize {
-        let index = self.tools.len();
+    fn start_tool(&mut self, out: &mut Vec<Value>, r: &ItemRef, item: &Value) -> usize {
+        let index = self.tools.arguments.len();
         let call_id = item
             .get("call_id")
             .and_then(Value::as_str)
@@ -763,11 +813,9 @@ impl ChatStreamTranslator {
             "type": "function",
             "function": {"name": name, "arguments": arguments},
         }]});
-        self.tools.push(ToolCall {
-            item: r,
-            call_id,
-            arguments,
-        });
+        self.tools.items.insert(r);
+        self.tools.call_ids.entry(call_id).or_insert(index);
+        self.tools.arguments.push(arguments);
         self.emit(out, d, None);
         index
     }
@@ -775,11 +823,11 @@ impl ChatStreamTranslator {
     /// A finished output item: sends what its deltas did not.
     fn item_done(&mut self, out: &mut Vec<Value>, item: &Value, index: Option<u64>) {
         let r = ItemRef::of_item(item, index);
-        if self.done_items.iter().any(|d| d.matches(&r)) {
+        if self.done_items.contains(&r) {
             return;
         }
         match item.get("type").and_then(Value::as_str) {
-            Some("message") if !self.text_items.iter().any(|t| t.matches(&r)) => {
+            Some("message") if !self.text_items.contains(&r) => {
                 let (text, refusal) = message_texts(item);
                 if !text.is_empty() {
                     self.emit(out, json!({ "content": text }), None);
@@ -792,15 +840,15 @@ impl ChatStreamTranslator {
                 let full = item.get("arguments").and_then(Value::as_str).unwrap_or("");
                 match self.find_tool(&r, item) {
                     None => {
-                        self.start_tool(out, r.clone(), item);
+                        self.start_tool(out, &r, item);
                     }
                     Some(i) => {
-                        let sent = &self.tools[i].arguments;
+                        let sent = &self.tools.arguments[i];
                         if let Some(rest) = full.strip_prefix(sent.as_str())
                             && !rest.is_empty()
                         {
                             let rest = rest.to_owned();
-                            self.tools[i].arguments.push_str(&rest);
+                            self.tools.arguments[i].push_str(&rest);
                             let d = json!({"tool_calls": [{"index": i, "function": {"arguments": rest}}]});
                             self.emit(out, d, None);
                         }
@@ -809,7 +857,7 @@ impl ChatStreamTranslator {
             }
             _ => {}
         }
-        self.done_items.push(r);
+        self.done_items.insert(&r);
     }
 }
 
@@ -1776,6 +1824,86 @@ mod tests {
         let (chunks, end) = translate(&events, opts(false, false));
         end.unwrap();
         assert_eq!(chunks.len(), 4);
+    }
+
+    #[test]
+    fn many_distinct_items_take_linear_time() {
+        // Regression: every event scanned every item seen before, so a stream of many
+        // distinct items took minutes of CPU (this one over a minute; now well under 10 s).
+        let started = std::time::Instant::now();
+        let mut t = ChatStreamTranslator::new(opts(false, false));
+        let mut push = |event: Value| t.push(&event).unwrap();
+        push(json!({"type": "response.created", "response": {"id": "resp_many"}}));
+        for i in 0..10_000 {
+            push(
+                json!({"type": "response.output_item.added", "output_index": i, "item": {"id": format!("fc{i}"), "type": "function_call", "call_id": format!("c{i}"), "name": "f"}}),
+            );
+            push(
+                json!({"type": "response.output_item.done", "item": {"id": format!("r{i}"), "type": "reasoning"}}),
+            );
+        }
+        for i in 0..100_000 {
+            push(
+                json!({"type": "response.output_text.delta", "item_id": format!("m{i}"), "delta": ""}),
+            );
+            push(
+                json!({"type": "response.function_call_arguments.delta", "item_id": format!("x{i}"), "delta": "{}"}),
+            );
+        }
+        let end = push(json!({"type": "response.completed", "response": {"id": "resp_many"}}));
+        assert_eq!(finish_reasons(&end), [json!("tool_calls")]);
+        let elapsed = started.elapsed();
+        assert!(elapsed.as_secs() < 10, "took {elapsed:?}");
+    }
+
+    #[test]
+    fn items_match_by_id_else_by_output_index() {
+        let mut t = ChatStreamTranslator::new(opts(false, false));
+        let mut deltas_of = |event: Value| deltas(&t.push(&event).unwrap());
+        // A call known by its index only, then its done item with an id: the same call.
+        deltas_of(
+            json!({"type": "response.output_item.added", "output_index": 0, "item": {"type": "function_call", "call_id": "c0", "name": "f"}}),
+        );
+        assert_eq!(
+            deltas_of(
+                json!({"type": "response.function_call_arguments.delta", "item_id": "fc_0", "output_index": 0, "delta": "{"})
+            ),
+            [json!({"tool_calls": [{"index": 0, "function": {"arguments": "{"}}]})]
+        );
+        // A different id at the same index is another call once ids are known on both.
+        deltas_of(
+            json!({"type": "response.output_item.added", "output_index": 1, "item": {"id": "fc_1", "type": "function_call", "call_id": "c1", "name": "g"}}),
+        );
+        assert!(deltas_of(json!({"type": "response.function_call_arguments.delta", "item_id": "fc_x", "output_index": 1, "delta": "?"})).is_empty());
+        // Known by call id alone.
+        assert_eq!(
+            deltas_of(
+                json!({"type": "response.output_item.done", "item": {"type": "function_call", "call_id": "c1", "arguments": "{}"}})
+            ),
+            [json!({"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]})]
+        );
+        // Text streamed for an item without id is not sent again by its done item.
+        deltas_of(json!({"type": "response.output_text.delta", "output_index": 2, "delta": "hi"}));
+        assert!(deltas_of(json!({"type": "response.output_item.done", "output_index": 2, "item": {"id": "msg", "type": "message", "content": [{"type": "output_text", "text": "hi"}]}})).is_empty());
+    }
+
+    #[test]
+    fn a_long_event_id_is_held_once() {
+        // Regression: each event carried its own copy of the last id, so a 1 MiB id
+        // followed by many small events in one chunk multiplied into gigabytes.
+        let mut stream = format!("id: {}\n", "i".repeat(1 << 20)).into_bytes();
+        for _ in 0..10_000 {
+            stream.extend_from_slice(b"data: x\n\n");
+        }
+        let events = SseDecoder::new().feed(&stream).unwrap();
+        assert_eq!(events.len(), 10_000);
+        let first = events[0].id.as_ref().unwrap();
+        assert_eq!(first.len(), 1 << 20);
+        assert!(
+            events
+                .iter()
+                .all(|e| Arc::ptr_eq(e.id.as_ref().unwrap(), first))
+        );
     }
 
     #[test]
