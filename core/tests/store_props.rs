@@ -97,7 +97,7 @@ fn pick() -> impl Strategy<Value = Pick> {
     ]
 }
 
-/// Operations that may run while `auth.json` is half-written.
+/// The router's own operations.
 fn plain_op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => pick().prop_map(Op::Switch),
@@ -109,7 +109,10 @@ fn plain_op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Any operation; the router's own ones three times as often as a Codex rewrite.
 fn op() -> impl Strategy<Value = Op> {
+    // What may run while `auth.json` is half-written (removing is left out: whether the
+    // profile's login is the active one cannot be known then).
     let during = prop_oneof![
         pick().prop_map(Op::Switch),
         name().prop_map(Op::Save),
@@ -119,7 +122,7 @@ fn op() -> impl Strategy<Value = Op> {
     ];
     let rewrite = (
         proptest::option::weighted(0.5, any::<Index>()),
-        proptest::option::weighted(0.4, during),
+        proptest::option::weighted(0.3, during),
     )
         .prop_map(|(cut, during)| Op::CodexRewrite {
             during: cut.as_ref().and(during).map(Box::new),
@@ -446,7 +449,7 @@ impl World {
 
 proptest! {
     #![proptest_config(Config {
-        cases: 48,
+        cases: 32,
         max_shrink_iters: 2000,
         failure_persistence: None,
         ..Config::default()
@@ -455,7 +458,7 @@ proptest! {
     #[test]
     fn no_sequence_of_operations_loses_a_login(
         start in start(),
-        ops in proptest::collection::vec(op(), 1..16),
+        ops in proptest::collection::vec(op(), 1..14),
     ) {
         let mut world = World::new(&start);
         world.check()?;
