@@ -428,11 +428,12 @@ pub fn sse_stream(data: &[u8]) {
 }
 
 /// A callback query string: [`browser::parse_callback`] never fails, reads back what a
-/// form encoder wrote, and the page that shows a refusal escapes what it quotes.
+/// form encoder wrote, and a refusal is bounded and escaped on the page that shows it.
 pub fn login_callback(data: &[u8]) {
     let query = String::from_utf8_lossy(data);
     let params = browser::parse_callback(&query);
     if let Some(message) = params.denial() {
+        assert!(message.chars().count() <= 402, "the refusal is not bounded");
         let html = browser::page("Sign-in failed", &message).0;
         let body = html
             .split_once("<p>")

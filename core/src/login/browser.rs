@@ -347,11 +347,13 @@ async fn whoami(State(shared): State<Arc<Shared>>) -> String {
     format!("codex-router login for profile '{}'", shared.name)
 }
 
-/// What an `error=` callback means, in words.
+/// What an `error=` callback means, in words; at most about 400 characters of what the
+/// callback said (any local page can send one).
 fn denial_message(error: &str, description: &str) -> String {
     if error == "access_denied" && description.contains("missing_codex_entitlement") {
         return "Codex is not enabled for your workspace; ask its admin".into();
     }
+    let error: String = error.chars().take(100).collect();
     let description: String = description.chars().take(300).collect();
     if description.is_empty() {
         error.to_owned()
@@ -434,6 +436,12 @@ mod tests {
             p.denial().as_deref(),
             Some("Codex is not enabled for your workspace; ask its admin")
         );
+        let long = format!(
+            "error={}&error_description={}",
+            "e".repeat(5000),
+            "d".repeat(5000)
+        );
+        assert_eq!(parse_callback(&long).denial().unwrap().chars().count(), 402);
         assert_eq!(parse_callback(""), CallbackParams::default());
         assert_eq!(parse_callback("&&=&%ZZ").code, None);
     }
