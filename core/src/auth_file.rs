@@ -405,6 +405,21 @@ mod tests {
     }
 
     #[test]
+    fn unknown_numbers_keep_their_value_across_rewrites() {
+        // Regression (found by fuzzing): serde_json's default float parsing is not always
+        // correctly rounded, so 4.444444444444445e69, written back for this number, read
+        // back one unit off and printed as 4.4444444444444454e69: an unknown key's value
+        // changed on a rewrite. Fixed with serde_json's `float_roundtrip`.
+        let long = format!("{{\"c\": {}47e00, \"d\": 0.1}}", "4".repeat(68));
+        let once = AuthFile::parse(long.as_bytes()).unwrap().to_bytes();
+        let twice = AuthFile::parse(&once).unwrap().to_bytes();
+        assert_eq!(
+            String::from_utf8(twice).unwrap(),
+            String::from_utf8(once).unwrap()
+        );
+    }
+
+    #[test]
     fn api_key_null_is_always_written() {
         let f = parse(
             &json!({"auth_mode":"chatgpt","tokens":{"id_token":"a","access_token":"b","refresh_token":"c"}}),
