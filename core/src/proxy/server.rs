@@ -1174,7 +1174,25 @@ async fn chat_completions(
     params: Params,
     req: Request,
 ) -> Response {
-    let inc = split(req);
+    model_request(st, params, split(req), ModelRoute::Chat).await
+}
+
+/// The two model routes, which differ only in how a ChatGPT profile's request is made.
+#[derive(Clone, Copy)]
+enum ModelRoute {
+    Chat,
+    Responses,
+}
+
+/// A model request: read the body, pick the profile (pinned or active), forward an API-key
+/// profile's request unchanged, or send a ChatGPT profile's through the backend (with
+/// failover unless the profile was pinned).
+async fn model_request(
+    st: Arc<AppState>,
+    params: Params,
+    inc: Incoming,
+    route: ModelRoute,
+) -> Response {
     if inc.method != Method::POST {
         return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
     }
@@ -1195,11 +1213,17 @@ async fn chat_completions(
         }
         Active::ChatGpt { name } => {
             let mut served_by = name.clone();
-            let pinned = matches!(params.profile(), Ok(Some(_)));
+            let failover = !matches!(params.profile(), Ok(Some(_)));
             let r = match decode_body(&inc.headers, body, st.body_limit).await {
-                Ok(body) => {
-                    chat_via_chatgpt(&st, &mut served_by, !pinned, &inc.headers, &body).await
-                }
+                Ok(body) => match route {
+                    ModelRoute::Chat => {
+                        chat_via_chatgpt(&st, &mut served_by, failover, &inc.headers, &body).await
+                    }
+                    ModelRoute::Responses => {
+                        responses_via_chatgpt(&st, &mut served_by, failover, &inc.headers, &body)
+                            .await
+                    }
+                },
                 Err(e) => Err(e),
             };
             return result(r, &served_by);
@@ -1254,37 +1278,7 @@ async fn responses(State(st): State<Arc<AppState>>, params: Params, req: Request
     if upgrade {
         return ProxyError::WebSocketUnsupported.into_response();
     }
-    if inc.method != Method::POST {
-        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
-    }
-    let body = match read_body(inc.body, st.body_limit).await {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let active = match params.profile() {
-        Ok(p) => match st.resolve(p).await {
-            Ok(a) => a,
-            Err(e) => return e.into_response(),
-        },
-        Err(e) => return e.into_response(),
-    };
-    let r = match active.as_ref() {
-        Active::ApiKey { key, .. } => {
-            forward_api_key(&st, key, Method::POST, &inc.rest, &inc.headers, Some(body)).await
-        }
-        Active::ChatGpt { name } => {
-            let mut served_by = name.clone();
-            let pinned = matches!(params.profile(), Ok(Some(_)));
-            let r = match decode_body(&inc.headers, body, st.body_limit).await {
-                Ok(body) => {
-                    responses_via_chatgpt(&st, &mut served_by, !pinned, &inc.headers, &body).await
-                }
-                Err(e) => Err(e),
-            };
-            return result(r, &served_by);
-        }
-    };
-    result(r, active.name())
+    model_request(st, params, inc, ModelRoute::Responses).await
 }
 
 async fn responses_via_chatgpt(
