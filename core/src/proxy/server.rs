@@ -1200,11 +1200,8 @@ async fn model_request(
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let active = match params.profile() {
-        Ok(p) => match st.resolve(p).await {
-            Ok(a) => a,
-            Err(e) => return e.into_response(),
-        },
+    let active = match resolve_params(&st, &params).await {
+        Ok(a) => a,
         Err(e) => return e.into_response(),
     };
     let r = match active.as_ref() {
@@ -1387,11 +1384,8 @@ async fn models(State(st): State<Arc<AppState>>, params: Params, req: Request) -
     if inc.method != Method::GET {
         return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
     }
-    let active = match params.profile() {
-        Ok(p) => match st.resolve(p).await {
-            Ok(a) => a,
-            Err(e) => return e.into_response(),
-        },
+    let active = match resolve_params(&st, &params).await {
+        Ok(a) => a,
         Err(e) => return e.into_response(),
     };
     let r = match active.as_ref() {
@@ -1422,6 +1416,11 @@ async fn models(State(st): State<Arc<AppState>>, params: Params, req: Request) -
     result(r, active.name())
 }
 
+/// The profile a request asks for: the pinned one of `/p/<name>/v1`, else the active one.
+async fn resolve_params(st: &AppState, params: &Params) -> Result<Arc<Active>, ProxyError> {
+    st.resolve(params.profile()?).await
+}
+
 /// `GET /v1/models/{id}`.
 async fn model(State(st): State<Arc<AppState>>, params: Params, req: Request) -> Response {
     let id = params.id.clone().unwrap_or_default();
@@ -1429,11 +1428,8 @@ async fn model(State(st): State<Arc<AppState>>, params: Params, req: Request) ->
     if inc.method != Method::GET {
         return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
     }
-    let active = match params.profile() {
-        Ok(p) => match st.resolve(p).await {
-            Ok(a) => a,
-            Err(e) => return e.into_response(),
-        },
+    let active = match resolve_params(&st, &params).await {
+        Ok(a) => a,
         Err(e) => return e.into_response(),
     };
     let r = match active.as_ref() {
@@ -1469,11 +1465,8 @@ async fn v1_fallback(State(st): State<Arc<AppState>>, params: Params, req: Reque
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let active = match params.profile() {
-        Ok(p) => match st.resolve(p).await {
-            Ok(a) => a,
-            Err(e) => return e.into_response(),
-        },
+    let active = match resolve_params(&st, &params).await {
+        Ok(a) => a,
         Err(e) => return e.into_response(),
     };
     let body = (!body.is_empty()).then_some(body);
