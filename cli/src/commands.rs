@@ -83,6 +83,7 @@ pub fn run(command: Command) -> Result<(), String> {
                 failover,
             },
         ),
+        Command::Failover { state } => failover(store.home(), state.as_deref()),
         Command::SetupCodex {
             port,
             env_key,
@@ -219,4 +220,35 @@ fn explain(e: StoreError) -> String {
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("records always serialize")
+}
+
+/// `failover [on|off]`.
+fn failover(home: &CodexHome, state: Option<&str>) -> Result<(), String> {
+    if let Some(state) = state {
+        Settings::set_failover_enabled(home, state == "on").map_err(|e| e.to_string())?;
+    }
+    let f = Settings::load(home).map_err(|e| e.to_string())?.failover;
+    let mut out = std::io::stdout().lock();
+    if f.enabled {
+        let follows = if f.follow_active {
+            "the active profile follows"
+        } else {
+            "auth.json is left alone"
+        };
+        let order = if f.order.is_empty() {
+            String::new()
+        } else {
+            format!("; tried first: {}", f.order.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "Failover is on: a request that hits an account's usage limit moves to the next account ({follows}{order})."
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Failover is off: a usage limit reaches the client as a 429. `codex-router failover on` turns it on."
+        );
+    }
+    Ok(())
 }

@@ -113,6 +113,13 @@ enum Command {
         #[arg(long)]
         failover: bool,
     },
+    /// Turn failover on or off for every running endpoint (router/state.json); no argument:
+    /// show whether it is on
+    Failover {
+        /// on or off
+        #[arg(value_parser = ["on", "off"])]
+        state: Option<String>,
+    },
     /// Add Codex Router as a model provider to Codex's config.toml (keeping every other line)
     SetupCodex {
         /// The port `serve` listens on (default: router/state.json, else 9876)

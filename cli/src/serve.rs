@@ -33,8 +33,7 @@ pub struct ServeOptions {
 
 /// `serve`.
 pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
-    let mut settings = Settings::load(&home).map_err(|e| e.to_string())?;
-    settings.failover.enabled |= opts.failover;
+    let settings = Settings::load(&home).map_err(|e| e.to_string())?;
     let host = opts
         .host
         .clone()
@@ -82,6 +81,7 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
         .max_body_mib
         .map(|m| usize::try_from(m.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX))
         .unwrap_or(DEFAULT_BODY_LIMIT);
+    config.failover_forced = opts.failover;
     let require = config.local_key.is_some();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -108,7 +108,7 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
                 "Codex Router listening on http://{url_host}:{}/v1 ({profile})",
                 local.port()
             );
-            if settings.failover.enabled {
+            if settings.failover.enabled || opts.failover {
                 let _ = writeln!(
                     out,
                     "Failover is on: a request that hits an account's usage limit moves to the next account{}.",

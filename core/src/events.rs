@@ -2,6 +2,7 @@
 //! polls: the watcher sleeps in the OS (inotify, FSEvents) until a file changes.
 
 use crate::files::TEMP_PREFIX;
+use crate::settings::Settings;
 use crate::store::{Profile, Store};
 use notify_debouncer_mini::notify::event::{AccessKind, AccessMode};
 use notify_debouncer_mini::notify::{self, EventKind, RecursiveMode, Watcher};
@@ -74,6 +75,8 @@ pub enum RouterEvent {
         /// When `from`'s limit resets (unix seconds), if known.
         resets_at: Option<i64>,
     },
+    /// `router/state.json` changed (failover turned on or off, say), by anyone.
+    SettingsChanged,
 }
 
 /// A broadcast of [`RouterEvent`]s. Cloning it gives another sender to the same bus.
@@ -158,8 +161,8 @@ pub struct WatchError {
 }
 
 impl HomeWatcher {
-    /// Starts watching `store`'s home (creating `profiles/` if missing, so it can be
-    /// watched) and emitting on `bus`.
+    /// Starts watching `store`'s home (creating `profiles/` and `router/` if missing, so
+    /// they can be watched) and emitting on `bus`.
     pub fn start(store: Store, bus: EventBus) -> Result<Self, WatchError> {
         let home = store.home().clone();
         let profiles = home.profiles_dir();
@@ -169,8 +172,14 @@ impl HomeWatcher {
         };
         crate::files::ensure_dir(&profiles).map_err(|e| fail(&profiles, &e))?;
         let mut last = snapshot(&store);
+        let mut last_settings = Settings::load(&home).ok();
         let root = home.root().to_owned();
         let mut handle = move || {
+            let settings = Settings::load(store.home()).ok();
+            if settings.is_some() && settings != last_settings {
+                bus.emit(RouterEvent::SettingsChanged);
+                last_settings = settings;
+            }
             let now = snapshot(&store);
             if now.1 != last.1 {
                 bus.emit(RouterEvent::Switched {
@@ -223,11 +232,10 @@ impl HomeWatcher {
             .watch(&profiles, RecursiveMode::Recursive)
             .map_err(|e| fail(&profiles, &e))?;
         let router_dir = home.router_dir();
-        if router_dir.is_dir() {
-            watcher
-                .watch(&router_dir, RecursiveMode::NonRecursive)
-                .map_err(|e| fail(&router_dir, &e))?;
-        }
+        crate::files::ensure_dir(&router_dir).map_err(|e| fail(&router_dir, &e))?;
+        watcher
+            .watch(&router_dir, RecursiveMode::NonRecursive)
+            .map_err(|e| fail(&router_dir, &e))?;
         Ok(Self { _watcher: watcher })
     }
 }

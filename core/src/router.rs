@@ -9,7 +9,7 @@ use crate::login::LoginOutcome;
 use crate::login::browser::{BrowserLogin, BrowserLoginConfig, CancelHandle};
 use crate::proxy::server::{RequestObserver, RequestRecord, Server, ServerConfig};
 use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{FailoverSettings, Settings, SettingsError};
 use crate::store::{Profile, Status, Store, StoreError, Stored, SwitchOutcome};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -167,6 +167,21 @@ impl Router {
         &self.inner.settings
     }
 
+    /// The failover settings as `router/state.json` says now (those read at start when the
+    /// file can't be read).
+    pub fn failover(&self) -> FailoverSettings {
+        Settings::load(self.home())
+            .map(|s| s.failover)
+            .unwrap_or_else(|_| self.inner.settings.failover.clone())
+    }
+
+    /// Turns failover on or off in `router/state.json`; every running endpoint (this
+    /// process's and `codex-router serve`) follows at its next request.
+    pub fn set_failover_enabled(&self, enabled: bool) -> Result<(), RouterError> {
+        Settings::set_failover_enabled(self.home(), enabled)?;
+        Ok(())
+    }
+
     /// The profile store.
     pub fn store(&self) -> &Store {
         &self.inner.store
@@ -296,7 +311,7 @@ impl Router {
         config.bind_host = host.to_owned();
         config.refresher = Some(self.inner.refresher.clone());
         config.observer = Some(self.request_observer());
-        // Failover settings come with `settings` (`state.json`'s `failover` section).
+        // Failover follows `state.json`'s `failover` section, also when it changes later.
         config.events = Some(self.inner.bus.clone());
         let bound = self
             .inner

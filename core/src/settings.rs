@@ -212,6 +212,43 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Turns failover on or off in `router/state.json`, keeping everything else in the file
+    /// as it is (the environment's overrides are never written). Running endpoints of any
+    /// process follow at their next request. Refuses to touch a broken file.
+    pub fn set_failover_enabled(home: &CodexHome, enabled: bool) -> Result<(), SettingsError> {
+        let path = home.state_file();
+        let _lock = files::FileLock::exclusive(&home.router_dir().join("state.lock"))?;
+        let invalid = |detail: String| SettingsError::Invalid {
+            path: path.display().to_string(),
+            detail,
+        };
+        let mut doc = match files::read_bounded(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice::<Value>(&bytes).map_err(|e| invalid(e.to_string()))?
+            }
+            Err(e) if e.is_not_found() => Value::Object(Map::new()),
+            Err(e) => return Err(e.into()),
+        };
+        // What is written must load: check the file as it will be.
+        let root = doc
+            .as_object_mut()
+            .ok_or_else(|| invalid("it is not a JSON object".into()))?;
+        let section = root
+            .entry("failover")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let section = section
+            .as_object_mut()
+            .ok_or_else(|| invalid("failover is not an object".into()))?;
+        section.insert("enabled".into(), Value::Bool(enabled));
+        let parsed: Settings =
+            serde_json::from_value(doc.clone()).map_err(|e| invalid(e.to_string()))?;
+        parsed.validate(&path.display().to_string())?;
+        let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| invalid(e.to_string()))?;
+        bytes.push(b'\n');
+        files::write_atomic(&path, &bytes)?;
+        Ok(())
+    }
+
     fn validate(&self, path: &str) -> Result<(), SettingsError> {
         let up = &self.upstream;
         for (key, url) in [
@@ -270,6 +307,54 @@ mod tests {
         assert!(s.failover.enabled);
         assert_eq!(s.failover.order, ["work", "home"]);
         assert!(!s.failover.follow_active);
+    }
+
+    #[test]
+    fn failover_toggle_keeps_the_rest_of_the_file() {
+        let (_d, home) = home_with(Some(
+            r#"{"proxy":{"port":1234},"failover":{"order":["b"]},"future":{"x":1}}"#,
+        ));
+        Settings::set_failover_enabled(&home, true).unwrap();
+        let s = Settings::load_with_env(&home, |_| None).unwrap();
+        assert!(s.failover.enabled);
+        assert_eq!(s.failover.order, ["b"]);
+        assert_eq!(s.proxy.port, 1234);
+        assert_eq!(s.extra["future"], serde_json::json!({"x": 1}));
+        Settings::set_failover_enabled(&home, false).unwrap();
+        assert!(
+            !Settings::load_with_env(&home, |_| None)
+                .unwrap()
+                .failover
+                .enabled
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(home.state_file())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn failover_toggle_writes_no_environment_and_creates_the_file() {
+        let (_d, home) = home_with(None);
+        Settings::set_failover_enabled(&home, true).unwrap();
+        let text = std::fs::read_to_string(home.state_file()).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc, serde_json::json!({"failover": {"enabled": true}}));
+    }
+
+    #[test]
+    fn failover_toggle_refuses_a_broken_file_and_leaves_it() {
+        for bad in ["{not json", r#"{"failover":3}"#, r#"{"proxy":{"port":0}}"#] {
+            let (_d, home) = home_with(Some(bad));
+            let err = Settings::set_failover_enabled(&home, true).unwrap_err();
+            assert!(
+                err.to_string().contains("state.json is broken"),
+                "{bad}: {err}"
+            );
+            assert_eq!(std::fs::read_to_string(home.state_file()).unwrap(), bad);
+        }
     }
 
     #[test]

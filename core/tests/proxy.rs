@@ -1286,9 +1286,12 @@ async fn failover_without_follow_active_leaves_auth_json_alone_and_drops_foreign
     assert_eq!(r.store().current().unwrap().as_deref(), Some("alice"));
     assert_eq!(limited_until(&r, "alice"), Some(resets_at));
 
-    // Not streamed either: alice stays active, the proxy keeps using another account.
+    // Not streamed either: alice stays active, the proxy keeps using another account, and
+    // alice (known to be limited) is not asked again.
+    let before = up.count(RESPONSES);
     let (status, body) = r.chat(hello(false)).await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(up.count(RESPONSES), before + 1, "only carol is asked");
     assert_eq!(
         up.last_request(RESPONSES)
             .unwrap()
@@ -1381,4 +1384,84 @@ async fn a_pinned_request_never_fails_over() {
     }
     assert_eq!(r.store().current().unwrap().as_deref(), Some("alice"));
     assert_eq!(limited_until(&r, "bob"), Some(resets_at));
+}
+
+const COMPACT: &str = "/backend-api/codex/responses/compact";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_fails_over_like_responses_and_a_pinned_one_does_not() {
+    let up = FakeUpstream::start();
+    let (r, mut events) = start_failover(&up, &["alice", "bob"], |_| {}).await;
+    let resets_at = chrono::Utc::now().timestamp() + 3600;
+    up.set_usage_limited("acct-alice", resets_at);
+    let request = json!({"model": "gpt-5.5", "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "long history"}]}
+    ]});
+
+    let resp = r
+        .post("/v1/responses/compact")
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["output"][0]["type"], "compaction", "{body}");
+    let sent = up.requests_to(COMPACT);
+    let accounts: Vec<_> = sent
+        .iter()
+        .map(|q| q.header("chatgpt-account-id"))
+        .collect();
+    assert_eq!(accounts, [Some("acct-alice"), Some("acct-bob")]);
+    assert_eq!(
+        failed_over(&mut events).await,
+        ("alice".into(), "bob".into(), Some(resets_at))
+    );
+    assert_eq!(limited_until(&r, "alice"), Some(resets_at));
+
+    // Pinned to the limited account: its 429 reaches the client, nobody else is asked.
+    let before = up.count(COMPACT);
+    let resp = r
+        .post("/p/alice/v1/responses/compact")
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "usage_limit_reached");
+    assert_eq!(body["error"]["resets_at"], resets_at);
+    assert_eq!(up.count(COMPACT), before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_failover_on_in_state_json_reaches_a_running_endpoint() {
+    let up = FakeUpstream::start();
+    let r = start(&up, &["alice", "bob"]).await;
+    let home = r.store().home().clone();
+    let resets_at = chrono::Utc::now().timestamp() + 3600;
+    up.set_usage_limited("acct-alice", resets_at);
+    let (status, _) = r.chat(hello(false)).await;
+    assert_eq!(status, 429, "failover is off");
+
+    Settings::set_failover_enabled(&home, true).unwrap();
+    let (status, body) = r.chat(hello(false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        up.last_request(RESPONSES)
+            .unwrap()
+            .header("chatgpt-account-id"),
+        Some("acct-bob")
+    );
+    assert_eq!(r.store().current().unwrap().as_deref(), Some("bob"));
+
+    // Off again: bob's limit goes to the client as it is.
+    Settings::set_failover_enabled(&home, false).unwrap();
+    up.set_usage_limited("acct-bob", resets_at);
+    up.clear_usage_limited("acct-alice");
+    let before = up.count(RESPONSES);
+    let (status, body) = r.chat(hello(false)).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(up.count(RESPONSES), before + 1);
+    assert_eq!(r.store().current().unwrap().as_deref(), Some("bob"));
 }

@@ -37,6 +37,8 @@ pub enum Command {
     RefreshTokens(Option<String>),
     /// Start the local endpoint when it is off, stop it when it runs.
     ToggleProxy,
+    /// Turn failover on when it is off, off when it is on (for every running endpoint).
+    ToggleFailover,
 }
 
 /// A message shown at the top of the window until dismissed.
@@ -56,6 +58,8 @@ pub struct TrayMenu {
     pub profiles: Vec<TrayProfile>,
     /// Whether the local endpoint runs.
     pub proxy_running: bool,
+    /// Whether failover is on.
+    pub failover: bool,
 }
 
 /// A profile in the tray menu.
@@ -63,7 +67,7 @@ pub struct TrayMenu {
 pub struct TrayProfile {
     /// The profile's name (what a click switches to).
     pub name: String,
-    /// The menu text, e.g. "work — alice@example.com".
+    /// The menu text, e.g. "work — alice@example.com · 5 h 42% · week 17%".
     pub label: String,
     /// Whether it is active (checked).
     pub active: bool,
@@ -93,6 +97,8 @@ impl TrayMenu {
     pub const OPEN: &'static str = "open";
     /// Menu id of the proxy on/off entry.
     pub const PROXY: &'static str = "proxy";
+    /// Menu id of the failover on/off entry.
+    pub const FAILOVER: &'static str = "failover";
     /// Menu id of "Quit".
     pub const QUIT: &'static str = "quit";
 
@@ -105,6 +111,7 @@ impl TrayMenu {
             Self::REFRESH => Some(TrayAction::Run(Command::RefreshProfiles)),
             Self::OPEN => Some(TrayAction::OpenWindow),
             Self::PROXY => Some(TrayAction::Run(Command::ToggleProxy)),
+            Self::FAILOVER => Some(TrayAction::Run(Command::ToggleFailover)),
             Self::QUIT => Some(TrayAction::Quit),
             _ => None,
         }
@@ -185,6 +192,8 @@ pub struct App {
     first_run_name: Option<String>,
     /// A dialog just opened: put the cursor in its first field.
     focus_dialog: bool,
+    /// Whether failover is on (`state.json`, re-read when it changes).
+    failover: bool,
 }
 
 impl App {
@@ -224,7 +233,9 @@ impl App {
             generation: 0,
             first_run_name: None,
             focus_dialog: false,
+            failover: false,
         };
+        app.failover = app.router.failover().enabled;
         if let Err(e) = spawned {
             app.notify(
                 Tone::Warn,
@@ -265,23 +276,14 @@ impl App {
 
     /// The tray menu for the current state.
     pub fn tray_menu(&self) -> TrayMenu {
+        let now = Utc::now();
         let profiles = self
             .snapshot
             .iter()
             .flat_map(|s| &s.profiles)
             .map(|p| TrayProfile {
                 name: p.name.clone(),
-                label: match &p.login {
-                    Ok(_) if p.needs_sign_in.is_some() => format!("{} (needs sign-in)", p.name),
-                    Ok(info) if info.auth_mode == AuthMode::ApiKey => {
-                        format!("{} \u{2014} API key", p.name)
-                    }
-                    Ok(info) => match &info.email {
-                        Some(email) => format!("{} \u{2014} {email}", p.name),
-                        None => p.name.clone(),
-                    },
-                    Err(_) => format!("{} (can't be used)", p.name),
-                },
+                label: tray_label(p, now),
                 active: p.active,
                 usable: p.login.is_ok(),
             })
@@ -289,6 +291,7 @@ impl App {
         TrayMenu {
             profiles,
             proxy_running: self.proxy.running,
+            failover: self.failover,
         }
     }
 
@@ -320,6 +323,7 @@ impl App {
                 RouterEvent::ProxyStarted { .. }
                 | RouterEvent::ProxyStopped
                 | RouterEvent::RequestFinished { .. } => proxy = true,
+                RouterEvent::SettingsChanged => self.reload_failover(),
             }
         }
         while let Ok(done) = self.done_rx.try_recv() {
@@ -353,6 +357,19 @@ impl App {
                     self.start_proxy();
                 }
             }
+            Command::ToggleFailover => {
+                let on = !self.failover;
+                match self.router.set_failover_enabled(on) {
+                    Ok(()) => {
+                        self.failover = on;
+                        self.generation += 1;
+                    }
+                    Err(e) => self.notify(
+                        Tone::Error,
+                        format!("failover stays {}: {e}", if on { "off" } else { "on" }),
+                    ),
+                }
+            }
         }
     }
 
@@ -363,7 +380,7 @@ impl App {
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
         egui::Panel::bottom("proxy").show(ui, |ui| self.proxy_panel(ui));
         egui::CentralPanel::default().show(ui, |ui| {
-            egui::ScrollArea::vertical()
+            egui::ScrollArea::both()
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
                     self.notices_ui(ui);
@@ -390,6 +407,14 @@ impl App {
         }
         self.reload_proxy();
         self.generation += 1;
+    }
+
+    fn reload_failover(&mut self) {
+        let on = self.router.failover().enabled;
+        if on != self.failover {
+            self.failover = on;
+            self.generation += 1;
+        }
     }
 
     fn reload_proxy(&mut self) {
@@ -910,10 +935,7 @@ impl App {
                         ui.add(egui::Label::new(tone_text(ui, &state, tone)).wrap());
                     });
                     if show_usage {
-                        match p.usage.as_ref().and_then(|u| format::usage_summary(u, now)) {
-                            Some((text, tone)) => ui.label(tone_text(ui, &text, tone)),
-                            None => ui.label(RichText::new("\u{2014}").weak()),
-                        };
+                        usage_cell(ui, p.usage.as_ref(), now);
                     }
                     {
                         if p.active {
@@ -1016,6 +1038,13 @@ impl App {
                 }
             }
         });
+        let mut failover = self.failover;
+        let toggle = ui
+            .checkbox(&mut failover, "Fail over: when an account hits its usage limit, send the request to the next account")
+            .on_hover_text("Only requests through this endpoint; the next account is the first one not limited and not needing sign-in (router/state.json \"failover\" sets the order).");
+        if toggle.changed() {
+            self.run(Command::ToggleFailover);
+        }
         if let Some(error) = &self.proxy.last_error {
             ui.label(tone_text(ui, &format!("Last error: {error}"), Tone::Error));
         }
@@ -1264,6 +1293,57 @@ enum RowAction {
     Refresh(String),
     SignIn(String),
     Remove(String),
+}
+
+/// The usage column: "limited until …" while limited, else a bar per window; a dash when
+/// nothing is known.
+fn usage_cell(ui: &mut Ui, usage: Option<&codex_router_core::usage::Usage>, now: DateTime<Utc>) {
+    let Some(usage) = usage else {
+        ui.label(RichText::new("\u{2014}").weak());
+        return;
+    };
+    if usage.is_limited(now.timestamp())
+        && let Some((text, tone)) = format::usage_summary(usage, now)
+    {
+        ui.label(tone_text(ui, &text, tone));
+        return;
+    }
+    let bars = format::usage_bars(usage, now);
+    if bars.is_empty() {
+        ui.label(RichText::new("\u{2014}").weak());
+        return;
+    }
+    ui.vertical(|ui| {
+        for bar in bars {
+            let mut widget = egui::ProgressBar::new(bar.fraction)
+                .desired_width(170.0)
+                .desired_height(16.0)
+                .text(RichText::new(&bar.text).small());
+            if bar.tone == Tone::Warn {
+                widget = widget.fill(ui.visuals().warn_fg_color);
+            }
+            let shown = ui.add(widget);
+            set_label(&shown, Role::ProgressIndicator, &bar.text);
+        }
+    });
+}
+
+/// A profile's tray menu text: name, who, and the usage figures when known.
+fn tray_label(p: &Profile, now: DateTime<Utc>) -> String {
+    let mut label = match &p.login {
+        Ok(_) if p.needs_sign_in.is_some() => format!("{} (needs sign-in)", p.name),
+        Ok(info) if info.auth_mode == AuthMode::ApiKey => format!("{} \u{2014} API key", p.name),
+        Ok(info) => match &info.email {
+            Some(email) => format!("{} \u{2014} {email}", p.name),
+            None => p.name.clone(),
+        },
+        Err(_) => format!("{} (can't be used)", p.name),
+    };
+    if let Some((usage, _)) = p.usage.as_ref().and_then(|u| format::usage_summary(u, now)) {
+        label.push_str(" \u{00b7} ");
+        label.push_str(&usage);
+    }
+    label
 }
 
 /// A labelled one-line name field; returns whether Enter was pressed in it.

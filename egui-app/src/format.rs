@@ -103,6 +103,52 @@ pub fn usage_summary(usage: &Usage, now: DateTime<Utc>) -> Option<(String, Tone)
     ))
 }
 
+/// One usage window as a bar: its words ("5 h: 42% · resets 14:20"), how full it is (0–1)
+/// and its tone (warn from 90%).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageBar {
+    /// What the bar says.
+    pub text: String,
+    /// How full it is, 0–1.
+    pub fraction: f32,
+    /// Warn when nearly used up.
+    pub tone: Tone,
+}
+
+/// The bars of the windows the backend reported (none when nothing is known).
+pub fn usage_bars(usage: &Usage, now: DateTime<Utc>) -> Vec<UsageBar> {
+    [&usage.primary, &usage.secondary]
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            let label = w
+                .window_minutes
+                .map(window_label)
+                .unwrap_or_else(|| "window".into());
+            let mut text = format!("{label}: {:.0}%", w.used_percent);
+            if let Some(at) = w
+                .resets_at
+                .filter(|t| *t > now.timestamp())
+                .and_then(|t| DateTime::from_timestamp(t, 0))
+            {
+                let local = at.with_timezone(&chrono::Local);
+                let same_day = local.date_naive() == now.with_timezone(&chrono::Local).date_naive();
+                let when = local.format(if same_day { "%H:%M" } else { "%a %H:%M" });
+                text.push_str(&format!(" \u{00b7} resets {when}"));
+            }
+            UsageBar {
+                text,
+                fraction: (w.used_percent / 100.0).clamp(0.0, 1.0) as f32,
+                tone: if w.used_percent >= 90.0 {
+                    Tone::Warn
+                } else {
+                    Tone::Normal
+                },
+            }
+        })
+        .collect()
+}
+
 /// A profile name for a login, from its email ("alice.b@example.com" → "alice.b"), made
 /// valid for the core's name rules and different from every name in `taken` ("alice-2").
 /// Falls back to "main" when there is no usable email.
@@ -244,6 +290,50 @@ mod tests {
                 .unwrap()
                 .0
                 .starts_with("limited until")
+        );
+    }
+
+    #[test]
+    fn a_bar_per_window_with_its_reset_time() {
+        let now = Utc::now();
+        let resets = now + TimeDelta::hours(2);
+        let usage = Usage {
+            plan: None,
+            primary: Some(UsageWindow {
+                used_percent: 42.4,
+                window_minutes: Some(300),
+                resets_at: Some(resets.timestamp()),
+            }),
+            secondary: Some(UsageWindow {
+                used_percent: 130.0,
+                window_minutes: Some(10_080),
+                resets_at: None,
+            }),
+            credits: None,
+            limited_until: None,
+            updated_at: now.timestamp(),
+        };
+        let bars = usage_bars(&usage, now);
+        assert_eq!(bars.len(), 2);
+        let local = resets.with_timezone(&chrono::Local);
+        let same_day = local.date_naive() == now.with_timezone(&chrono::Local).date_naive();
+        let when = local.format(if same_day { "%H:%M" } else { "%a %H:%M" });
+        assert_eq!(bars[0].text, format!("5 h: 42% \u{00b7} resets {when}"));
+        assert!((bars[0].fraction - 0.424).abs() < 1e-6);
+        assert_eq!(bars[0].tone, Tone::Normal);
+        assert_eq!(bars[1].text, "week: 130%");
+        assert_eq!(bars[1].fraction, 1.0);
+        assert_eq!(bars[1].tone, Tone::Warn);
+        assert!(
+            usage_bars(
+                &Usage {
+                    primary: None,
+                    secondary: None,
+                    ..usage
+                },
+                now
+            )
+            .is_empty()
         );
     }
 

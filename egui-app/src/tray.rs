@@ -111,10 +111,18 @@ fn build_menu(model: &TrayMenu) -> Result<Menu, String> {
         model.proxy_running,
         None,
     );
+    let failover = CheckMenuItem::with_id(
+        TrayMenu::FAILOVER,
+        "Fail Over on Usage Limits",
+        true,
+        model.failover,
+        None,
+    );
     menu.append_items(&[
         &PredefinedMenuItem::separator(),
         &MenuItem::with_id(TrayMenu::REFRESH, "Refresh Profiles", true, None),
         &proxy,
+        &failover,
         &MenuItem::with_id(TrayMenu::OPEN, "Open Window", true, None),
         &PredefinedMenuItem::separator(),
         &MenuItem::with_id(TrayMenu::QUIT, "Quit", true, None),

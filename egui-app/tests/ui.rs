@@ -446,3 +446,104 @@ fn the_endpoint_starts_with_the_app_when_state_json_says_so() {
     harness.get_by_label(&format!("http://127.0.0.1:{port}/v1"));
     app(&harness).router().stop_proxy();
 }
+
+/// Usage figures for profile `name`, as the router records them.
+fn write_usage(
+    home: &TempHome,
+    name: &str,
+    primary: f64,
+    secondary: f64,
+    limited_until: Option<i64>,
+) {
+    use codex_router_core::profile_state::ProfileState;
+    use codex_router_core::usage::{Usage, UsageWindow};
+    let now = chrono::Utc::now().timestamp();
+    ProfileState {
+        needs_sign_in: None,
+        usage: Some(Usage {
+            plan: Some("team".into()),
+            primary: Some(UsageWindow {
+                used_percent: primary,
+                window_minutes: Some(300),
+                resets_at: None,
+            }),
+            secondary: Some(UsageWindow {
+                used_percent: secondary,
+                window_minutes: Some(10_080),
+                resets_at: None,
+            }),
+            credits: None,
+            limited_until,
+            updated_at: now,
+        }),
+        extra: Default::default(),
+    }
+    .save(&home.path().join("profiles").join(name))
+    .unwrap();
+}
+
+#[test]
+fn usage_shows_as_a_bar_per_window_and_beside_each_account_in_the_tray() {
+    let home = two_accounts();
+    write_usage(&home, "work", 42.0, 17.0, None);
+    let until = chrono::Utc::now().timestamp() + 3600;
+    write_usage(&home, "personal", 100.0, 60.0, Some(until));
+    let harness = harness(&home);
+    harness.get_by_label("Usage");
+    harness.get_by_label("5 h: 42%");
+    harness.get_by_label("week: 17%");
+    harness.get_by_label_contains("limited until");
+    let menu = app(&harness).tray_menu();
+    let work = menu.profiles.iter().find(|p| p.name == "work").unwrap();
+    assert_eq!(
+        work.label,
+        "work \u{2014} alice@example.com \u{00b7} 5 h 42% \u{00b7} week 17%"
+    );
+    let personal = menu.profiles.iter().find(|p| p.name == "personal").unwrap();
+    assert!(
+        personal
+            .label
+            .starts_with("personal \u{2014} bob@example.com \u{00b7} limited until "),
+        "{}",
+        personal.label
+    );
+}
+
+#[test]
+fn failover_is_turned_on_and_off_from_the_window_and_the_tray_and_follows_state_json() {
+    let home = two_accounts();
+    let mut harness = harness(&home);
+    let state = home.path().join("router").join("state.json");
+    let failover_in_file = || -> Option<bool> {
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).ok()?).ok()?;
+        doc.pointer("/failover/enabled").and_then(|v| v.as_bool())
+    };
+    assert!(!app(&harness).tray_menu().failover);
+    let offline_upstreams = home.read_json(&state)["upstream"].clone();
+
+    // The window's checkbox writes state.json (keeping the rest) and the tray follows.
+    harness.get_by_label_contains("Fail over:").click();
+    harness.run();
+    assert_eq!(failover_in_file(), Some(true));
+    assert_eq!(home.read_json(&state)["upstream"], offline_upstreams);
+    assert!(app(&harness).tray_menu().failover);
+
+    // The tray's entry goes through the same command.
+    assert_eq!(
+        TrayMenu::action(TrayMenu::FAILOVER),
+        Some(TrayAction::Run(Command::ToggleFailover))
+    );
+    harness
+        .state_mut()
+        .as_mut()
+        .unwrap()
+        .run(Command::ToggleFailover);
+    harness.run();
+    assert_eq!(failover_in_file(), Some(false));
+    assert!(!app(&harness).tray_menu().failover);
+
+    // Turned on elsewhere (`codex-router failover on`): the app follows by itself.
+    let home_dir = codex_router_core::home::CodexHome::at(home.path());
+    codex_router_core::settings::Settings::set_failover_enabled(&home_dir, true).unwrap();
+    wait_until(&mut harness, |h| app(h).tray_menu().failover);
+}

@@ -69,6 +69,8 @@ pub enum RouterEvent {
         /// When `previous`'s limit resets (RFC 3339), if known.
         resets_at: Option<String>,
     },
+    /// `router/state.json` changed (failover turned on or off, say), by anyone.
+    SettingsChanged,
 }
 
 impl From<CoreEvent> for RouterEvent {
@@ -108,6 +110,7 @@ impl From<CoreEvent> for RouterEvent {
                     .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             },
+            CoreEvent::SettingsChanged => Self::SettingsChanged,
         }
     }
 }

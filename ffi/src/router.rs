@@ -193,6 +193,17 @@ impl Router {
         })
     }
 
+    /// Whether failover is on (`router/state.json` now): a request that hits the active
+    /// account's usage limit moves to the next account.
+    pub fn failover_enabled(&self) -> bool {
+        self.core.failover().enabled
+    }
+
+    /// Turns failover on or off for every running endpoint; `SettingsChanged` follows.
+    pub fn set_failover_enabled(&self, enabled: bool) -> Result<(), RouterError> {
+        guard(|| Ok(self.core.set_failover_enabled(enabled)?))
+    }
+
     /// Sends every event from now on to `listener`, on a background thread, until the
     /// router is dropped or `unsubscribe_all` is called. The thread sleeps while nothing
     /// happens (no polling).

@@ -261,3 +261,31 @@ def test_a_web_page_is_refused(stack):
         client.models.list()
     assert e.value.status_code == 403
     assert e.value.body["code"] == "origin_refused"
+
+
+def test_failover_turned_on_from_the_cli_reaches_the_running_endpoint(stack, tmp_path):
+    # A stack of its own: failover and the limits it records stay out of the other tests.
+    s = start_stack(tmp_path / "home")
+    try:
+        s.cli("switch", "alice")
+        s.knobs(usage_limited={"key": "acct-alice", "resets_at": int(time.time()) + 3600})
+        client = s.client(max_retries=0)
+        ask = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "still there?"}]}
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(**ask)
+
+        r = s.cli("failover", "on")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("Failover is on"), r.stdout
+        text = "".join(c.choices[0].delta.content or ""
+                       for c in client.chat.completions.create(**ask, stream=True) if c.choices)
+        assert text == "You said: still there?"
+        assert s.last_backend_request()["headers"]["chatgpt-account-id"] == "acct-bob"
+        assert s.cli("current").stdout.strip() == "bob", "the active profile follows"
+
+        r = s.cli("failover", "off")
+        assert r.returncode == 0 and r.stdout.startswith("Failover is off"), r.stdout
+        assert s.cli("failover").stdout.startswith("Failover is off")
+        assert s.cli("failover", "maybe").returncode == 1
+    finally:
+        stop_stack(s)

@@ -2,6 +2,8 @@
 
 pub mod chat;
 pub mod errors;
+mod failover;
+mod file_stamp;
 pub mod server;
 pub mod sse;
 pub mod upstream;

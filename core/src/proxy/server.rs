@@ -13,6 +13,8 @@
 
 use super::chat::{apply_chatgpt_quirks, chat_to_responses, models_to_openai_list};
 use super::errors::{ProxyError, json_response};
+use super::failover::{self, LiveFailover};
+use super::file_stamp::{Stamp, stamp};
 use super::sse::ChatStreamOptions;
 use super::upstream::{self, Upstream, UpstreamError, UpstreamFailure};
 use crate::auth_file::{AuthFile, AuthMode};
@@ -36,8 +38,6 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -115,6 +115,9 @@ pub struct ServerConfig {
     /// Where failovers ([`RouterEvent::FailedOver`]) and recorded usage limits
     /// ([`RouterEvent::UsageUpdated`]) are announced; `None`: only logged.
     pub events: Option<EventBus>,
+    /// Fail over whatever `state.json` says (`serve --failover`). Otherwise failover
+    /// follows `settings.failover`, and `state.json` once it changes.
+    pub failover_forced: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -128,6 +131,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("bind_host", &self.bind_host)
             .field("observer", &self.observer.is_some())
             .field("failover", &self.settings.failover.enabled)
+            .field("failover_forced", &self.failover_forced)
             .finish_non_exhaustive()
     }
 }
@@ -147,28 +151,9 @@ impl ServerConfig {
             refresher: None,
             observer: None,
             events: None,
+            failover_forced: false,
         }
     }
-}
-
-/// Identity of a file's current version: (mtime, ctime, size, inode, device), or `None`
-/// when it does not exist. Atomic replaces change the inode; in-place writes change
-/// mtime and usually size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp(Option<(i64, i64, i64, i64, u64, u64, u64)>);
-
-fn stamp(path: &Path) -> Stamp {
-    Stamp(std::fs::metadata(path).ok().map(|m| {
-        (
-            m.mtime(),
-            m.mtime_nsec(),
-            m.ctime(),
-            m.ctime_nsec(),
-            m.size(),
-            m.ino(),
-            m.dev(),
-        )
-    }))
 }
 
 /// The profile a request is served with.
@@ -210,7 +195,7 @@ struct AppState {
     local_key: Option<Secret>,
     bind_host: String,
     observer: Option<RequestObserver>,
-    failover: FailoverSettings,
+    failover: LiveFailover,
     events: Option<EventBus>,
 }
 
@@ -253,6 +238,9 @@ impl Server {
             )
         });
         let upstream = Upstream::new(&config.settings.upstream, config.idle_timeout)?;
+        let mut failover = config.settings.failover.clone();
+        failover.enabled |= config.failover_forced;
+        let failover = LiveFailover::new(config.home.clone(), failover, config.failover_forced);
         let state = Arc::new(AppState {
             home: config.home,
             store,
@@ -265,7 +253,7 @@ impl Server {
             local_key: config.local_key,
             bind_host: config.bind_host,
             observer: config.observer,
-            failover: config.settings.failover.clone(),
+            failover,
             events: config.events,
         });
         Ok(Self {
@@ -685,11 +673,13 @@ struct LimitHit {
 }
 
 impl AppState {
-    /// Sends a model request (`POST`, an event stream) with `profile`'s credentials. A 429
+    /// Sends a model request (`POST`) with `profile`'s credentials. A 429
     /// `usage_limit_reached` records the limit; with `failover` (and failover on in the
     /// settings) the request then goes to the next eligible profile, `profile` becomes the
     /// one that served it, and reasoning items of the first account are dropped from
     /// `body`. Nothing has reached the client yet at this point: only the status is known.
+    /// With failover on, a profile already known to be limited is skipped without a request
+    /// while another account can serve.
     async fn send_model(
         &self,
         profile: &mut String,
@@ -697,13 +687,29 @@ impl AppState {
         url: &str,
         headers: &HeaderMap,
         body: &mut Value,
+        accept: &'static str,
     ) -> Result<Answer, ProxyError> {
-        let failover = failover && self.failover.enabled;
+        let settings = self.failover.current();
+        let failover = failover && settings.enabled;
         let first = profile.clone();
-        let mut bytes = Bytes::from(body.to_string());
         let mut tried: Vec<String> = Vec::new();
         let mut resets: Vec<i64> = Vec::new();
         let mut last: Option<LimitHit> = None;
+        // Whether `first` was passed over unasked (known limited): it gets the request
+        // after all when no other account can take it.
+        let mut first_skipped = false;
+        if failover && let Some(until) = failover::known_limit(&self.home, profile) {
+            let (next, _) = self.next_candidate(&settings, std::slice::from_ref(&first)).await;
+            if let Some(next) = next {
+                tracing::info!(from = %profile, to = %next, resets_at = until, "usage limit known; sending the request to the next account");
+                strip_reasoning_items(body);
+                tried.push(first.clone());
+                resets.push(until);
+                first_skipped = true;
+                *profile = next;
+            }
+        }
+        let mut bytes = Bytes::from(body.to_string());
         loop {
             let sent = self
                 .send_chatgpt(
@@ -712,7 +718,7 @@ impl AppState {
                     url,
                     headers,
                     Some(bytes.clone()),
-                    "text/event-stream",
+                    accept,
                 )
                 .await;
             match sent {
@@ -722,7 +728,7 @@ impl AppState {
                 }
                 Ok(resp) if resp.status() != reqwest::StatusCode::TOO_MANY_REQUESTS => {
                     if *profile != first {
-                        self.failed_over(&first, profile, resets.first().copied())
+                        self.failed_over(&settings, &first, profile, resets.first().copied())
                             .await;
                     }
                     return Ok(Answer::Upstream(resp));
@@ -740,7 +746,7 @@ impl AppState {
                 }
             }
             tried.push(profile.clone());
-            let (next, known) = self.next_candidate(&tried).await;
+            let (next, known) = self.next_candidate(&settings, &tried).await;
             match (next, last.take()) {
                 (Some(next), hit) => {
                     last = hit;
@@ -759,6 +765,11 @@ impl AppState {
                         "usage limit reached on every account"
                     );
                     return Ok(Answer::Limited(all_limited(hit, earliest)));
+                }
+                (None, None) if first_skipped => {
+                    tracing::info!(profile = %first, "no other account can serve; trying the limited one");
+                    first_skipped = false;
+                    *profile = first.clone();
                 }
                 (None, None) => {
                     return Err(ProxyError::NoActiveProfile(
@@ -811,7 +822,11 @@ impl AppState {
     /// The next profile to fail over to (ChatGPT, usable, not needing sign-in, not known to
     /// be limited, not tried yet; the configured order first, then by name), and the reset
     /// times of the eligible profiles known to be limited.
-    async fn next_candidate(&self, tried: &[String]) -> (Option<String>, Vec<i64>) {
+    async fn next_candidate(
+        &self,
+        settings: &FailoverSettings,
+        tried: &[String],
+    ) -> (Option<String>, Vec<i64>) {
         let store = self.store.clone();
         let Ok(Ok(profiles)) = tokio::task::spawn_blocking(move || store.list()).await else {
             return (None, Vec::new());
@@ -833,7 +848,7 @@ impl AppState {
             }
         }
         let rank = |name: &String| {
-            self.failover
+            settings
                 .order
                 .iter()
                 .position(|o| o == name)
@@ -846,9 +861,15 @@ impl AppState {
 
     /// After `to` served a request `from` could not: logs it, announces it and, as the
     /// settings say, makes `to` the active profile (unless someone switched meanwhile).
-    async fn failed_over(&self, from: &str, to: &str, resets_at: Option<i64>) {
+    async fn failed_over(
+        &self,
+        settings: &FailoverSettings,
+        from: &str,
+        to: &str,
+        resets_at: Option<i64>,
+    ) {
         let mut switched = false;
-        if self.failover.follow_active {
+        if settings.follow_active {
             let store = self.store.clone();
             let (from_name, to_name) = (from.to_owned(), to.to_owned());
             let outcome = tokio::task::spawn_blocking(move || {
@@ -1242,7 +1263,14 @@ async fn chat_via_chatgpt(
     apply_chatgpt_quirks(&mut upstream_body)?;
     let url = st.upstream.chatgpt_responses_url();
     let resp = match st
-        .send_model(name, failover, &url, headers, &mut upstream_body)
+        .send_model(
+            name,
+            failover,
+            &url,
+            headers,
+            &mut upstream_body,
+            "text/event-stream",
+        )
         .await?
     {
         Answer::Upstream(resp) => resp,
@@ -1301,7 +1329,14 @@ async fn responses_via_chatgpt(
     let url = st.upstream.chatgpt_responses_url();
     let idle = st.upstream.idle();
     let mut resp = match st
-        .send_model(name, failover, &url, headers, &mut request)
+        .send_model(
+            name,
+            failover,
+            &url,
+            headers,
+            &mut request,
+            "text/event-stream",
+        )
         .await?
     {
         Answer::Upstream(resp) => resp,
@@ -1334,6 +1369,28 @@ async fn responses_via_chatgpt(
         Ok(upstream::responses_stream(resp, idle))
     } else {
         upstream::collect_responses(resp, idle).await
+    }
+}
+
+/// `POST /responses/compact` to the backend through [`AppState::send_model`]; the answer
+/// (JSON) is relayed as it comes.
+async fn compact_via_chatgpt(
+    st: &AppState,
+    name: &mut String,
+    failover: bool,
+    url: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ProxyError> {
+    let mut request = parse_json(body)?;
+    let idle = st.upstream.idle();
+    match st
+        .send_model(name, failover, url, headers, &mut request, "*/*")
+        .await?
+    {
+        Answer::Upstream(resp) if resp.status().is_success() => Ok(upstream::raw(resp, idle)),
+        Answer::Upstream(resp) => Ok(upstream::chatgpt_error(resp, idle).await),
+        Answer::Limited(resp) => Ok(resp),
     }
 }
 
@@ -1458,7 +1515,8 @@ async fn model(State(st): State<Arc<AppState>>, params: Params, req: Request) ->
 }
 
 /// Any other `/v1/…` path: forwarded unchanged for API-key profiles; for ChatGPT profiles to
-/// the same path under the backend (e.g. `/responses/compact`).
+/// the same path under the backend. `POST /responses/compact` (Codex's history compaction,
+/// a model call) records usage limits and fails over like `/responses`.
 async fn v1_fallback(State(st): State<Arc<AppState>>, params: Params, req: Request) -> Response {
     let inc = split(req);
     let body = match read_body(inc.body, st.body_limit).await {
@@ -1489,6 +1547,16 @@ async fn v1_fallback(State(st): State<Arc<AppState>>, params: Params, req: Reque
                 },
                 None => None,
             };
+            if inc.method == Method::POST
+                && inc.rest.split('?').next() == Some("/responses/compact")
+                && let Some(b) = &body
+            {
+                let mut served_by = name.clone();
+                let failover = !matches!(params.profile(), Ok(Some(_)));
+                let r =
+                    compact_via_chatgpt(&st, &mut served_by, failover, &url, &inc.headers, b).await;
+                return result(r, &served_by);
+            }
             match st
                 .send_chatgpt(name, inc.method, &url, &inc.headers, body, "*/*")
                 .await

@@ -162,18 +162,30 @@ pub(crate) async fn responses(
     resp
 }
 
-/// `POST /backend-api/codex/responses/compact` → `{output:[…]}` with one compaction item.
+/// `POST /backend-api/codex/responses/compact` → `{output:[…]}` with one compaction item
+/// (or the usage-limit 429, like `/responses`).
 pub(crate) async fn compact(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (who, _) = match authorize(&shared, &headers) {
+    let (who, token) = match authorize(&shared, &headers) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if serde_json::from_slice::<Value>(&body).is_err() {
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return detail_error(400, "Request body is not valid JSON");
+    };
+    if let Err(r) = check_reasoning_items(&req, &who.account_id) {
+        return r;
+    }
+    // Compaction is a model call: it counts against the account's usage limit.
+    let keys = [who.account_id.as_str(), token.as_str()];
+    let (limits, limited) = effective_limits(&shared, &keys);
+    if let Some(resets_at) = limited {
+        let mut resp = usage_limit_response(&who.plan, resets_at);
+        add_rate_limit_headers(resp.headers_mut(), &limits, &who.plan);
+        return resp;
     }
     let enc = super::sse::encrypt_reasoning(&who.account_id, "cmp");
     json_response(
