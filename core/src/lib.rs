@@ -4,6 +4,7 @@
 pub mod auth_file;
 pub mod claims;
 pub mod codex_config;
+pub mod codex_keyring;
 pub mod events;
 pub mod files;
 #[cfg(feature = "fuzzing")]

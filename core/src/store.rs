@@ -1,9 +1,13 @@
 //! The profile store over `CODEX_HOME`: list, current, switch (with token sync-back),
 //! save, rename, remove. Mutations hold an advisory lock under `router/` so two router
 //! processes never interleave, and every write is atomic.
+//!
+//! Codex's active login lives where its `config.toml` says ([`CredentialStore`]):
+//! `auth.json`, or its OS keyring entry ([`CodexKeyring`]), found by Codex's own rule.
 
 use crate::auth_file::{AuthFile, Identity, LoginInfo};
 use crate::codex_config::CredentialStore;
+use crate::codex_keyring::{CodexKeyring, KeyringError};
 use crate::files::{self, FileError, FileLock, TEMP_PREFIX};
 use crate::home::{CodexHome, NameError, ProfileName};
 use crate::profile_state::{ProfileState, SignInNeeded};
@@ -43,6 +47,13 @@ pub enum StoreError {
         "the current login ({0}) is not saved as a profile and would be lost; save it first, or force the switch to discard it"
     )]
     UnsavedLogin(String),
+    /// Codex keeps its login in the OS keyring only, and the keyring can't be used.
+    #[error(
+        "Codex keeps its login in the OS keyring (cli_auth_credentials_store = \"keyring\" in config.toml) and {0}. \
+         Unlock the keyring (on Linux: run a Secret Service such as gnome-keyring on the session D-Bus), \
+         or set cli_auth_credentials_store = \"file\" in config.toml and sign in to Codex again"
+    )]
+    Keyring(KeyringError),
     /// A file operation failed.
     #[error(transparent)]
     File(#[from] FileError),
@@ -147,7 +158,7 @@ pub struct SwitchOutcome {
     pub warnings: Vec<String>,
 }
 
-/// What `auth.json` holds.
+/// What `auth.json` or Codex's keyring entry holds.
 enum ActiveFile {
     Missing,
     Unreadable(String),
@@ -157,6 +168,72 @@ enum ActiveFile {
         bytes: Vec<u8>,
         info: LoginInfo,
     },
+}
+
+impl ActiveFile {
+    /// Parses what a place holds.
+    fn parse(bytes: Vec<u8>) -> Self {
+        match AuthFile::parse(&bytes) {
+            Err(e) => Self::Unreadable(e.to_string()),
+            Ok(file) => match file.inspect() {
+                Ok(info) => Self::Login {
+                    file: Box::new(file),
+                    bytes,
+                    info,
+                },
+                Err(reason) => Self::Unusable(reason),
+            },
+        }
+    }
+
+    /// The login's file, if there is one.
+    fn file(&self) -> Option<&AuthFile> {
+        match self {
+            Self::Login { file, .. } => Some(file),
+            _ => None,
+        }
+    }
+}
+
+/// Where Codex keeps a copy of its login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// `auth.json`.
+    File,
+    /// Codex's OS keyring entry.
+    Keyring,
+}
+
+impl Place {
+    fn label(self) -> &'static str {
+        match self {
+            Self::File => "auth.json",
+            Self::Keyring => "Codex's keyring entry",
+        }
+    }
+}
+
+/// One place that holds, or is to hold, Codex's login.
+struct Held {
+    place: Place,
+    login: ActiveFile,
+    /// Whether a switch writes the incoming login here.
+    write: bool,
+}
+
+/// Codex's login as Codex finds it: the places in the order Codex reads them (the first
+/// is the login Codex uses) and, in `auto` mode, why the keyring was passed over.
+struct Live {
+    mode: CredentialStore,
+    held: Vec<Held>,
+    fallback: Option<KeyringError>,
+}
+
+impl Live {
+    /// The login Codex uses.
+    fn active(&self) -> &ActiveFile {
+        &self.held[0].login
+    }
 }
 
 /// A profile read from disk.
@@ -273,11 +350,13 @@ impl Store {
         })
     }
 
-    /// Makes `name` active: first copies newer tokens from `auth.json` back into the
-    /// profile(s) of the outgoing login (refresh tokens rotate, so a stale copy is a dead
-    /// login), then writes the profile to `auth.json`, then `.current_profile`.
+    /// Makes `name` active: first copies newer tokens from Codex's login (`auth.json` or its
+    /// keyring entry, wherever a copy is kept) back into the profile(s) of the outgoing login
+    /// (refresh tokens rotate, so a stale copy is a dead login), then writes the profile
+    /// where Codex reads it, then `.current_profile`.
     ///
-    /// A login in `auth.json` that no profile holds is not discarded unless `force`.
+    /// A login that no profile holds is not discarded unless `force`. When Codex keeps its
+    /// login in the keyring only and the keyring can't be used, nothing is switched.
     pub fn switch(&self, name: &str, force: bool) -> Result<SwitchOutcome, StoreError> {
         let name = ProfileName::new(name)?;
         let _lock = self.lock()?;
@@ -286,45 +365,50 @@ impl Store {
             file.identity()
         };
         let loaded = self.scan()?;
-        let active = self.read_active();
-        let previous = self.active_name(&loaded, &active);
+        let live = self.live().map_err(StoreError::Keyring)?;
+        let previous = self.active_name(&loaded, live.active());
         let mut outcome = SwitchOutcome {
             name: name.to_string(),
             previous,
             synced_back: Vec::new(),
             warnings: Vec::new(),
         };
-        match &active {
-            ActiveFile::Login { file, bytes, info } => {
-                let identity = file.identity();
-                let owners: Vec<&Loaded> = loaded
-                    .iter()
-                    .filter(|l| identity.is_some() && l.identity() == identity)
-                    .collect();
-                if owners.is_empty() && identity != target_identity {
-                    let who = describe(info);
-                    if !force {
-                        return Err(StoreError::UnsavedLogin(who));
+        for held in &live.held {
+            match &held.login {
+                ActiveFile::Login { file, bytes, info } => {
+                    let identity = file.identity();
+                    let owners: Vec<&Loaded> = loaded
+                        .iter()
+                        .filter(|l| identity.is_some() && l.identity() == identity)
+                        .collect();
+                    if owners.is_empty() && identity != target_identity {
+                        let who = describe(info);
+                        if !force {
+                            return Err(StoreError::UnsavedLogin(who));
+                        }
+                        outcome
+                            .warnings
+                            .push(format!("discarded the unsaved login {who}"));
                     }
-                    outcome
-                        .warnings
-                        .push(format!("discarded the unsaved login {who}"));
-                }
-                for owner in owners {
-                    let Ok((stored, _, _)) = &owner.file else {
-                        continue;
-                    };
-                    if !stored.same_credentials(file) && !is_older(file, stored) {
-                        files::write_atomic(&owner.path, bytes)?;
-                        tracing::info!(profile = %owner.name, "synced newer tokens back from auth.json");
-                        outcome.synced_back.push(owner.name.clone());
+                    for owner in owners {
+                        let Ok((stored, _, _)) = &owner.file else {
+                            continue;
+                        };
+                        if !stored.same_credentials(file) && !is_older(file, stored) {
+                            files::write_atomic(&owner.path, bytes)?;
+                            tracing::info!(profile = %owner.name, from = held.place.label(), "synced newer tokens back");
+                            if !outcome.synced_back.contains(&owner.name) {
+                                outcome.synced_back.push(owner.name.clone());
+                            }
+                        }
                     }
                 }
+                ActiveFile::Unreadable(reason) if held.write => outcome.warnings.push(format!(
+                    "replaced an unreadable {} ({reason})",
+                    held.place.label()
+                )),
+                _ => {}
             }
-            ActiveFile::Unreadable(reason) => outcome
-                .warnings
-                .push(format!("replaced an unreadable auth.json ({reason})")),
-            ActiveFile::Missing | ActiveFile::Unusable(_) => {}
         }
         // Re-read the target: the sync-back may just have given it newer tokens.
         let (target, target_bytes, _) = self.load_usable(&name)?;
@@ -338,15 +422,28 @@ impl Store {
                 mark.message
             ));
         }
-        files::write_atomic(&self.home.auth_file(), &target_bytes)?;
+        let places: Vec<Place> = live
+            .held
+            .iter()
+            .filter(|h| h.write)
+            .map(|h| h.place)
+            .collect();
+        self.write_live(
+            &live,
+            &places,
+            &target,
+            &target_bytes,
+            &mut outcome.warnings,
+        )?;
         self.write_current(Some(&name))?;
-        if let Some(caveat) = CredentialStore::of(&self.home).switch_caveat() {
+        if let Some(caveat) = live.mode.switch_caveat() {
             outcome.warnings.push(caveat);
         }
         Ok(outcome)
     }
 
-    /// Saves the login in `auth.json` as a new profile `name` and marks it active.
+    /// Saves Codex's login (`auth.json` or its keyring entry) as a new profile `name` and
+    /// marks it active.
     pub fn save(&self, name: &str) -> Result<(), StoreError> {
         let name = ProfileName::new(name)?;
         let _lock = self.lock()?;
@@ -354,8 +451,14 @@ impl Store {
         if dir.symlink_metadata().is_ok() {
             return Err(StoreError::Exists(name.to_string()));
         }
-        let (file, bytes) = match self.read_active() {
+        let mut live = self.live().map_err(StoreError::Keyring)?;
+        let (file, bytes) = match live.held.swap_remove(0).login {
             ActiveFile::Login { file, bytes, .. } => (file, bytes),
+            ActiveFile::Missing if live.mode == CredentialStore::Keyring => {
+                return Err(StoreError::NoLogin(
+                    "Codex's keyring entry holds no login (sign in to Codex first)".into(),
+                ));
+            }
             ActiveFile::Missing => {
                 return Err(StoreError::NoLogin(format!(
                     "{} does not exist (sign in first)",
@@ -475,28 +578,46 @@ impl Store {
         self.load_usable(name).map(|(file, _, _)| file)
     }
 
-    /// Reads a usable profile, first adopting `auth.json` when it holds the same login with
-    /// newer tokens (Codex may have refreshed it); the profile file is updated to match.
+    /// Reads a usable profile, first adopting Codex's login (`auth.json` or its keyring
+    /// entry) when it is the same login with newer tokens (Codex may have refreshed it); the
+    /// profile file is updated to match. When Codex's login can't be read (its keyring is
+    /// unavailable) and `name` is the active profile, this fails rather than risk using a
+    /// refresh token Codex has already rotated.
     pub fn adopt_newer(&self, name: &ProfileName) -> Result<AuthFile, StoreError> {
         let _lock = self.lock()?;
         let (stored, _, _) = self.load_usable(name)?;
-        if let ActiveFile::Login { file, bytes, .. } = self.read_active()
-            && file.identity().is_some()
-            && file.identity() == stored.identity()
-            && !file.same_credentials(&stored)
-            && !is_older(&file, &stored)
-        {
-            files::write_atomic(&self.home.profile_auth_file(name), &bytes)?;
-            tracing::info!(profile = %name, "adopted newer tokens from auth.json");
-            return Ok(*file);
+        let live = match self.live() {
+            Ok(live) => live,
+            Err(e) if self.read_current_file().as_deref() == Some(name.as_str()) => {
+                return Err(StoreError::Keyring(e));
+            }
+            Err(_) => return Ok(stored),
+        };
+        let mut newest: Option<(&AuthFile, &[u8], Place)> = None;
+        for held in &live.held {
+            if let ActiveFile::Login { file, bytes, .. } = &held.login
+                && file.identity().is_some()
+                && file.identity() == stored.identity()
+                && !file.same_credentials(&stored)
+                && !is_older(file, &stored)
+                && newest.is_none_or(|(best, _, _)| !is_older(file, best))
+            {
+                newest = Some((file, bytes, held.place));
+            }
+        }
+        if let Some((file, bytes, place)) = newest {
+            files::write_atomic(&self.home.profile_auth_file(name), bytes)?;
+            tracing::info!(profile = %name, from = place.label(), "adopted newer tokens");
+            return Ok(file.clone());
         }
         Ok(stored)
     }
 
-    /// Writes refreshed credentials of profile `name`: the profile file first, then
-    /// `auth.json` when it holds the same login. Returns whether `auth.json` was updated.
-    /// The store lock is waited for, but the profile is written even if it cannot be had:
-    /// a rotated refresh token must never be dropped.
+    /// Writes refreshed credentials of profile `name`: the profile file first, then every
+    /// place of Codex's login (`auth.json`, its keyring entry) that holds the same login.
+    /// Returns whether Codex's login was updated. The store lock is waited for, but the
+    /// profile is written even if it cannot be had: a rotated refresh token must never be
+    /// dropped.
     pub fn persist_refreshed(
         &self,
         name: &ProfileName,
@@ -506,12 +627,23 @@ impl Store {
         let bytes = file.to_bytes();
         files::write_atomic(&self.home.profile_auth_file(name), &bytes)?;
         let _guard = lock?;
-        let same_login = matches!(self.read_active(),
-            ActiveFile::Login { file: live, .. } if live.identity().is_some() && live.identity() == file.identity());
-        if same_login {
-            files::write_atomic(&self.home.auth_file(), &bytes)?;
+        let live = self.live().map_err(StoreError::Keyring)?;
+        let places: Vec<Place> = live
+            .held
+            .iter()
+            .filter(|h| {
+                h.login.file().is_some_and(|live| {
+                    live.identity().is_some() && live.identity() == file.identity()
+                })
+            })
+            .map(|h| h.place)
+            .collect();
+        let mut warnings = Vec::new();
+        self.write_live(&live, &places, file, &bytes, &mut warnings)?;
+        for warning in warnings {
+            tracing::warn!("{warning}");
         }
-        Ok(same_login)
+        Ok(!places.is_empty())
     }
 
     /// Records usage figures of profile `name`. The file is only rewritten when the figures
@@ -689,19 +821,102 @@ impl Store {
             })
     }
 
+    /// The login Codex uses; an unusable keyring (keyring mode) reads as unreadable.
     fn read_active(&self) -> ActiveFile {
+        match self.live() {
+            Ok(mut live) => live.held.swap_remove(0).login,
+            Err(e) => ActiveFile::Unreadable(e.to_string()),
+        }
+    }
+
+    /// Where Codex keeps its login and what each place holds, by Codex's rule: `file` reads
+    /// `auth.json`; `keyring` the keyring entry only (an unusable keyring is an error);
+    /// `auto` the keyring entry when the keyring can be used and holds one, else `auth.json`,
+    /// and it writes the keyring when it can, else the file. In `auto` mode the router also
+    /// keeps an existing `auth.json` up to date, so Codex's fallback never holds another
+    /// account.
+    fn live(&self) -> Result<Live, KeyringError> {
+        let mode = CredentialStore::of(&self.home);
+        let file = |write: bool| {
+            let login = self.read_file();
+            let write = write || !matches!(login, ActiveFile::Missing);
+            Held {
+                place: Place::File,
+                login,
+                write,
+            }
+        };
+        let keyring = |login| Held {
+            place: Place::Keyring,
+            login,
+            write: true,
+        };
+        let (held, fallback) = match mode {
+            CredentialStore::Keyring => (vec![keyring(self.read_keyring()?)], None),
+            CredentialStore::Auto => match self.read_keyring() {
+                Ok(ActiveFile::Missing) => (vec![file(false), keyring(ActiveFile::Missing)], None),
+                Ok(login) => (vec![keyring(login), file(false)], None),
+                Err(e) => (vec![file(true)], Some(e)),
+            },
+            CredentialStore::File | CredentialStore::Ephemeral | CredentialStore::Encrypted => {
+                (vec![file(true)], None)
+            }
+        };
+        Ok(Live {
+            mode,
+            held,
+            fallback,
+        })
+    }
+
+    fn read_file(&self) -> ActiveFile {
         match AuthFile::load_raw(&self.home.auth_file()) {
             Err(e) if e.is_not_found() => ActiveFile::Missing,
             Err(e) => ActiveFile::Unreadable(e.to_string()),
-            Ok((file, bytes)) => match file.inspect() {
-                Ok(info) => ActiveFile::Login {
-                    file: Box::new(file),
-                    bytes,
-                    info,
-                },
-                Err(reason) => ActiveFile::Unusable(reason),
-            },
+            Ok((_, bytes)) => ActiveFile::parse(bytes),
         }
+    }
+
+    fn read_keyring(&self) -> Result<ActiveFile, KeyringError> {
+        Ok(match CodexKeyring::of(&self.home).load()? {
+            None => ActiveFile::Missing,
+            Some(secret) => ActiveFile::parse(secret.into_bytes()),
+        })
+    }
+
+    /// Writes `file` to `places` of Codex's login. When the keyring can't be used, `keyring`
+    /// mode fails; `auto` mode writes `auth.json` instead, as Codex falls back to it, and
+    /// says so in `warnings`.
+    fn write_live(
+        &self,
+        live: &Live,
+        places: &[Place],
+        file: &AuthFile,
+        bytes: &[u8],
+        warnings: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
+        let mut fallback = live.fallback.clone();
+        for place in places {
+            match place {
+                Place::File => files::write_atomic(&self.home.auth_file(), bytes)?,
+                Place::Keyring => {
+                    if let Err(e) = CodexKeyring::of(&self.home).save(file) {
+                        if live.mode == CredentialStore::Keyring {
+                            return Err(StoreError::Keyring(e));
+                        }
+                        files::write_atomic(&self.home.auth_file(), bytes)?;
+                        fallback = Some(e);
+                    }
+                }
+            }
+        }
+        if let Some(e) = fallback {
+            warnings.push(format!(
+                "Codex is set to keep its login in the OS keyring when it can (cli_auth_credentials_store = \"auto\") and {e}, \
+                 so the login went to auth.json, which Codex reads instead"
+            ));
+        }
+        Ok(())
     }
 
     /// Which profile `auth.json` belongs to.

@@ -352,24 +352,28 @@ fn concurrent_switches_from_many_threads_stay_consistent() {
 }
 
 #[test]
-fn a_switch_warns_when_codex_keeps_its_login_in_the_keyring() {
+fn a_switch_warns_when_codex_keeps_its_login_where_the_router_cannot_write() {
     let home = TempHome::new();
     let (a, b) = (Identity::new("alice", "plus"), Identity::new("bob", "pro"));
     home.write_profile("a", &chatgpt_auth(&a, 1, 3600));
     home.write_profile("b", &chatgpt_auth(&b, 1, 3600));
     home.write_auth(&chatgpt_auth(&a, 1, 3600));
     assert!(store(&home).switch("b", false).unwrap().warnings.is_empty());
-    fs::write(
-        home.path().join("config.toml"),
-        "cli_auth_credentials_store = \"keyring\"\n",
-    )
-    .unwrap();
-    let out = store(&home).switch("a", false).unwrap();
-    assert!(
-        out.warnings
-            .iter()
-            .any(|w| w.contains("set cli_auth_credentials_store = \"file\"")),
-        "{out:?}"
-    );
-    assert_eq!(store(&home).current().unwrap().as_deref(), Some("a"));
+    // The keyring itself is switched (tests/codex_keyring.rs); these two can't be.
+    for (config, change) in [
+        (
+            "cli_auth_credentials_store = \"ephemeral\"\n",
+            "set cli_auth_credentials_store = \"file\"",
+        ),
+        (
+            "cli_auth_credentials_store = \"keyring\"\n[features]\nsecret_auth_storage = true\n",
+            "set secret_auth_storage = false",
+        ),
+    ] {
+        fs::write(home.path().join("config.toml"), config).unwrap();
+        let out = store(&home).switch("a", false).unwrap();
+        assert!(out.warnings.iter().any(|w| w.contains(change)), "{out:?}");
+        assert_eq!(store(&home).current().unwrap().as_deref(), Some("a"));
+        assert!(store(&home).switch("b", false).is_ok());
+    }
 }

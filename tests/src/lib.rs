@@ -4,4 +4,5 @@
 
 pub mod home;
 pub mod jwt;
+pub mod secret_service;
 pub mod upstream;
