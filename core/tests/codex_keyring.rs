@@ -5,13 +5,18 @@
 
 use codex_router_core::codex_keyring::{CodexKeyring, SERVICE};
 use codex_router_core::home::{CodexHome, ProfileName};
+use codex_router_core::proxy::server::{Server, ServerConfig};
+use codex_router_core::settings::Settings;
 use codex_router_core::store::{Store, StoreError};
 use codex_router_testkit::home::{TempHome, chatgpt_auth};
 use codex_router_testkit::jwt::Identity;
+use codex_router_testkit::upstream::FakeUpstream;
 use keyring::credential::{Credential, CredentialApi, CredentialBuilderApi};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
+
+const RESPONSES: &str = "/backend-api/codex/responses";
 
 /// Entries by (service, account), and the accounts whose keyring is "unavailable".
 #[derive(Default)]
@@ -276,4 +281,52 @@ fn auto_mode_reads_the_entry_first_and_falls_back_to_auth_json() {
         "{:?}",
         outcome.warnings
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_endpoint_serves_the_profile_whose_login_is_in_the_keyring() {
+    memory();
+    let up = FakeUpstream::start();
+    let (home, store, account) = home_with("keyring");
+    let (alice, bob) = (Identity::new("alice", "plus"), Identity::new("bob", "pro"));
+    home.write_profile("a", &up.chatgpt_auth_json(&alice, 3600));
+    home.write_profile("b", &up.chatgpt_auth_json(&bob, 3600));
+    set_entry(&account, &home.read_json(&home.profile_path("a")));
+    let mut settings = Settings::default();
+    settings.upstream.chatgpt_base_url = up.chatgpt_base_url();
+    settings.upstream.openai_base_url = up.openai_base_url();
+    settings.upstream.auth_issuer = up.issuer_url();
+    let server = Server::bind(
+        ServerConfig::new(store.home().clone(), settings),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let url = format!("http://{}/v1/responses", server.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let ask = || async {
+        let r = http
+            .post(&url)
+            .header("authorization", "Bearer unused")
+            .json(&serde_json::json!({"model": "gpt-5.2-codex", "input": "hi", "stream": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let _ = r.text().await.unwrap();
+        up.last_request(RESPONSES)
+            .unwrap()
+            .header("chatgpt-account-id")
+            .map(str::to_owned)
+    };
+    assert_eq!(ask().await.as_deref(), Some("acct-alice"));
+    tokio::task::spawn_blocking(move || store.switch("b", false).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ask().await.as_deref(), Some("acct-bob"));
+    let _ = stop.send(());
 }

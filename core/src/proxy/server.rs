@@ -23,7 +23,7 @@ use crate::home::{CodexHome, ProfileName};
 use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
 use crate::secret::Secret;
 use crate::settings::{FailoverSettings, Settings};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::RawPathParamsRejection;
@@ -699,7 +699,9 @@ impl AppState {
         // after all when no other account can take it.
         let mut first_skipped = false;
         if failover && let Some(until) = failover::known_limit(&self.home, profile) {
-            let (next, _) = self.next_candidate(&settings, std::slice::from_ref(&first)).await;
+            let (next, _) = self
+                .next_candidate(&settings, std::slice::from_ref(&first))
+                .await;
             if let Some(next) = next {
                 tracing::info!(from = %profile, to = %next, resets_at = until, "usage limit known; sending the request to the next account");
                 strip_reasoning_items(body);
@@ -927,7 +929,7 @@ fn all_limited(hit: LimitHit, earliest: i64) -> Response {
     .into_response()
 }
 
-/// Which profile `auth.json` holds, and how to use it.
+/// Which profile holds Codex's active login, and how to use it.
 fn resolve_active(store: &Store, home: &CodexHome) -> Result<Active, ProxyError> {
     let status = store
         .status()
@@ -949,11 +951,16 @@ fn resolve_active(store: &Store, home: &CodexHome) -> Result<Active, ProxyError>
             name: name.clone(),
             reason: reason.clone(),
         }),
+        // The profile holds the same login (same identity), wherever Codex keeps its copy
+        // (`auth.json` or the OS keyring).
         (Some(name), Some(Ok(_))) => {
-            let file = AuthFile::load(&auth).map_err(|e| ProxyError::ProfileUnusable {
-                name: name.clone(),
-                reason: e.to_string(),
-            })?;
+            let file = ProfileName::new(name)
+                .map_err(StoreError::from)
+                .and_then(|p| store.load_profile(&p))
+                .map_err(|e| ProxyError::ProfileUnusable {
+                    name: name.clone(),
+                    reason: e.to_string(),
+                })?;
             active_from(name.clone(), &file)
         }
     }
