@@ -130,7 +130,16 @@ fn codex_itself_reads_the_entry_a_switch_wrote() {
     let home = home_with("keyring");
     home.write_profile("one", &api_key_auth("sk-proj-FIRST-ACCOUNT-11111"));
     home.write_profile("two", &api_key_auth("sk-proj-OTHER-ACCOUNT-22222"));
-    for (name, shown) in [("one", "11111"), ("two", "22222")] {
+    // A ChatGPT login is a few kilobytes of JSON: Codex reads it whole from one item.
+    home.write_profile(
+        "chat",
+        &chatgpt_auth(&Identity::new("erin", "pro"), 1, 3600),
+    );
+    for (name, shown) in [
+        ("one", "API key configured - sk-proj-***11111"),
+        ("two", "API key configured - sk-proj-***22222"),
+        ("chat", "Logged in using ChatGPT"),
+    ] {
         ok(router(&home, &env, &["switch", name, "--force"]));
         let out = Command::new(&codex)
             .args(["login", "status"])
@@ -145,10 +154,7 @@ fn codex_itself_reads_the_entry_a_switch_wrote() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(out.status.success(), "{text}");
-        assert!(
-            text.contains("API key configured") && text.contains(shown),
-            "{text}"
-        );
+        assert!(text.contains(shown), "{name}: {text}");
     }
 }
 
