@@ -789,6 +789,12 @@ public protocol RouterProtocol: AnyObject, Sendable {
     func currentProfile() throws  -> String?
     
     /**
+     * Whether failover is on (`router/state.json` now): a request that hits the active
+     * account's usage limit moves to the next account.
+     */
+    func failoverEnabled()  -> Bool
+    
+    /**
      * Every profile, sorted by name; broken ones are listed with `state` `Invalid` and
      * their reason in `error`.
      */
@@ -820,6 +826,11 @@ public protocol RouterProtocol: AnyObject, Sendable {
      * Saves the login in `auth.json` as a new profile `name`.
      */
     func saveProfile(name: String) throws 
+    
+    /**
+     * Turns failover on or off for every running endpoint; `SettingsChanged` follows.
+     */
+    func setFailoverEnabled(enabled: Bool) throws 
     
     /**
      * Starts a browser sign-in that creates profile `name` (an account that already has
@@ -987,6 +998,19 @@ open func currentProfile()throws  -> String?  {
 }
     
     /**
+     * Whether failover is on (`router/state.json` now): a request that hits the active
+     * account's usage limit moves to the next account.
+     */
+open func failoverEnabled() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_failover_enabled(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Every profile, sorted by name; broken ones are listed with `state` `Invalid` and
      * their reason in `error`.
      */
@@ -1065,6 +1089,18 @@ open func saveProfile(name: String)throws   {try rustCallWithError(FfiConverterT
     uniffi_codex_router_ffi_fn_method_router_save_profile(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(name),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Turns failover on or off for every running endpoint; `SettingsChanged` follows.
+     */
+open func setFailoverEnabled(enabled: Bool)throws   {try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_set_failover_enabled(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(enabled),uniffiCallStatus
     )
 }
 }
@@ -2599,6 +2635,10 @@ public enum RouterEvent: Equatable, Hashable {
          * When `previous`'s limit resets (RFC 3339), if known.
          */resetsAt: String?
     )
+    /**
+     * `router/state.json` changed (failover turned on or off, say), by anyone.
+     */
+    case settingsChanged
 
 
 
@@ -2644,6 +2684,8 @@ public struct FfiConverterTypeRouterEvent: FfiConverterRustBuffer {
         
         case 9: return .failedOver(previous: try FfiConverterString.read(from: &buf), current: try FfiConverterString.read(from: &buf), resetsAt: try FfiConverterOptionString.read(from: &buf)
         )
+        
+        case 10: return .settingsChanged
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2703,6 +2745,10 @@ public struct FfiConverterTypeRouterEvent: FfiConverterRustBuffer {
             FfiConverterString.write(current, into: &buf)
             FfiConverterOptionString.write(resetsAt, into: &buf)
             
+        
+        case .settingsChanged:
+            writeInt(&buf, Int32(10))
+        
         }
     }
 }
@@ -3118,6 +3164,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_current_profile() != 50723) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_method_router_failover_enabled() != 29768) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_method_router_list_profiles() != 43230) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3134,6 +3183,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_save_profile() != 57070) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_router_set_failover_enabled() != 50853) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_start_login() != 40939) {

@@ -314,6 +314,11 @@ RustBuffer uniffi_codex_router_ffi_fn_method_router_codex_home(uint64_t ptr, Rus
 RustBuffer uniffi_codex_router_ffi_fn_method_router_current_profile(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_FAILOVER_ENABLED
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_FAILOVER_ENABLED
+int8_t uniffi_codex_router_ffi_fn_method_router_failover_enabled(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_LIST_PROFILES
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_LIST_PROFILES
 RustBuffer uniffi_codex_router_ffi_fn_method_router_list_profiles(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -342,6 +347,11 @@ void uniffi_codex_router_ffi_fn_method_router_rename_profile(uint64_t ptr, RustB
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_SAVE_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_SAVE_PROFILE
 void uniffi_codex_router_ffi_fn_method_router_save_profile(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_SET_FAILOVER_ENABLED
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_SET_FAILOVER_ENABLED
+void uniffi_codex_router_ffi_fn_method_router_set_failover_enabled(uint64_t ptr, int8_t enabled, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_START_LOGIN
@@ -680,6 +690,12 @@ uint16_t uniffi_codex_router_ffi_checksum_method_router_current_profile(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_FAILOVER_ENABLED
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_FAILOVER_ENABLED
+uint16_t uniffi_codex_router_ffi_checksum_method_router_failover_enabled(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_LIST_PROFILES
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_LIST_PROFILES
 uint16_t uniffi_codex_router_ffi_checksum_method_router_list_profiles(void
@@ -713,6 +729,12 @@ uint16_t uniffi_codex_router_ffi_checksum_method_router_rename_profile(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_SAVE_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_SAVE_PROFILE
 uint16_t uniffi_codex_router_ffi_checksum_method_router_save_profile(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_SET_FAILOVER_ENABLED
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_SET_FAILOVER_ENABLED
+uint16_t uniffi_codex_router_ffi_checksum_method_router_set_failover_enabled(void
     
 );
 #endif

@@ -79,6 +79,10 @@ struct MenuContent: View {
             get: { model.proxyRunning },
             set: { model.setProxy($0) }
         ))
+        Toggle("Fail Over on Usage Limits", isOn: Binding(
+            get: { model.failover },
+            set: { model.setFailover($0) }
+        ))
         if model.proxyRunning {
             Button("Copy Endpoint Address") {
                 model.copyProxyAddress()

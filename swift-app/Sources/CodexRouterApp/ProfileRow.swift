@@ -25,6 +25,7 @@ struct ProfileRow: Identifiable, Equatable {
         case .invalid: details.append("invalid")
         case .ok, .expired: break
         }
+        if let usage = usageLabel { details.append(usage) }
         if !details.isEmpty { parts.append(details.joined(separator: " · ")) }
         return parts.joined(separator: " — ")
     }

@@ -16,6 +16,8 @@ final class RouterModel: ObservableObject {
     @Published private(set) var proxy: ProxyState?
     /// A refresh of every profile is running.
     @Published private(set) var refreshing = false
+    /// Whether a request that hits an account's usage limit moves to the next account.
+    @Published private(set) var failover = false
     /// The restart-Codex reminder after a switch.
     @Published private(set) var reminder: String?
     /// A browser sign-in in progress.
@@ -127,6 +129,7 @@ final class RouterModel: ObservableObject {
     private func reloadProxy() {
         guard let router else { return }
         proxy = try? router.proxyState()
+        failover = router.failoverEnabled()
     }
 
     private func handle(_ event: RouterEvent) {
@@ -142,6 +145,8 @@ final class RouterModel: ObservableObject {
             // The limited account's reset time shows in its row; `switched` follows when
             // the active profile moves too.
             reload()
+        case .settingsChanged:
+            reloadProxy()
         }
     }
 
@@ -294,6 +299,17 @@ final class RouterModel: ObservableObject {
                 reloadProxy()
             }
         }
+    }
+
+    /// Turns failover on or off (for this app's endpoint and every `codex-router serve`).
+    func setFailover(_ on: Bool) {
+        guard let router else { return }
+        do {
+            try router.setFailoverEnabled(enabled: on)
+        } catch {
+            report(error)
+        }
+        reloadProxy()
     }
 
     /// Copies the endpoint's address.
