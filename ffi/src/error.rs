@@ -76,7 +76,7 @@ fn from_store(e: &StoreError) -> RouterError {
         StoreError::Unusable { .. } => RouterError::Unusable(message),
         StoreError::NoLogin(_) => RouterError::NoLogin(message),
         StoreError::UnsavedLogin(_) => RouterError::UnsavedLogin(message),
-        StoreError::File(_) => RouterError::Io(message),
+        StoreError::File(_) | StoreError::Keyring(_) => RouterError::Io(message),
     }
 }
 
