@@ -347,6 +347,28 @@ def test_listener_hears_a_profile_appear_on_disk(cr, home, open_router):
     assert (switched.previous, switched.current) == ("a", "b")
 
 
+def test_failover_toggle_is_written_and_heard(cr, home, open_router):
+    home.profile("a", chatgpt_auth("alice"))
+    router = open_router(home.path)
+    events = Events()
+    router.subscribe(events)
+    assert router.failover_enabled() is False
+
+    router.set_failover_enabled(True)
+    assert router.failover_enabled() is True
+    state = home.read("router/state.json")
+    assert state["failover"] == {"enabled": True}
+    assert state["upstream"]["auth_issuer"] == OFFLINE, "the rest of the file is kept"
+    events.wait_for(lambda e: e.is_SETTINGS_CHANGED(), timeout=2.0)
+
+    # A broken state.json is refused with a typed error and left as it was.
+    (home.path / "router/state.json").write_text("{broken")
+    with pytest.raises(cr.RouterError.Settings) as e:
+        router.set_failover_enabled(False)
+    assert "state.json is broken" in str(e.value)
+    assert (home.path / "router/state.json").read_text() == "{broken"
+
+
 def test_proxy_starts_and_stops(cr, home, open_router):
     home.profile("k", api_key_auth("sk-proj-SECRETKEY"))
     home.auth(api_key_auth("sk-proj-SECRETKEY"))
