@@ -3,6 +3,7 @@
 use crate::Command;
 use crate::auth_commands;
 use crate::output::{self, ProfileJson, StatusJson};
+use codex_router_core::codex_config::CredentialStore;
 use codex_router_core::home::CodexHome;
 use codex_router_core::settings::Settings;
 use codex_router_core::store::{Store, StoreError};
@@ -147,11 +148,14 @@ fn status(store: &Store, json: bool) -> Result<(), String> {
         return Ok(());
     }
     match &status.login {
+        None if CredentialStore::of(store.home()) == CredentialStore::Keyring => {
+            println!("Not signed in: Codex's keyring entry holds no login.")
+        }
         None => println!(
             "Not signed in: {} does not exist.",
             store.home().auth_file().display()
         ),
-        Some(Err(reason)) => println!("auth.json can't be used: {reason}"),
+        Some(Err(reason)) => println!("Codex's login can't be used: {reason}"),
         Some(Ok(info)) => {
             match &status.profile {
                 Some(p) => println!("Profile:  {p}"),

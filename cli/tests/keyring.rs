@@ -163,6 +163,11 @@ fn save_and_list_read_the_login_from_the_keyring() {
     let ss = secret_service();
     let env = ss.env();
     let home = home_with("keyring");
+    let empty = ok(router(&home, &env, &["status"]));
+    assert!(
+        empty.contains("Not signed in: Codex's keyring entry holds no login"),
+        "{empty}"
+    );
     let carol = chatgpt_auth(&Identity::new("carol", "team"), 1, 3600);
     codex_writes(&ss, &home, &carol);
     assert_eq!(active(&home, &env), None);
@@ -224,6 +229,11 @@ fn keyring_mode_without_a_secret_service_fails_and_changes_nothing() {
         assert!(line.contains(needle), "{needle}: {line}");
     }
     assert_eq!(snapshot(&home), before);
+    let status = ok(router(&home, &env, &["status"]));
+    assert!(
+        status.contains("Codex's login can't be used: the OS keyring can't be used"),
+        "{status}"
+    );
 }
 
 #[test]
