@@ -36,10 +36,10 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
-    /// `auth.json` holds no usable login.
+    /// Codex's login (`auth.json` or its keyring entry) holds no usable login.
     #[error("there is no login to save: {0}")]
     NoLogin(String),
-    /// The login in `auth.json` already has a profile.
+    /// Codex's login already has a profile.
     #[error("this login is already saved as profile '{0}'")]
     AlreadySaved(String),
     /// Switching would drop a login that is saved nowhere.
@@ -135,9 +135,9 @@ pub enum Stored {
 /// The active login.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
-    /// The profile `auth.json` belongs to, if any.
+    /// The profile Codex's login (`auth.json` or its keyring entry) belongs to, if any.
     pub profile: Option<String>,
-    /// What `auth.json` holds: `None` when there is none, else the login or why it is unusable.
+    /// What Codex's login is: `None` when there is none, else the login or why it is unusable.
     pub login: Option<Result<LoginInfo, String>>,
     /// Set when the active login's refresh token was refused for good.
     pub needs_sign_in: Option<SignInNeeded>,
@@ -152,9 +152,10 @@ pub struct SwitchOutcome {
     pub name: String,
     /// The profile active before, if any.
     pub previous: Option<String>,
-    /// Profiles whose stored tokens were replaced by newer ones from `auth.json`.
+    /// Profiles whose stored tokens were replaced by newer ones from Codex's login.
     pub synced_back: Vec<String>,
-    /// Things the user should know (an unreadable `auth.json` replaced, a login discarded).
+    /// Things the user should know (an unreadable `auth.json` replaced, a login discarded,
+    /// the keyring passed over in `auto` mode).
     pub warnings: Vec<String>,
 }
 
@@ -316,7 +317,7 @@ impl Store {
     }
 
     /// The active profile's name: the profile whose identity (account id and user) is the
-    /// one in `auth.json`, preferring `.current_profile` when several match.
+    /// one of Codex's login, preferring `.current_profile` when several match.
     pub fn current(&self) -> Result<Option<String>, StoreError> {
         Ok(self.status()?.profile)
     }
@@ -919,7 +920,7 @@ impl Store {
         Ok(())
     }
 
-    /// Which profile `auth.json` belongs to.
+    /// Which profile Codex's login belongs to.
     fn active_name(&self, loaded: &[Loaded], active: &ActiveFile) -> Option<String> {
         let recorded = self.read_current_file();
         match active {
@@ -934,7 +935,8 @@ impl Store {
                     .filter(|r| owners.contains(&r.as_str()))
                     .or_else(|| owners.first().map(|s| s.to_string()))
             }
-            // Codex may be half-way through rewriting auth.json: trust the record.
+            // Codex may be half-way through rewriting auth.json, or its keyring is locked:
+            // trust the record.
             ActiveFile::Unreadable(_) => recorded.filter(|r| loaded.iter().any(|l| &l.name == r)),
             ActiveFile::Missing | ActiveFile::Unusable(_) => None,
         }
