@@ -405,7 +405,7 @@ impl Store {
                     }
                 }
                 ActiveFile::Unreadable(reason) if held.write => outcome.warnings.push(format!(
-                    "replaced an unreadable {} ({reason})",
+                    "replaced {}, which could not be read ({reason})",
                     held.place.label()
                 )),
                 _ => {}
@@ -832,10 +832,10 @@ impl Store {
 
     /// Where Codex keeps its login and what each place holds, by Codex's rule: `file` reads
     /// `auth.json`; `keyring` the keyring entry only (an unusable keyring is an error);
-    /// `auto` the keyring entry when the keyring can be used and holds one, else `auth.json`,
-    /// and it writes the keyring when it can, else the file. In `auto` mode the router also
-    /// keeps an existing `auth.json` up to date, so Codex's fallback never holds another
-    /// account.
+    /// `auto` the keyring entry when the keyring can be used and holds one that parses, else
+    /// `auth.json`, and it writes the keyring when it can, else the file. In `auto` mode the
+    /// router also keeps an existing `auth.json` up to date, so Codex's fallback never holds
+    /// another account.
     fn live(&self) -> Result<Live, KeyringError> {
         let mode = CredentialStore::of(&self.home);
         let file = |write: bool| {
@@ -855,7 +855,10 @@ impl Store {
         let (held, fallback) = match mode {
             CredentialStore::Keyring => (vec![keyring(self.read_keyring()?)], None),
             CredentialStore::Auto => match self.read_keyring() {
-                Ok(ActiveFile::Missing) => (vec![file(false), keyring(ActiveFile::Missing)], None),
+                // Codex reads auth.json when the entry is missing or does not parse.
+                Ok(login @ (ActiveFile::Missing | ActiveFile::Unreadable(_))) => {
+                    (vec![file(false), keyring(login)], None)
+                }
                 Ok(login) => (vec![keyring(login), file(false)], None),
                 Err(e) => (vec![file(true)], Some(e)),
             },

@@ -330,3 +330,34 @@ async fn the_endpoint_serves_the_profile_whose_login_is_in_the_keyring() {
     assert_eq!(ask().await.as_deref(), Some("acct-bob"));
     let _ = stop.send(());
 }
+
+#[test]
+fn auto_mode_reads_auth_json_when_the_entry_does_not_parse_as_codex_does() {
+    memory();
+    let (home, store, account) = home_with("auto");
+    let (alice, bob) = (Identity::new("alice", "plus"), Identity::new("bob", "pro"));
+    home.write_profile("a", &chatgpt_auth(&alice, 1, 3600));
+    home.write_profile("b", &chatgpt_auth(&bob, 1, 3600));
+    home.write_auth(&chatgpt_auth(&alice, 1, 3600));
+    memory()
+        .entries
+        .lock()
+        .unwrap()
+        .insert((SERVICE.to_owned(), account.clone()), b"not json".to_vec());
+    assert_eq!(store.current().unwrap().as_deref(), Some("a"));
+    let outcome = store.switch("b", false).unwrap();
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("replaced Codex's keyring entry, which could not be read")),
+        "{:?}",
+        outcome.warnings
+    );
+    let b = home.read_json(&home.profile_path("b"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&entry(&account).unwrap()).unwrap(),
+        b
+    );
+    assert_eq!(home.read_json(&home.auth_path()), b);
+}
