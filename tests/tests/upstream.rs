@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use codex_router_testkit::home::now;
 use codex_router_testkit::jwt::Identity;
 use codex_router_testkit::upstream::{
-    CLIENT_ID, FakeUpstream, FunctionCall, Reply, StreamBehaviour, pkce_challenge,
+    CLIENT_ID, FakeUpstream, FunctionCall, Reply, StreamBehaviour, StreamFaults, pkce_challenge,
 };
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -139,6 +139,14 @@ async fn refresh_tokens_rotate_and_reuse_is_refused() {
     assert_eq!(up.refresh_count(&alice.who), 3);
     assert_eq!(up.total_refresh_count(), 4);
     assert_eq!(up.reused_refresh_tokens(), vec![alice.refresh.clone()]);
+    // The log of known tokens presented: who, whether accepted, the token's age and life.
+    let calls = up.refresh_calls();
+    let accepted: Vec<bool> = calls.iter().map(|c| c.accepted).collect();
+    assert_eq!(accepted, [true, false, false]);
+    assert!(calls.iter().all(|c| c.account_id == "acct-alice"));
+    assert_eq!(calls[0].access_lifetime, Some(Duration::from_secs(3600)));
+    assert!(calls[0].token_age.unwrap() < Duration::from_secs(3));
+    assert_eq!(calls[2].access_lifetime, Some(Duration::from_secs(120)));
 }
 
 #[tokio::test]
@@ -819,6 +827,33 @@ async fn stream_behaviours_drop_stall_and_slow() {
     let events = parse_sse(&r.text().await.unwrap());
     assert_eq!(events.last().unwrap().0, "response.completed");
     assert!(started.elapsed() >= Duration::from_millis(5 * events.len() as u64));
+}
+
+#[tokio::test]
+async fn random_stream_faults_are_noted_on_the_request() {
+    let up = FakeUpstream::start();
+    let alice = login(&up, "alice");
+    up.set_stream_faults(StreamFaults {
+        drop: 1.0,
+        stall: 0.0,
+        max_after_events: 2,
+    });
+    let r = post_responses(&up, &alice, &codex_body("hello")).await;
+    assert!(r.text().await.is_err(), "the stream is cut");
+    let recorded = up.last_request("/backend-api/codex/responses").unwrap();
+    assert!(
+        matches!(recorded.stream, Some(StreamBehaviour::Drop { after_events }) if after_events <= 2),
+        "{:?}",
+        recorded.stream
+    );
+
+    up.set_stream_faults(StreamFaults::default());
+    let r = post_responses(&up, &alice, &codex_body("hello")).await;
+    let events = parse_sse(&r.text().await.unwrap());
+    assert_eq!(events.last().unwrap().0, "response.completed");
+    let recorded = up.last_request("/backend-api/codex/responses").unwrap();
+    assert_eq!(recorded.stream, Some(StreamBehaviour::Normal));
+    assert_eq!(up.last_request("/oauth/token").and_then(|r| r.stream), None);
 }
 
 #[tokio::test]

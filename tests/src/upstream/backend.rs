@@ -7,12 +7,12 @@ use super::common::{
 use super::models::{MODELS_ETAG, chatgpt_slugs, codex_catalog};
 use super::reply::default_reply;
 use super::sse::{ResponseCtx, build_response, reasoning_account, responses_frames, stream_body};
-use super::state::{Shared, random_token};
+use super::state::{RequestSeq, Shared, random_token};
 use super::types::Reply;
 use crate::home::now;
 use crate::jwt::Identity;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -101,6 +101,7 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(Identity, String),
 /// `POST /backend-api/codex/responses`.
 pub(crate) async fn responses(
     State(shared): State<Arc<Shared>>,
+    Extension(seq): Extension<RequestSeq>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -135,6 +136,7 @@ pub(crate) async fn responses(
     if let Reply::HttpError { status, body } = reply {
         return json_response(status, body);
     }
+    shared.lock().note_stream(seq, behaviour);
     let ctx = ResponseCtx::new(&req, true, &who.account_id);
     let built = build_response(&ctx, &reply);
     let mut resp = Response::new(stream_body(responses_frames(&built.events), behaviour));

@@ -3,7 +3,7 @@
 
 use super::common::json_response;
 use super::state::{Shared, who_key};
-use super::types::{RateLimits, Reply, StreamBehaviour};
+use super::types::{RateLimits, Reply, StreamBehaviour, StreamFaults};
 use super::{AccountSpec, auth_json};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -44,6 +44,7 @@ struct Knobs {
     access_ttl: Option<i64>,
     stream_behaviour: Option<StreamBehaviour>,
     next_stream_behaviour: Option<StreamBehaviour>,
+    stream_faults: Option<StreamFaults>,
     next_response: Option<Reply>,
     next_responses: Option<Vec<Reply>>,
     clear_responses: Option<bool>,
@@ -76,6 +77,9 @@ pub(crate) async fn knobs(State(shared): State<Arc<Shared>>, body: Bytes) -> Res
     }
     if let Some(v) = k.next_stream_behaviour {
         st.next_stream.push_back(v);
+    }
+    if let Some(v) = k.stream_faults {
+        st.stream_faults = v;
     }
     if k.clear_responses == Some(true) {
         st.replies.clear();
@@ -171,6 +175,7 @@ pub(crate) async fn requests(State(shared): State<Arc<Shared>>, RawQuery(q): Raw
                 "path": r.path,
                 "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
                 "body": r.body_text(),
+                "stream": r.stream,
             })
         })
         .collect();
@@ -179,7 +184,7 @@ pub(crate) async fn requests(State(shared): State<Arc<Shared>>, RawQuery(q): Raw
 
 /// `DELETE /_fake/requests`.
 pub(crate) async fn clear_requests(State(shared): State<Arc<Shared>>) -> Response {
-    shared.lock().requests.clear();
+    shared.lock().clear_requests();
     json_response(200, json!({"ok": true}))
 }
 

@@ -39,14 +39,15 @@
 //! # Control API
 //!
 //! For out-of-process tests: `POST /_fake/knobs` with any of `access_ttl`, `stream_behaviour`,
-//! `next_stream_behaviour` (see [`StreamBehaviour`]), `next_response`, `next_responses` (see
-//! [`Reply`]), `clear_responses`, `usage_limited: {key, resets_at|null}`,
-//! `rate_limits: {key, limits}` ([`RateLimits`]), `fail_next_refresh: {status, body}`,
-//! `refresh_delay_ms`, `revoke_family_on_reuse`, `login_as` ([`AccountSpec`]),
-//! `deny_login: {error, description}`, `device_pending_polls`, `device_poll_interval`,
-//! `device_auth_enabled`, `api_keys: [..]`, `fail_api_key_exchange`;
+//! `next_stream_behaviour` (see [`StreamBehaviour`]), `stream_faults` ([`StreamFaults`]),
+//! `next_response`, `next_responses` (see [`Reply`]), `clear_responses`,
+//! `usage_limited: {key, resets_at|null}`, `rate_limits: {key, limits}` ([`RateLimits`]),
+//! `fail_next_refresh: {status, body}`, `refresh_delay_ms`, `revoke_family_on_reuse`,
+//! `login_as` ([`AccountSpec`]), `deny_login: {error, description}`, `device_pending_polls`,
+//! `device_poll_interval`, `device_auth_enabled`, `api_keys: [..]`, `fail_api_key_exchange`;
 //! `POST /_fake/accounts` ([`AccountSpec`] + optional `access_ttl`) → a ready auth.json;
-//! `GET /_fake/requests[?path=…]`, `DELETE /_fake/requests`; `GET /_fake/stats`.
+//! `GET /_fake/requests[?path=…]` (each with the `stream` behaviour its answer got),
+//! `DELETE /_fake/requests`; `GET /_fake/stats`.
 
 // Handler helpers return early `Response`s as their `Err`; boxing them buys nothing here.
 #![allow(clippy::result_large_err)]
@@ -64,8 +65,8 @@ mod state;
 mod types;
 
 pub use types::{
-    BrowserOutcome, CLIENT_ID, FunctionCall, RateLimits, RateWindow, RecordedRequest, Reply,
-    StreamBehaviour,
+    BrowserOutcome, CLIENT_ID, FunctionCall, RateLimits, RateWindow, RecordedRequest, RefreshCall,
+    Reply, StreamBehaviour, StreamFaults,
 };
 
 use crate::home::now;
@@ -232,9 +233,10 @@ async fn not_found(req: Request) -> Response {
     )
 }
 
-/// Records every non-control request, then runs the handler.
+/// Records every non-control request, then runs the handler (which gets the request's
+/// [`state::RequestSeq`] as an extension).
 async fn record(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return common::openai_error(413, "Request body too large", "invalid_request_error", None);
     };
@@ -254,12 +256,14 @@ async fn record(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> 
                 )
             })
             .collect();
-        shared.lock().requests.push(RecordedRequest {
+        let seq = shared.lock().record(RecordedRequest {
             method: parts.method.to_string(),
             path,
             headers,
             body: bytes.to_vec(),
+            stream: None,
         });
+        parts.extensions.insert(seq);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
@@ -456,6 +460,11 @@ impl FakeUpstream {
         self.shared.lock().presented.clone()
     }
 
+    /// Every refresh call that presented a token this issuer knows, in arrival order.
+    pub fn refresh_calls(&self) -> Vec<RefreshCall> {
+        self.shared.lock().refresh_log.clone()
+    }
+
     /// Refresh tokens presented more than once (tests assert this is empty).
     pub fn reused_refresh_tokens(&self) -> Vec<String> {
         reused(&self.shared.lock().presented)
@@ -548,6 +557,12 @@ impl FakeUpstream {
         self.shared.lock().stream = behaviour;
     }
 
+    /// Cuts or stalls a random fraction of streamed responses from now on; which ones got a
+    /// fault shows in [`RecordedRequest::stream`].
+    pub fn set_stream_faults(&self, faults: StreamFaults) {
+        self.shared.lock().stream_faults = faults;
+    }
+
     /// How the next streamed response only is delivered (queued, before the persistent one).
     pub fn set_next_stream_behaviour(&self, behaviour: StreamBehaviour) {
         self.shared.lock().next_stream.push_back(behaviour);
@@ -612,7 +627,7 @@ impl FakeUpstream {
 
     /// Forgets the request log.
     pub fn clear_requests(&self) {
-        self.shared.lock().requests.clear();
+        self.shared.lock().clear_requests();
     }
 
     /// Polls (every 5 ms) until `count(path) >= n` or `timeout`; returns whether it got there.

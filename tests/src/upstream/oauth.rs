@@ -1,8 +1,10 @@
 //! The OAuth issuer (§2, §3): authorize, token (code, token exchange, refresh), revoke, device.
 
 use super::common::{json_response, openai_error, param, params};
-use super::state::{CodeRecord, DeviceRecord, Shared, TokenSet, random_token, who_key};
-use super::types::CLIENT_ID;
+use super::state::{
+    CodeRecord, DeviceRecord, Shared, State as FakeState, TokenSet, random_token, who_key,
+};
+use super::types::{CLIENT_ID, RefreshCall};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
@@ -216,6 +218,7 @@ const REUSED: &str = "Your refresh token has already been used to generate a new
 
 async fn refresh_grant(shared: &Shared, pairs: &[(String, String)]) -> Response {
     let presented = param(pairs, "refresh_token").unwrap_or_default().to_owned();
+    let arrived = SystemTime::now();
     let delay = {
         let mut st = shared.lock();
         st.presented.push(presented.clone());
@@ -228,13 +231,32 @@ async fn refresh_grant(shared: &Shared, pairs: &[(String, String)]) -> Response 
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     let mut st = shared.lock();
+    let response = refresh_answer(&mut st, pairs, &presented);
+    if let Some(rec) = st.refresh.get(&presented) {
+        let call = RefreshCall {
+            account_id: rec.who.account_id.clone(),
+            email: rec.who.email.clone(),
+            at: arrived,
+            token_age: rec
+                .issued
+                .map(|(at, _)| arrived.duration_since(at).unwrap_or_default()),
+            access_lifetime: rec.issued.map(|(_, life)| life),
+            accepted: response.status().is_success(),
+        };
+        st.refresh_log.push(call);
+    }
+    response
+}
+
+/// The issuer's answer to a refresh call presenting `presented`.
+fn refresh_answer(st: &mut FakeState, pairs: &[(String, String)], presented: &str) -> Response {
     if let Some((status, body)) = st.fail_next_refresh.pop_front() {
         return json_response(status, body);
     }
     if param(pairs, "client_id") != Some(CLIENT_ID) {
         return oauth_error(401, "invalid_client", "Unknown client_id.");
     }
-    let Some(rec) = st.refresh.get_mut(&presented) else {
+    let Some(rec) = st.refresh.get_mut(presented) else {
         return invalidated();
     };
     if rec.revoked {

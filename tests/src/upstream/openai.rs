@@ -7,19 +7,21 @@ use super::sse::{
     ResponseCtx, build_response, chat_completion, chat_frames, input_tokens, responses_frames,
     stream_body,
 };
-use super::state::{Shared, random_token};
+use super::state::{RequestSeq, Shared, random_token};
 use super::types::{Reply, StreamBehaviour};
 use crate::home::now;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// Common front half: key, encoding, JSON, model, rate limit, reply.
+/// Common front half: key, encoding, JSON, model, rate limit, reply (and, for a streamed
+/// answer, its delivery, noted on request `seq`).
 fn prepare(
     shared: &Shared,
+    seq: RequestSeq,
     headers: &HeaderMap,
     body: &[u8],
     list_key: &str,
@@ -78,6 +80,9 @@ fn prepare(
         .pop_front()
         .unwrap_or_else(|| default_reply(&req));
     let behaviour = st.take_stream_behaviour();
+    if req.get("stream") == Some(&Value::Bool(true)) {
+        st.note_stream(seq, behaviour);
+    }
     drop(st);
     match reply {
         Reply::HttpError { status, body } => Err(json_response(status, body)),
@@ -104,10 +109,11 @@ fn add_request_id(resp: &mut Response) {
 /// `POST /v1/responses`.
 pub(crate) async fn responses(
     State(shared): State<Arc<Shared>>,
+    Extension(seq): Extension<RequestSeq>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (key, req, reply, behaviour) = match prepare(&shared, &headers, &body, "input") {
+    let (key, req, reply, behaviour) = match prepare(&shared, seq, &headers, &body, "input") {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -130,10 +136,11 @@ pub(crate) async fn responses(
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat_completions(
     State(shared): State<Arc<Shared>>,
+    Extension(seq): Extension<RequestSeq>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (_key, req, reply, behaviour) = match prepare(&shared, &headers, &body, "messages") {
+    let (_key, req, reply, behaviour) = match prepare(&shared, seq, &headers, &body, "messages") {
         Ok(x) => x,
         Err(r) => return r,
     };

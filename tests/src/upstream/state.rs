@@ -1,6 +1,8 @@
 //! The fake's mutable state: issued tokens, knobs, the request log.
 
-use super::types::{RateLimits, RecordedRequest, Reply, StreamBehaviour};
+use super::types::{
+    RateLimits, RecordedRequest, RefreshCall, Reply, StreamBehaviour, StreamFaults,
+};
 use crate::home::now;
 use crate::jwt::Identity;
 use base64::Engine;
@@ -8,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
 /// Shared between the server thread and the test-facing handle.
 pub(crate) struct Shared {
@@ -46,7 +49,14 @@ pub(crate) struct RefreshRecord {
     pub family: u64,
     pub used: bool,
     pub revoked: bool,
+    /// The `iat` of the access token issued with it and that token's lifetime (`exp - iat`);
+    /// `None` for adopted tokens.
+    pub issued: Option<(SystemTime, Duration)>,
 }
+
+/// A request's place in the log, counting requests forgotten since (handed to its handler).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestSeq(usize);
 
 pub(crate) struct CodeRecord {
     pub who: Identity,
@@ -78,6 +88,7 @@ pub(crate) struct State {
     next_family: u64,
     pub presented: Vec<String>,
     pub refresh_calls: HashMap<String, usize>,
+    pub refresh_log: Vec<RefreshCall>,
     pub fail_next_refresh: VecDeque<(u16, Value)>,
     pub refresh_delay_ms: u64,
     pub revoke_family_on_reuse: bool,
@@ -94,8 +105,11 @@ pub(crate) struct State {
     pub rate_limits: HashMap<String, RateLimits>,
     pub stream: StreamBehaviour,
     pub next_stream: VecDeque<StreamBehaviour>,
+    pub stream_faults: StreamFaults,
     pub replies: VecDeque<Reply>,
     pub requests: Vec<RecordedRequest>,
+    /// Requests dropped from the front of `requests` by clearing it.
+    requests_forgotten: usize,
 }
 
 impl Default for State {
@@ -109,6 +123,7 @@ impl Default for State {
             next_family: 1,
             presented: Vec::new(),
             refresh_calls: HashMap::new(),
+            refresh_log: Vec::new(),
             fail_next_refresh: VecDeque::new(),
             refresh_delay_ms: 0,
             revoke_family_on_reuse: true,
@@ -125,8 +140,10 @@ impl Default for State {
             rate_limits: HashMap::new(),
             stream: StreamBehaviour::Normal,
             next_stream: VecDeque::new(),
+            stream_faults: StreamFaults::default(),
             replies: VecDeque::new(),
             requests: Vec::new(),
+            requests_forgotten: 0,
         }
     }
 }
@@ -180,6 +197,8 @@ impl State {
         let id_token = who.id_token(now, now + 3600);
         let access_token = who.access_token(now, now + ttl, &nonce);
         let refresh_token = format!("rt_{}", random_token(30));
+        let iat = SystemTime::UNIX_EPOCH + Duration::from_secs(now.max(0) as u64);
+        let lifetime = Duration::from_secs(ttl.max(0) as u64);
         self.id_tokens.insert(id_token.clone(), who.clone());
         self.access.insert(
             access_token.clone(),
@@ -197,6 +216,7 @@ impl State {
                 family,
                 used: false,
                 revoked: false,
+                issued: Some((iat, lifetime)),
             },
         );
         TokenSet {
@@ -231,6 +251,7 @@ impl State {
                     family,
                     used: false,
                     revoked: false,
+                    issued: None,
                 },
             );
         }
@@ -258,7 +279,44 @@ impl State {
             .find_map(|k| self.usage_limited.get(*k).copied())
     }
 
+    /// How the next streamed answer is delivered: a queued behaviour, else a random fault
+    /// (see [`StreamFaults`]), else the persistent behaviour.
     pub fn take_stream_behaviour(&mut self) -> StreamBehaviour {
-        self.next_stream.pop_front().unwrap_or(self.stream)
+        if let Some(b) = self.next_stream.pop_front() {
+            return b;
+        }
+        let f = self.stream_faults;
+        let roll: f64 = rand::random();
+        let after_events = rand::random_range(0..=f.max_after_events);
+        if roll < f.drop {
+            StreamBehaviour::Drop { after_events }
+        } else if roll < f.drop + f.stall {
+            StreamBehaviour::Stall { after_events }
+        } else {
+            self.stream
+        }
+    }
+
+    /// Logs a request; its handler gets the returned [`RequestSeq`].
+    pub fn record(&mut self, request: RecordedRequest) -> RequestSeq {
+        self.requests.push(request);
+        RequestSeq(self.requests_forgotten + self.requests.len() - 1)
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&mut self) {
+        self.requests_forgotten += self.requests.len();
+        self.requests.clear();
+    }
+
+    /// Notes on request `seq` (unless forgotten) how its answer's stream is delivered.
+    pub fn note_stream(&mut self, seq: RequestSeq, behaviour: StreamBehaviour) {
+        if let Some(r) = seq
+            .0
+            .checked_sub(self.requests_forgotten)
+            .and_then(|i| self.requests.get_mut(i))
+        {
+            r.stream = Some(behaviour);
+        }
     }
 }

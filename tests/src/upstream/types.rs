@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::time::{Duration, SystemTime};
 
 /// The OAuth client id Codex uses (`CLIENT_ID` in codex-rs/login).
 pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
@@ -17,6 +18,10 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The raw body bytes (empty for GET).
     pub body: Vec<u8>,
+    /// How the answer's event stream was delivered, for model requests answered with one
+    /// (`None` otherwise, or while the handler has not picked it yet).
+    #[serde(default)]
+    pub stream: Option<StreamBehaviour>,
 }
 
 impl RecordedRequest {
@@ -92,6 +97,41 @@ pub enum StreamBehaviour {
         /// Events sent before the connection is cut.
         after_events: usize,
     },
+}
+
+/// Faults injected at random into a fraction of streamed answers. A behaviour queued with
+/// `next_stream_behaviour` goes first; streams not picked get the persistent behaviour.
+///
+/// In JSON (control API) form: `{"drop": 0.05, "stall": 0.05, "max_after_events": 5}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamFaults {
+    /// Fraction (0–1) of streams cut ([`StreamBehaviour::Drop`]).
+    #[serde(default)]
+    pub drop: f64,
+    /// Fraction (0–1) of streams stalled ([`StreamBehaviour::Stall`]).
+    #[serde(default)]
+    pub stall: f64,
+    /// A fault comes after a random number of events in `0..=max_after_events`.
+    #[serde(default)]
+    pub max_after_events: usize,
+}
+
+/// One `grant_type=refresh_token` call that presented a refresh token this issuer handed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshCall {
+    /// The account the token belongs to.
+    pub account_id: String,
+    /// Its email.
+    pub email: String,
+    /// When the call arrived.
+    pub at: SystemTime,
+    /// Time since the `iat` of the access token issued with the presented refresh token
+    /// (`None` for adopted tokens).
+    pub token_age: Option<Duration>,
+    /// That access token's lifetime, `exp - iat` (`None` for adopted tokens).
+    pub access_lifetime: Option<Duration>,
+    /// Whether new tokens were issued (false: reused, revoked or failed on purpose).
+    pub accepted: bool,
 }
 
 /// A function call the fake model makes.
