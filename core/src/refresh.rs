@@ -136,14 +136,17 @@ impl Refresher {
         }
     }
 
-    /// Credentials of `name` valid for at least `margin`, refreshing only when needed.
+    /// Credentials of `name` valid for at least `margin`, refreshing only when needed: a
+    /// token that outlives `margin` is used as it is, an expired one is refreshed, and one
+    /// in between only once it is past half its life (see [`refresh_due`]), so a margin
+    /// longer than the tokens live does not refresh on every call.
     pub async fn ensure_fresh(&self, name: &str, margin: Duration) -> Result<Fresh, RefreshError> {
         let name = ProfileName::new(name).map_err(StoreError::from)?;
         let file = self.load(&name).await?;
         let fresh = fresh_from(&name, &file, false, false)?;
         let due = fresh
             .expires_at
-            .is_some_and(|exp| exp <= Utc::now() + margin);
+            .is_some_and(|exp| refresh_due(exp, file.last_refresh_time(), margin) <= Utc::now());
         if !due {
             return Ok(fresh);
         }
@@ -229,16 +232,14 @@ impl Refresher {
                     continue;
                 }
                 let Some(exp) = info.expires_at else { continue };
-                let margin = chrono::TimeDelta::from_std(margin).unwrap_or_default();
-                let mut due = exp - margin;
-                if let Some(issued) = info.last_refresh {
-                    due = due.max(issued + (exp - issued) / 2);
-                }
+                let mut due = refresh_due(exp, info.last_refresh, margin);
                 if let Some(nb) = not_before.get(&p.name) {
                     due = due.max(*nb);
                 }
                 if due <= now {
-                    match self.refresh_now(&p.name).await {
+                    // Judged on the listing: re-judged on the file as it is now, since a
+                    // request may have refreshed the token meanwhile.
+                    match self.ensure_fresh(&p.name, margin).await {
                         Ok(_) => {
                             not_before.remove(&p.name);
                         }
@@ -413,6 +414,24 @@ impl Refresher {
     }
 }
 
+/// When a token expiring at `exp` and issued at `issued` (when known) is due for a refresh
+/// ahead of time: `margin` before `exp`, but never before half its life, so short-lived
+/// tokens cannot cause a refresh loop that hammers the issuer. Never later than `exp`.
+fn refresh_due(
+    exp: DateTime<Utc>,
+    issued: Option<DateTime<Utc>>,
+    margin: Duration,
+) -> DateTime<Utc> {
+    let margin = chrono::TimeDelta::from_std(margin).unwrap_or(chrono::TimeDelta::MAX);
+    let ahead = exp
+        .checked_sub_signed(margin)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    match issued.filter(|i| *i < exp) {
+        Some(issued) => ahead.max(issued + (exp - issued) / 2),
+        None => ahead,
+    }
+}
+
 enum Failure {
     Permanent { code: String, message: String },
     Transient(String),
@@ -496,6 +515,21 @@ mod tests {
             Some("refresh_token_expired")
         );
         assert_eq!(error_code("<html>"), None);
+    }
+
+    #[test]
+    fn refreshes_are_due_at_the_margin_but_never_before_half_the_life() {
+        let at = |s: i64| DateTime::from_timestamp(1_900_000_000 + s, 0).unwrap();
+        let secs = Duration::from_secs;
+        // A long-lived token: the margin decides.
+        assert_eq!(refresh_due(at(3600), Some(at(0)), secs(300)), at(3300));
+        // A token living less than the margin: half its life.
+        assert_eq!(refresh_due(at(4), Some(at(0)), secs(30)), at(2));
+        // Issue time unknown or nonsensical: the margin alone.
+        assert_eq!(refresh_due(at(4), None, secs(30)), at(-26));
+        assert_eq!(refresh_due(at(4), Some(at(9)), secs(3)), at(1));
+        // A margin beyond chrono's range does not panic.
+        assert_eq!(refresh_due(at(4), Some(at(0)), Duration::MAX), at(2));
     }
 
     #[test]
