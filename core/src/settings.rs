@@ -58,6 +58,9 @@ pub struct ProxySettings {
     pub port: u16,
     /// Whether the desktop app starts the endpoint when it starts.
     pub start_with_app: bool,
+    /// Whether other local users may use the endpoint without a local key (off: their
+    /// connections get 403; Linux tells who owns a loopback connection).
+    pub allow_other_users: bool,
     /// Settings added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -69,6 +72,7 @@ impl Default for ProxySettings {
             host: "127.0.0.1".into(),
             port: 9876,
             start_with_app: false,
+            allow_other_users: false,
             extra: Map::new(),
         }
     }

@@ -1465,3 +1465,80 @@ async fn turning_failover_on_in_state_json_reaches_a_running_endpoint() {
     assert_eq!(up.count(RESPONSES), before + 1);
     assert_eq!(r.store().current().unwrap().as_deref(), Some("bob"));
 }
+
+// ---- other local users ------------------------------------------------------------------------
+
+/// What `GET /health` answers to a connection made by the user `uid` (bash's /dev/tcp, run
+/// as that user), or `None` when this test can't act as another user (not root).
+fn health_as_user(addr: std::net::SocketAddr, uid: u32) -> Option<String> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: acting as another local user needs root");
+        return None;
+    }
+    let script = format!(
+        "exec 3<>/dev/tcp/{}/{}; printf 'GET /health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n' >&3; cat <&3",
+        addr.ip(),
+        addr.port()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .uid(uid)
+        .gid(uid)
+        .current_dir("/")
+        .output()
+        .expect("bash runs");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_local_user_is_refused_unless_allowed_or_a_key_is_required() {
+    let up = FakeUpstream::start();
+    let r = start(&up, &["alice"]).await;
+    // Our own connections are served.
+    let health = r.get("/health").send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let addr = r.addr;
+    let Some(answer) = tokio::task::spawn_blocking(move || health_as_user(addr, 65534))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("\"code\":\"other_user\""), "{answer}");
+    assert!(answer.contains("--require-key"), "{answer}");
+    assert!(
+        !answer.contains("alice"),
+        "nothing about the accounts: {answer}"
+    );
+
+    // Allowed in state.json: served.
+    let allowed = start_with(&up, chatgpt_home(&up, &["alice"], 3600), |c| {
+        c.other_users = true;
+    })
+    .await;
+    let addr = allowed.addr;
+    let answer = tokio::task::spawn_blocking(move || health_as_user(addr, 65534))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // With a local key the key decides, whoever connects.
+    let keyed = start_with(&up, chatgpt_home(&up, &["alice"], 3600), |c| {
+        c.local_key = Some(Secret::new("local-key"));
+    })
+    .await;
+    let addr = keyed.addr;
+    let answer = tokio::task::spawn_blocking(move || health_as_user(addr, 65534))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "/health needs no key: {answer}"
+    );
+}

@@ -36,6 +36,11 @@ pub enum ProxyError {
     /// The request's `Host` is not a loopback name (DNS rebinding).
     #[error("Host {0} is refused; use http://127.0.0.1 or http://localhost")]
     HostRefused(String),
+    /// The connection belongs to another local user and no local key is configured.
+    #[error(
+        "This endpoint serves only the user who started it, and this connection belongs to another local user; to share it, start it with a local key (`codex-router serve --require-key`)"
+    )]
+    OtherUser,
     /// `--require-key` is on and the request has no or the wrong key.
     #[error(
         "Incorrect or missing local key: this endpoint requires `Authorization: Bearer <CODEX_ROUTER_KEY>`"
@@ -99,7 +104,7 @@ impl ProxyError {
         let code = match self {
             Self::BadJson(_) | Self::Translate(_) | Self::BodyRead(_) => 400,
             Self::BodyTooLarge { .. } => 413,
-            Self::OriginRefused(_) | Self::HostRefused(_) => 403,
+            Self::OriginRefused(_) | Self::HostRefused(_) | Self::OtherUser => 403,
             Self::BadLocalKey | Self::NeedsSignIn { .. } => 401,
             Self::NoActiveProfile(_) | Self::ProfileUnusable { .. } => 503,
             Self::RefreshUnavailable { .. } => 503,
@@ -123,6 +128,7 @@ impl ProxyError {
             Self::BodyTooLarge { .. } => ("invalid_request_error", Some("request_too_large")),
             Self::OriginRefused(_) => ("permission_error", Some("origin_refused")),
             Self::HostRefused(_) => ("permission_error", Some("host_refused")),
+            Self::OtherUser => ("permission_error", Some("other_user")),
             Self::BadLocalKey => ("invalid_request_error", Some("invalid_api_key")),
             Self::NoActiveProfile(_) => ("server_error", Some("no_active_profile")),
             Self::ProfileUnusable { .. } => ("server_error", Some("profile_unusable")),
@@ -190,6 +196,7 @@ mod tests {
                 "origin_refused",
             ),
             (ProxyError::BadLocalKey, 401, "invalid_api_key"),
+            (ProxyError::OtherUser, 403, "other_user"),
             (
                 ProxyError::NeedsSignIn {
                     name: "work".into(),

@@ -4,6 +4,7 @@ pub mod chat;
 pub mod errors;
 mod failover;
 mod file_stamp;
+mod peer;
 pub mod server;
 pub mod sse;
 pub mod upstream;

@@ -15,6 +15,7 @@ use super::chat::{apply_chatgpt_quirks, chat_to_responses, models_to_openai_list
 use super::errors::{ProxyError, json_response};
 use super::failover::{self, LiveFailover};
 use super::file_stamp::{Stamp, stamp};
+use super::peer::{self, Peer};
 use super::sse::ChatStreamOptions;
 use super::upstream::{self, Upstream, UpstreamError, UpstreamFailure};
 use crate::auth_file::{AuthFile, AuthMode};
@@ -118,6 +119,9 @@ pub struct ServerConfig {
     /// Fail over whatever `state.json` says (`serve --failover`). Otherwise failover
     /// follows `settings.failover`, and `state.json` once it changes.
     pub failover_forced: bool,
+    /// Serve connections of other local users too. Without a local key they are refused
+    /// by default (the kernel says who owns a loopback connection; Linux).
+    pub other_users: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -132,14 +136,16 @@ impl std::fmt::Debug for ServerConfig {
             .field("observer", &self.observer.is_some())
             .field("failover", &self.settings.failover.enabled)
             .field("failover_forced", &self.failover_forced)
+            .field("other_users", &self.other_users)
             .finish_non_exhaustive()
     }
 }
 
 impl ServerConfig {
     /// Defaults: 32 MiB bodies, 300 s idle timeout, 30 s refresh margin, no local key,
-    /// loopback only.
+    /// loopback only, the own user's connections only (unless `proxy.allow_other_users`).
     pub fn new(home: CodexHome, settings: Settings) -> Self {
+        let other_users = settings.proxy.allow_other_users;
         Self {
             home,
             settings,
@@ -152,6 +158,7 @@ impl ServerConfig {
             observer: None,
             events: None,
             failover_forced: false,
+            other_users,
         }
     }
 }
@@ -197,6 +204,8 @@ struct AppState {
     observer: Option<RequestObserver>,
     failover: LiveFailover,
     events: Option<EventBus>,
+    /// Whether connections are checked for their owner ([`peer`]).
+    own_user_only: bool,
 }
 
 /// The profile a response was served with (for the request log line).
@@ -241,7 +250,9 @@ impl Server {
         let mut failover = config.settings.failover.clone();
         failover.enabled |= config.failover_forced;
         let failover = LiveFailover::new(config.home.clone(), failover, config.failover_forced);
+        let own_user_only = !config.other_users && config.local_key.is_none();
         let state = Arc::new(AppState {
+            own_user_only,
             home: config.home,
             store,
             refresher,
@@ -288,8 +299,13 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        let own_user_only = self.state.own_user_only;
         let app = router(self.state);
         let service = hyper_util::service::TowerToHyperService::new(app);
+        // Every request of a refused connection gets the same 403.
+        let refused = hyper_util::service::TowerToHyperService::new(
+            Router::new().fallback(|| async { ProxyError::OtherUser.into_response() }),
+        );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut conns = tokio::task::JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
@@ -310,9 +326,14 @@ impl Server {
             // Events are small writes: without TCP_NODELAY, Nagle's algorithm and the
             // client's delayed ACK hold some of them back for up to 40 ms.
             let _ = tcp.set_nodelay(true);
-            let service = service.clone();
+            let (service, refused) = (service.clone(), refused.clone());
             let mut stop = stop_rx.clone();
             conns.spawn(async move {
+                let service = if !own_user_only || peer_allowed(&tcp).await {
+                    service
+                } else {
+                    refused
+                };
                 // HTTP/1.1 only (what OpenAI clients and Codex speak): a lighter connection
                 // than the HTTP/2-sniffing default.
                 let conn = hyper::server::conn::http1::Builder::new()
@@ -400,6 +421,34 @@ async fn log_request(State(st): State<Arc<AppState>>, req: Request, next: Next) 
 }
 
 /// Refuses web pages, DNS rebinding, strangers (with a local key) and oversized bodies.
+/// Whether a connection may be served when only the endpoint's own user may use it: its
+/// socket is ours, or its owner can't be known (not Linux; a peer on another machine).
+async fn peer_allowed(tcp: &tokio::net::TcpStream) -> bool {
+    let (Ok(ours), Ok(theirs)) = (tcp.local_addr(), tcp.peer_addr()) else {
+        return false;
+    };
+    if !(theirs.ip().is_loopback() || theirs.ip() == ours.ip()) {
+        return true;
+    }
+    let owner = tokio::task::spawn_blocking(move || peer::owner(ours, theirs))
+        .await
+        .unwrap_or(Peer::OtherUser(None));
+    match owner {
+        Peer::SameUser => true,
+        Peer::Unknown => {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!("cannot tell which local user a connection belongs to on this system; any local user can use the endpoint unless it requires a key (--require-key)");
+            });
+            true
+        }
+        Peer::OtherUser(uid) => {
+            tracing::warn!(peer = %theirs, ?uid, "refused a connection of another local user");
+            false
+        }
+    }
+}
+
 async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let headers = req.headers();
     if let Some(origin) = headers.get(header::ORIGIN) {
