@@ -1,14 +1,18 @@
 //! `serve`: the local OpenAI-compatible endpoint in the foreground until Ctrl-C.
 
+use codex_router_core::events::EventBus;
 use codex_router_core::home::CodexHome;
 use codex_router_core::proxy::server::{
-    DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, Server, ServerConfig,
+    DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, RequestRecord, Server, ServerConfig,
 };
 use codex_router_core::secret::Secret;
 use codex_router_core::settings::Settings;
+use codex_router_core::store::Store;
+use codex_router_core::usage;
 use serde_json::Value;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The environment variable holding the local key for `--require-key`.
@@ -82,6 +86,14 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
         .map(|m| usize::try_from(m.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX))
         .unwrap_or(DEFAULT_BODY_LIMIT);
     config.failover_forced = opts.failover;
+    // Nobody subscribes in this process; the bus feeds the usage recorder and poller.
+    let bus = EventBus::new();
+    let store = Store::new(config.home.clone());
+    config.events = Some(bus.clone());
+    config.observer = Some({
+        let (store, bus) = (store.clone(), bus.clone());
+        Arc::new(move |record: &RequestRecord| usage::record_answer(&store, &bus, record))
+    });
     let require = config.local_key.is_some();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -134,8 +146,16 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
             .refresh
             .proactive
             .then(|| server.refresher().spawn_proactive(settings.refresh.clone()));
+        let poller = (settings.usage.refresh_minutes > 0).then(|| {
+            usage::spawn_poller(
+                store,
+                settings.upstream.chatgpt_base_url.clone(),
+                Duration::from_secs(settings.usage.refresh_minutes * 60),
+                bus,
+            )
+        });
         let result = server.run(shutdown_signal()).await;
-        if let Some(task) = proactive {
+        for task in [proactive, poller].into_iter().flatten() {
             task.abort();
         }
         result.map_err(|e| e.to_string())?;

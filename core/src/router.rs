@@ -375,17 +375,7 @@ impl Router {
                 status: record.status,
                 millis: record.ms.round() as u64,
             });
-            if let Some(profile) = record.profile.clone()
-                && !record.codex_headers.is_empty()
-            {
-                let (store, bus, headers) =
-                    (store.clone(), bus.clone(), record.codex_headers.clone());
-                tokio::task::spawn_blocking(move || {
-                    if crate::usage::record_headers(&store, &profile, &headers) {
-                        bus.emit(RouterEvent::UsageUpdated { profile });
-                    }
-                });
-            }
+            crate::usage::record_answer(&store, &bus, record);
         })
     }
 

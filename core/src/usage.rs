@@ -211,6 +211,24 @@ pub fn spawn_poller(
     })
 }
 
+/// After a proxied answer: records the serving account's figures from its `x-codex-*`
+/// headers off the request's task, announcing [`RouterEvent::UsageUpdated`] when they
+/// changed. What every endpoint's request observer does.
+pub fn record_answer(store: &Store, bus: &EventBus, record: &crate::proxy::server::RequestRecord) {
+    let Some(profile) = record.profile.clone() else {
+        return;
+    };
+    if record.codex_headers.is_empty() {
+        return;
+    }
+    let (store, bus, headers) = (store.clone(), bus.clone(), record.codex_headers.clone());
+    tokio::task::spawn_blocking(move || {
+        if record_headers(&store, &profile, &headers) {
+            bus.emit(RouterEvent::UsageUpdated { profile });
+        }
+    });
+}
+
 /// Records the figures of a proxied answer's `x-codex-*` headers for `profile`. Returns
 /// whether the stored figures changed. Blocking file I/O: call it off async tasks.
 pub fn record_headers(store: &Store, profile: &str, headers: &HeaderMap) -> bool {

@@ -289,3 +289,22 @@ def test_failover_turned_on_from_the_cli_reaches_the_running_endpoint(stack, tmp
         assert s.cli("failover", "maybe").returncode == 1
     finally:
         stop_stack(s)
+
+
+def test_usage_headers_of_answers_are_recorded_for_the_serving_account(stack):
+    now = int(time.time())
+    stack.control("knobs", {"rate_limits": {"key": "acct-alice", "limits": {
+        "primary": {"used_percent": 73.0, "window_minutes": 300, "reset_at": now + 3600},
+        "secondary": {"used_percent": 21.0, "window_minutes": 10080, "reset_at": now + 86400},
+        "has_credits": False, "unlimited": False, "balance": None}}})
+    stack.client().chat.completions.create(
+        model="gpt-5.5", messages=[{"role": "user", "content": "how much is left?"}])
+    state = stack.home / "profiles/alice/router.json"
+    deadline = time.monotonic() + 5
+    while True:
+        usage = json.loads(state.read_text()).get("usage") if state.exists() else None
+        if usage and usage["primary"]["used_percent"] == 73.0:
+            break
+        assert time.monotonic() < deadline, f"not recorded: {usage}"
+        time.sleep(0.05)
+    assert usage["secondary"]["used_percent"] == 21.0
