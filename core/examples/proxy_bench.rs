@@ -283,6 +283,40 @@ fn main() {
     }
     println!();
 
+    // ---- a new connection per request ---------------------------------------------------------
+    // What a client without keep-alive pays: TCP setup, and on the router's side the check of
+    // which local user owns the connection (`/proc/net/tcp`).
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .tcp_nodelay(true)
+        .build()
+        .expect("client");
+    let (mut fresh_direct, mut fresh_routed) = (Vec::new(), Vec::new());
+    rt.block_on(async {
+        for _ in 0..a.requests.min(1000) {
+            fresh_direct.push(one(&fresh, &direct).await);
+            fresh_routed.push(one(&fresh, &via_responses).await);
+        }
+    });
+    let (fd, fr) = (sorted(fresh_direct), sorted(fresh_routed));
+    println!("## A new connection per request (no keep-alive; includes the owner check)");
+    println!();
+    println!("| path | p50 ms | p99 ms | added p50 ms | p50 ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| direct to the fake backend (baseline) | {:.3} | {:.3} | — | 1.00 |",
+        pct(&fd, 0.5),
+        pct(&fd, 0.99)
+    );
+    println!(
+        "| via router: POST /v1/responses | {:.3} | {:.3} | {:+.3} | {:.2} |",
+        pct(&fr, 0.5),
+        pct(&fr, 0.99),
+        pct(&fr, 0.5) - pct(&fd, 0.5),
+        pct(&fr, 0.5) / pct(&fd, 0.5)
+    );
+    println!();
+
     // ---- chunk forwarding --------------------------------------------------------------------
     // Each routed stream runs at the same time as a direct one, so both see the upstream's
     // timer ticks alike; per text delta k, the routed arrival minus the direct arrival is
