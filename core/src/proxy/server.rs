@@ -46,7 +46,8 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// Default wait for each chunk of an upstream answer (Codex's own `stream_idle_timeout_ms`).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// A token expiring within this margin is refreshed before the request.
+/// A token expiring within this margin is refreshed before the request (never before half
+/// its life: short-lived tokens are refreshed at half-life, not on every request).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(30);
 /// How long a stopping server waits for open answers before it closes them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
