@@ -138,7 +138,7 @@ impl Refresher {
 
     /// Credentials of `name` valid for at least `margin`, refreshing only when needed: a
     /// token that outlives `margin` is used as it is, an expired one is refreshed, and one
-    /// in between only once it is past half its life (see [`refresh_due`]), so a margin
+    /// in between only once it is past half its life (see `refresh_due`), so a margin
     /// longer than the tokens live does not refresh on every call.
     pub async fn ensure_fresh(&self, name: &str, margin: Duration) -> Result<Fresh, RefreshError> {
         let name = ProfileName::new(name).map_err(StoreError::from)?;

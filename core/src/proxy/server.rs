@@ -2,8 +2,9 @@
 //! of each request.
 //!
 //! A request reads top to bottom: the guards refuse web pages (`Origin`), DNS rebinding
-//! (`Host`) and, with a local key, strangers; [`ActiveCache`] says which profile is active
-//! (re-resolved only when `auth.json` or `.current_profile` changed on disk); the refresher
+//! (`Host`), other local users' connections and, with a local key, strangers;
+//! `ActiveCache` says which profile is active (re-resolved only when `auth.json` or
+//! `.current_profile` changed on disk); the refresher
 //! makes its token fresh; [`super::upstream`] sends it and relays the answer, translated by
 //! [`super::chat`] and [`super::sse`] for Chat Completions.
 //!
