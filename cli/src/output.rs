@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use codex_router_core::auth_file::{AuthMode, LoginInfo};
 use codex_router_core::store::{Profile, Status};
-use codex_router_core::timefmt::{expiry_phrase, window_label};
+use codex_router_core::timefmt::{day_time, expiry_phrase, usage_windows};
 use codex_router_core::usage::{Usage, UsageWindow};
 use serde::Serialize;
 
@@ -62,28 +62,12 @@ fn usage_json(u: &Usage) -> serde_json::Value {
     })
 }
 
-/// Usage in a few words: "5 h 42% · week 17%", or "LIMITED until 14:20".
+/// Usage in a few words: "5 h 42% · week 17%", or "LIMITED until Tue 14:20".
 pub fn usage_phrase(u: &Usage, now: DateTime<Utc>) -> String {
-    if let Some(until) = u.limited_until.filter(|t| *t > now.timestamp()) {
-        let at = DateTime::from_timestamp(until, 0).map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%a %H:%M")
-                .to_string()
-        });
-        return format!("LIMITED until {}", at.unwrap_or_default());
+    match u.limited_until.filter(|t| *t > now.timestamp()) {
+        Some(until) => format!("LIMITED until {}", day_time(until)),
+        None => usage_windows(u).unwrap_or_else(|| "-".into()),
     }
-    [&u.primary, &u.secondary]
-        .into_iter()
-        .flatten()
-        .map(|w| {
-            let label = w
-                .window_minutes
-                .map(window_label)
-                .unwrap_or_else(|| "window".into());
-            format!("{label} {:.0}%", w.used_percent)
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
 }
 
 /// `status --json`.

@@ -1,4 +1,4 @@
-//! Human phrases for token expiry, shared by every frontend.
+//! Human phrases for token expiry and usage, shared by every frontend.
 
 use chrono::{DateTime, Utc};
 
@@ -21,6 +21,34 @@ pub fn window_label(minutes: u64) -> String {
         m if m % 60 == 0 => format!("{} h", m / 60),
         m => format!("{m} min"),
     }
+}
+
+/// A moment in the user's time zone as a weekday and time, "Tue 14:20" (unix seconds in).
+pub fn day_time(unix: i64) -> String {
+    DateTime::from_timestamp(unix, 0)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%a %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// A usage window's name: "5 h", "week", or "window" when its length is not known.
+pub fn usage_window_name(w: &crate::usage::UsageWindow) -> String {
+    w.window_minutes
+        .map(window_label)
+        .unwrap_or_else(|| "window".into())
+}
+
+/// The usage windows in a few words: "5 h 42% · week 17%"; `None` when none is known.
+pub fn usage_windows(usage: &crate::usage::Usage) -> Option<String> {
+    let windows: Vec<String> = [&usage.primary, &usage.secondary]
+        .into_iter()
+        .flatten()
+        .map(|w| format!("{} {:.0}%", usage_window_name(w), w.used_percent))
+        .collect();
+    (!windows.is_empty()).then(|| windows.join(" \u{b7} "))
 }
 
 fn span(secs: i64) -> String {

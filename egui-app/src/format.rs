@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use codex_router_core::auth_file::{AuthMode, LoginInfo};
 use codex_router_core::home::ProfileName;
 use codex_router_core::store::{Health, Profile};
-use codex_router_core::timefmt::{expiry_phrase, window_label};
+use codex_router_core::timefmt::{day_time, expiry_phrase, usage_window_name, usage_windows};
 use codex_router_core::usage::Usage;
 
 /// How a piece of text should stand out.
@@ -70,37 +70,13 @@ pub fn sign_in_label(info: &LoginInfo) -> String {
 /// `None` when nothing is known, so the window never shows made-up figures.
 pub fn usage_summary(usage: &Usage, now: DateTime<Utc>) -> Option<(String, Tone)> {
     if let Some(until) = usage.limited_until.filter(|t| *t > now.timestamp()) {
-        let at = DateTime::from_timestamp(until, 0)
-            .map(|t| {
-                t.with_timezone(&chrono::Local)
-                    .format("%a %H:%M")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        return Some((format!("limited until {at}"), Tone::Warn));
-    }
-    let windows: Vec<String> = [&usage.primary, &usage.secondary]
-        .into_iter()
-        .flatten()
-        .map(|w| {
-            let label = w
-                .window_minutes
-                .map(window_label)
-                .unwrap_or_else(|| "window".into());
-            format!("{label} {:.0}%", w.used_percent)
-        })
-        .collect();
-    if windows.is_empty() {
-        return None;
+        return Some((format!("limited until {}", day_time(until)), Tone::Warn));
     }
     let high = [&usage.primary, &usage.secondary]
         .into_iter()
         .flatten()
         .any(|w| w.used_percent >= 90.0);
-    Some((
-        windows.join(" · "),
-        if high { Tone::Warn } else { Tone::Normal },
-    ))
+    usage_windows(usage).map(|text| (text, if high { Tone::Warn } else { Tone::Normal }))
 }
 
 /// One usage window as a bar: its words ("5 h: 42% · resets 14:20"), how full it is (0–1)
@@ -121,11 +97,7 @@ pub fn usage_bars(usage: &Usage, now: DateTime<Utc>) -> Vec<UsageBar> {
         .into_iter()
         .flatten()
         .map(|w| {
-            let label = w
-                .window_minutes
-                .map(window_label)
-                .unwrap_or_else(|| "window".into());
-            let mut text = format!("{label}: {:.0}%", w.used_percent);
+            let mut text = format!("{}: {:.0}%", usage_window_name(w), w.used_percent);
             if let Some(at) = w
                 .resets_at
                 .filter(|t| *t > now.timestamp())
