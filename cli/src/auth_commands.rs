@@ -55,7 +55,7 @@ pub fn refresh(store: &Store, name: Option<String>) -> Result<(), String> {
                     "already refreshed by another process"
                 };
                 let active = if fresh.updated_active {
-                    " (auth.json updated too)"
+                    " (Codex's login updated too)"
                 } else {
                     ""
                 };

@@ -27,7 +27,7 @@ pub fn run(command: Command) -> Result<(), String> {
                 println!("{name}");
                 Ok(())
             }
-            None => Err("no active profile: auth.json holds no saved login".into()),
+            None => Err("no active profile: Codex's login (auth.json or its keyring entry) is not a saved profile".into()),
         },
         Command::Switch { name, force } => {
             let outcome = store.switch(&name, force).map_err(explain)?;

@@ -35,7 +35,7 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Save the active login (auth.json) as a new profile
+    /// Save Codex's active login (auth.json or its keyring entry) as a new profile
     Save {
         /// The new profile's name
         name: String,

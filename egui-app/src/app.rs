@@ -732,8 +732,8 @@ impl App {
         match self.snapshot.as_ref().map(|s| &s.status) {
             Some(status) => match (&status.profile, &status.login) {
                 (Some(p), _) => format!("The current login is already saved as '{p}'."),
-                (None, None) => "Codex is not signed in (no auth.json).".into(),
-                (None, Some(Err(e))) => format!("auth.json can't be used: {e}"),
+                (None, None) => "Codex is not signed in.".into(),
+                (None, Some(Err(e))) => format!("Codex's login can't be used: {e}"),
                 (None, Some(Ok(_))) => String::new(),
             },
             None => "The profiles could not be read.".into(),
@@ -860,7 +860,7 @@ impl App {
                 if let Some(Err(reason)) = other {
                     ui.label(tone_text(
                         ui,
-                        &format!("Codex's auth.json can't be used: {reason}"),
+                        &format!("Codex's login can't be used: {reason}"),
                         Tone::Warn,
                     ));
                 }

@@ -225,7 +225,7 @@ impl From<&CoreStatus> for Status {
             auth_mode: info.map(|i| i.auth_mode.as_str().to_owned()),
             expires_at: info.and_then(|i| i.expires_at).map(rfc3339),
             error: match (&s.login, &s.needs_sign_in) {
-                (None, _) => Some("not signed in: auth.json does not exist".into()),
+                (None, _) => Some("not signed in: Codex has no login".into()),
                 (Some(Err(reason)), _) => Some(reason.clone()),
                 (Some(Ok(_)), Some(mark)) => Some(format!("needs sign-in: {}", mark.message)),
                 (Some(Ok(_)), None) => None,
