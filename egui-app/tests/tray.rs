@@ -201,6 +201,21 @@ fn the_tray_menu_lists_switches_and_quits() {
         find(&entries, label);
     }
 
+    // Failover from the tray: written to state.json, and the check mark follows.
+    let failover = find(&entries, "Fail Over on Usage Limits");
+    assert!(!failover.checked);
+    click(&host, &item, failover.id);
+    let state = home.path().join("router").join("state.json");
+    wait_for("failover in state.json", || {
+        std::fs::read(&state)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| v["failover"]["enabled"] == true)
+    });
+    wait_for("the failover check mark", || {
+        find(&menu(&host, &item), "Fail Over on Usage Limits").checked
+    });
+
     // A click switches, and the menu follows.
     click(&host, &item, personal.id);
     wait_for("the switch", || {
