@@ -57,6 +57,11 @@ fn usage_json(u: &Usage) -> serde_json::Value {
         "plan": u.plan,
         "primary": window(&u.primary),
         "secondary": window(&u.secondary),
+        "credits": u.credits.as_ref().map(|c| serde_json::json!({
+            "has_credits": c.has_credits,
+            "unlimited": c.unlimited,
+            "balance": c.balance,
+        })),
         "limited_until": u.limited_until.and_then(|t| DateTime::from_timestamp(t, 0)).map(rfc3339),
         "updated_at": DateTime::from_timestamp(u.updated_at, 0).map(rfc3339),
     })

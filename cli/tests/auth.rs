@@ -212,6 +212,7 @@ fn list_shows_each_accounts_own_usage() {
     assert!(
         chrono::DateTime::parse_from_rfc3339(a["primary"]["resets_at"].as_str().unwrap()).is_ok()
     );
+    assert_eq!(a["credits"]["has_credits"], false, "{a}");
     assert!(rows[1]["usage"]["limited_until"].is_string(), "{}", rows[1]);
     assert_eq!(up.count("/backend-api/wham/usage"), 2);
 

@@ -35,6 +35,17 @@ pub struct UsageWindow {
     pub resets_at: Option<String>,
 }
 
+/// An account's credits (bought usage beyond the plan's windows).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Credits {
+    /// Whether it has credits.
+    pub has_credits: bool,
+    /// Whether they are unlimited.
+    pub unlimited: bool,
+    /// The balance as the backend writes it, when known.
+    pub balance: Option<String>,
+}
+
 /// The latest usage figures of a ChatGPT account.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Usage {
@@ -44,6 +55,8 @@ pub struct Usage {
     pub primary: Option<UsageWindow>,
     /// The long window (a week).
     pub secondary: Option<UsageWindow>,
+    /// Credits, when reported.
+    pub credits: Option<Credits>,
     /// Until when the account is rate limited (RFC 3339), if it is.
     pub limited_until: Option<String>,
     /// When these figures were read (RFC 3339).
@@ -182,6 +195,11 @@ impl From<&CoreUsage> for Usage {
             plan: u.plan.clone(),
             primary: u.primary.as_ref().map(Into::into),
             secondary: u.secondary.as_ref().map(Into::into),
+            credits: u.credits.as_ref().map(|c| Credits {
+                has_credits: c.has_credits,
+                unlimited: c.unlimited,
+                balance: c.balance.clone(),
+            }),
             limited_until: u.limited_until.and_then(unix),
             updated_at: unix(u.updated_at),
         }

@@ -1256,6 +1256,85 @@ public func FfiConverterTypeRouter_lower(_ value: Router) -> UInt64 {
 
 
 /**
+ * An account's credits (bought usage beyond the plan's windows).
+ */
+public struct Credits: Equatable, Hashable {
+    /**
+     * Whether it has credits.
+     */
+    public var hasCredits: Bool
+    /**
+     * Whether they are unlimited.
+     */
+    public var unlimited: Bool
+    /**
+     * The balance as the backend writes it, when known.
+     */
+    public var balance: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Whether it has credits.
+         */hasCredits: Bool, 
+        /**
+         * Whether they are unlimited.
+         */unlimited: Bool, 
+        /**
+         * The balance as the backend writes it, when known.
+         */balance: String?) {
+        self.hasCredits = hasCredits
+        self.unlimited = unlimited
+        self.balance = balance
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Credits: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCredits: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Credits {
+        return
+            try Credits(
+                hasCredits: FfiConverterBool.read(from: &buf), 
+                unlimited: FfiConverterBool.read(from: &buf), 
+                balance: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Credits, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.hasCredits, into: &buf)
+        FfiConverterBool.write(value.unlimited, into: &buf)
+        FfiConverterOptionString.write(value.balance, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredits_lift(_ buf: RustBuffer) throws -> Credits {
+    return try FfiConverterTypeCredits.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCredits_lower(_ value: Credits) -> RustBuffer {
+    return FfiConverterTypeCredits.lower(value)
+}
+
+
+/**
  * A finished sign-in.
  */
 public struct LoginResult: Equatable, Hashable {
@@ -1958,6 +2037,10 @@ public struct Usage: Equatable, Hashable {
      */
     public var secondary: UsageWindow?
     /**
+     * Credits, when reported.
+     */
+    public var credits: Credits?
+    /**
      * Until when the account is rate limited (RFC 3339), if it is.
      */
     public var limitedUntil: String?
@@ -1979,6 +2062,9 @@ public struct Usage: Equatable, Hashable {
          * The long window (a week).
          */secondary: UsageWindow?, 
         /**
+         * Credits, when reported.
+         */credits: Credits?, 
+        /**
          * Until when the account is rate limited (RFC 3339), if it is.
          */limitedUntil: String?, 
         /**
@@ -1987,6 +2073,7 @@ public struct Usage: Equatable, Hashable {
         self.plan = plan
         self.primary = primary
         self.secondary = secondary
+        self.credits = credits
         self.limitedUntil = limitedUntil
         self.updatedAt = updatedAt
     }
@@ -2010,6 +2097,7 @@ public struct FfiConverterTypeUsage: FfiConverterRustBuffer {
                 plan: FfiConverterOptionString.read(from: &buf), 
                 primary: FfiConverterOptionTypeUsageWindow.read(from: &buf), 
                 secondary: FfiConverterOptionTypeUsageWindow.read(from: &buf), 
+                credits: FfiConverterOptionTypeCredits.read(from: &buf), 
                 limitedUntil: FfiConverterOptionString.read(from: &buf), 
                 updatedAt: FfiConverterOptionString.read(from: &buf)
         )
@@ -2019,6 +2107,7 @@ public struct FfiConverterTypeUsage: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.plan, into: &buf)
         FfiConverterOptionTypeUsageWindow.write(value.primary, into: &buf)
         FfiConverterOptionTypeUsageWindow.write(value.secondary, into: &buf)
+        FfiConverterOptionTypeCredits.write(value.credits, into: &buf)
         FfiConverterOptionString.write(value.limitedUntil, into: &buf)
         FfiConverterOptionString.write(value.updatedAt, into: &buf)
     }
@@ -2955,6 +3044,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeCredits: FfiConverterRustBuffer {
+    typealias SwiftType = Credits?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCredits.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCredits.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
