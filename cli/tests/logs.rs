@@ -82,6 +82,10 @@ fn serve_logs_at_trace_level_hold_no_secret() {
         all.contains("tokens refreshed") || all.contains("refresh"),
         "the refresh happened: {all}"
     );
+    assert!(
+        !all.contains('\u{1b}'),
+        "a log that is not a terminal has no colour codes: {all}"
+    );
 
     let now = home.read_json(&home.profile_path("a"));
     let mut secrets = vec!["LOGSECRET".to_owned()];
