@@ -361,3 +361,35 @@ fn auto_mode_reads_auth_json_when_the_entry_does_not_parse_as_codex_does() {
     );
     assert_eq!(home.read_json(&home.auth_path()), b);
 }
+
+#[test]
+fn auto_mode_switch_keeps_the_newest_of_the_entry_and_auth_json() {
+    memory();
+    let (home, store, account) = home_with("auto");
+    let (alice, bob) = (Identity::new("alice", "plus"), Identity::new("bob", "pro"));
+    home.write_profile("a", &chatgpt_auth(&alice, 1, 3600));
+    home.write_profile("b", &chatgpt_auth(&bob, 1, 3600));
+    // Codex once fell back to auth.json (generation 2), then rotated again in the keyring
+    // (generation 3): the profile must end up with the newest, whichever place is read last.
+    home.write_auth(&chatgpt_auth(&alice, 2, 3600));
+    set_entry(&account, &chatgpt_auth(&alice, 3, 3600));
+
+    let outcome = store.switch("b", false).unwrap();
+    assert_eq!(outcome.synced_back, vec!["a".to_owned()]);
+    assert_eq!(
+        home.read_json(&home.profile_path("a")),
+        chatgpt_auth(&alice, 3, 3600)
+    );
+
+    // The other order too: auth.json newer than the entry Codex reads first.
+    let (home, store, account) = home_with("auto");
+    home.write_profile("a", &chatgpt_auth(&alice, 1, 3600));
+    home.write_profile("b", &chatgpt_auth(&bob, 1, 3600));
+    home.write_auth(&chatgpt_auth(&alice, 3, 3600));
+    set_entry(&account, &chatgpt_auth(&alice, 2, 3600));
+    store.switch("b", false).unwrap();
+    assert_eq!(
+        home.read_json(&home.profile_path("a")),
+        chatgpt_auth(&alice, 3, 3600)
+    );
+}

@@ -300,6 +300,10 @@ impl Store {
             synced_back: Vec::new(),
             warnings: Vec::new(),
         };
+        // Per profile, the newest copy of its login among the places Codex keeps it (two
+        // places can hold different generations: Codex once fell back to auth.json, then
+        // rotated in the keyring). On equal age, the place Codex reads first wins.
+        let mut newest: Vec<(&Loaded, &AuthFile, &[u8], Place)> = Vec::new();
         for held in &live.held {
             match &held.login {
                 ActiveFile::Login { file, bytes, info } => {
@@ -318,15 +322,12 @@ impl Store {
                             .push(format!("discarded the unsaved login {who}"));
                     }
                     for owner in owners {
-                        let Ok((stored, _, _)) = &owner.file else {
-                            continue;
-                        };
-                        if !stored.same_credentials(file) && !is_older(file, stored) {
-                            files::write_atomic(&owner.path, bytes)?;
-                            tracing::info!(profile = %owner.name, from = held.place.label(), "synced newer tokens back");
-                            if !outcome.synced_back.contains(&owner.name) {
-                                outcome.synced_back.push(owner.name.clone());
+                        match newest.iter_mut().find(|(o, ..)| o.name == owner.name) {
+                            Some(best) if is_older(best.1, file) => {
+                                *best = (owner, file, bytes, held.place);
                             }
+                            Some(_) => {}
+                            None => newest.push((owner, file, bytes, held.place)),
                         }
                     }
                 }
@@ -335,6 +336,16 @@ impl Store {
                     held.place.label()
                 )),
                 _ => {}
+            }
+        }
+        for (owner, file, bytes, place) in newest {
+            let Ok((stored, _, _)) = &owner.file else {
+                continue;
+            };
+            if !stored.same_credentials(file) && !is_older(file, stored) {
+                files::write_atomic(&owner.path, bytes)?;
+                tracing::info!(profile = %owner.name, from = place.label(), "synced newer tokens back");
+                outcome.synced_back.push(owner.name.clone());
             }
         }
         // Re-read the target: the sync-back may just have given it newer tokens.
