@@ -193,6 +193,7 @@ impl HomeWatcher {
             last = now;
         };
         let (tx, rx) = mpsc::channel::<PathBuf>();
+        keyring_changes::watch(&home, tx.clone());
         let mut watcher =
             notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
                 let Ok(event) = result else { return };
@@ -274,6 +275,72 @@ fn relevant(root: &Path, path: &Path) -> bool {
         Some("profiles") => true,
         Some("router") => name == "state.json",
         _ => false,
+    }
+}
+
+/// Codex's login in the OS keyring changes without a file to watch. On Linux the Secret
+/// Service announces every item change on the session bus: while Codex keeps its login
+/// there (`keyring` or `auto`), those signals count as a change of Codex's login.
+#[cfg(target_os = "linux")]
+mod keyring_changes {
+    use crate::codex_config::CredentialStore;
+    use crate::home::CodexHome;
+    use std::path::PathBuf;
+    use std::sync::mpsc::Sender;
+
+    /// Starts forwarding Secret Service item changes to `changes` (as a change of
+    /// `auth.json`), when Codex keeps its login in the keyring and a session bus is there.
+    /// The thread sleeps on the bus and ends at the first signal after the watcher is gone.
+    pub(super) fn watch(home: &CodexHome, changes: Sender<PathBuf>) {
+        if !matches!(
+            CredentialStore::of(home),
+            CredentialStore::Keyring | CredentialStore::Auto
+        ) {
+            return;
+        }
+        let marker = home.auth_file();
+        let started = std::thread::Builder::new()
+            .name("codex-keyring-watch".into())
+            .spawn(move || {
+                let messages = match subscribe() {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "not watching the Secret Service");
+                        return;
+                    }
+                };
+                for _ in messages {
+                    if changes.send(marker.clone()).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = started {
+            tracing::warn!(error = %e, "changes Codex makes in the OS keyring will not show up by themselves");
+        }
+    }
+
+    /// Item created, changed or deleted in any Secret Service collection.
+    fn subscribe() -> zbus::Result<zbus::blocking::MessageIterator> {
+        let bus = zbus::blocking::Connection::session()?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface("org.freedesktop.Secret.Collection")?
+            .build();
+        zbus::blocking::MessageIterator::for_match_rule(rule, &bus, None)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod keyring_changes {
+    //! The Keychain announces no changes to other programs: Codex's keyring login shows up
+    //! at the next file change or read.
+
+    /// Nothing to watch here.
+    pub(super) fn watch(
+        _home: &crate::home::CodexHome,
+        _changes: std::sync::mpsc::Sender<std::path::PathBuf>,
+    ) {
     }
 }
 
