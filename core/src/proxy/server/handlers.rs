@@ -450,13 +450,9 @@ pub(super) async fn models(
     params: Params,
     req: Request,
 ) -> Response {
-    let inc = split(req);
-    if inc.method != Method::GET {
-        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
-    }
-    let active = match resolve_params(&st, &params).await {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
+    let (inc, active) = match get_request(&st, &params, req).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
     };
     let r = match active.as_ref() {
         Active::ApiKey { key, .. } => {
@@ -491,6 +487,22 @@ async fn resolve_params(st: &AppState, params: &Params) -> Result<Arc<Active>, P
     st.resolve(params.profile()?).await
 }
 
+/// The start of a `GET` route: anything but `GET` refused, the profile resolved.
+async fn get_request(
+    st: &AppState,
+    params: &Params,
+    req: Request,
+) -> Result<(Incoming, Arc<Active>), Response> {
+    let inc = split(req);
+    if inc.method != Method::GET {
+        return Err(ProxyError::MethodNotAllowed(inc.method.to_string()).into_response());
+    }
+    let active = resolve_params(st, params)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((inc, active))
+}
+
 /// `GET /v1/models/{id}`.
 pub(super) async fn model(
     State(st): State<Arc<AppState>>,
@@ -498,13 +510,9 @@ pub(super) async fn model(
     req: Request,
 ) -> Response {
     let id = params.id.clone().unwrap_or_default();
-    let inc = split(req);
-    if inc.method != Method::GET {
-        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
-    }
-    let active = match resolve_params(&st, &params).await {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
+    let (inc, active) = match get_request(&st, &params, req).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
     };
     let r = match active.as_ref() {
         Active::ApiKey { key, .. } => {
