@@ -8,7 +8,7 @@ use super::models::{MODELS_ETAG, chatgpt_slugs, codex_catalog};
 use super::reply::default_reply;
 use super::sse::{ResponseCtx, build_response, reasoning_account, responses_frames, stream_body};
 use super::state::{RequestSeq, Shared, random_token};
-use super::types::Reply;
+use super::types::{RateLimits, Reply};
 use crate::home::now;
 use crate::jwt::Identity;
 use axum::body::Bytes;
@@ -98,6 +98,21 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(Identity, String),
     Ok((who, token))
 }
 
+/// The account's rate limits for its `x-codex-*` headers, or the usage-limit 429 (with those
+/// headers) while it is limited.
+fn usage_limit(shared: &Shared, who: &Identity, token: &str) -> Result<RateLimits, Response> {
+    let keys = [who.account_id.as_str(), token];
+    let (limits, limited) = effective_limits(shared, &keys);
+    match limited {
+        Some(resets_at) => {
+            let mut resp = usage_limit_response(&who.plan, resets_at);
+            add_rate_limit_headers(resp.headers_mut(), &limits, &who.plan);
+            Err(resp)
+        }
+        None => Ok(limits),
+    }
+}
+
 /// `POST /backend-api/codex/responses`.
 pub(crate) async fn responses(
     State(shared): State<Arc<Shared>>,
@@ -118,13 +133,10 @@ pub(crate) async fn responses(
     if let Err(r) = check_quirks(&req).and_then(|_| check_reasoning_items(&req, &who.account_id)) {
         return r;
     }
-    let keys = [who.account_id.as_str(), token.as_str()];
-    let (limits, limited) = effective_limits(&shared, &keys);
-    if let Some(resets_at) = limited {
-        let mut resp = usage_limit_response(&who.plan, resets_at);
-        add_rate_limit_headers(resp.headers_mut(), &limits, &who.plan);
-        return resp;
-    }
+    let limits = match usage_limit(&shared, &who, &token) {
+        Ok(limits) => limits,
+        Err(resp) => return resp,
+    };
     let (reply, behaviour) = {
         let mut st = shared.lock();
         let reply = st
@@ -182,11 +194,7 @@ pub(crate) async fn compact(
         return r;
     }
     // Compaction is a model call: it counts against the account's usage limit.
-    let keys = [who.account_id.as_str(), token.as_str()];
-    let (limits, limited) = effective_limits(&shared, &keys);
-    if let Some(resets_at) = limited {
-        let mut resp = usage_limit_response(&who.plan, resets_at);
-        add_rate_limit_headers(resp.headers_mut(), &limits, &who.plan);
+    if let Err(resp) = usage_limit(&shared, &who, &token) {
         return resp;
     }
     let enc = super::sse::encrypt_reasoning(&who.account_id, "cmp");
