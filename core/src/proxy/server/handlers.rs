@@ -222,13 +222,9 @@ async fn model_request(
     if inc.method != Method::POST {
         return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
     }
-    let body = match read_body(inc.body, st.body_limit).await {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let active = match resolve_params(&st, &params).await {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
+    let (body, active) = match body_and_profile(&st, &params, inc.body).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
     };
     let r = match active.as_ref() {
         Active::ApiKey { key, .. } => {
@@ -487,6 +483,21 @@ async fn resolve_params(st: &AppState, params: &Params) -> Result<Arc<Active>, P
     st.resolve(params.profile()?).await
 }
 
+/// A request's body (within the size limit) and the profile it is for.
+async fn body_and_profile(
+    st: &AppState,
+    params: &Params,
+    body: Body,
+) -> Result<(Bytes, Arc<Active>), Response> {
+    let body = read_body(body, st.body_limit)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let active = resolve_params(st, params)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((body, active))
+}
+
 /// The start of a `GET` route: anything but `GET` refused, the profile resolved.
 async fn get_request(
     st: &AppState,
@@ -548,13 +559,9 @@ pub(super) async fn v1_fallback(
     req: Request,
 ) -> Response {
     let inc = split(req);
-    let body = match read_body(inc.body, st.body_limit).await {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let active = match resolve_params(&st, &params).await {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
+    let (body, active) = match body_and_profile(&st, &params, inc.body).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
     };
     let body = (!body.is_empty()).then_some(body);
     let r = match active.as_ref() {
