@@ -6,7 +6,6 @@ use super::file_stamp::{Stamp, stamp};
 use crate::home::{CodexHome, ProfileName};
 use crate::profile_state::ProfileState;
 use crate::settings::{FailoverSettings, Settings};
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// The failover settings, re-read from `router/state.json` whenever it changes.
@@ -57,8 +56,7 @@ impl LiveFailover {
 /// When `name`'s usage limit resets, if the router knows it is limited now.
 pub(crate) fn known_limit(home: &CodexHome, name: &str) -> Option<i64> {
     let name = ProfileName::new(name).ok()?;
-    let dir: PathBuf = home.profile_dir(&name);
-    let usage = ProfileState::load(&dir).usage?;
+    let usage = ProfileState::load(&home.profile_dir(&name)).usage?;
     let now = chrono::Utc::now().timestamp();
-    usage.is_limited(now).then_some(usage.limited_until?)
+    usage.limited_until.filter(|_| usage.is_limited(now))
 }
