@@ -1,5 +1,5 @@
 //! The fuzz targets' bodies, shared by the cargo-fuzz harness in `fuzz/` and by the test
-//! that replays the committed corpora (`core/tests/fuzz_corpora.rs`). Only built with the
+//! that replays the committed corpora (`core/tests/all/fuzz_corpora.rs`). Only built with the
 //! `fuzzing` feature.
 //!
 //! Each function takes arbitrary bytes, must never panic (nor hang, nor take more than

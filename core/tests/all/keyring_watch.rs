@@ -1,6 +1,6 @@
 //! Codex changing its login in the OS keyring shows up by itself: the router hears the
 //! Secret Service's item signals (a real gnome-keyring on a private D-Bus, as in
-//! `cli/tests/keyring.rs`) and announces the switch, with nothing polled.
+//! `cli/tests/all/keyring.rs`) and announces the switch, with nothing polled.
 
 use codex_router_core::events::RouterEvent;
 use codex_router_core::router::Router;

@@ -5,11 +5,9 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-
+use crate::common::{Running, X, start_xvfb, tools_present, wait_for};
 use codex_router_testkit::home::{TempHome, api_key_auth, chatgpt_auth};
 use codex_router_testkit::jwt::Identity;
-use common::{Running, X, start_xvfb, tools_present, wait_for};
 use std::process::{Command, Stdio};
 
 const TITLE: &str = "Codex Router";

@@ -359,7 +359,7 @@ fn a_switch_warns_when_codex_keeps_its_login_where_the_router_cannot_write() {
     home.write_profile("b", &chatgpt_auth(&b, 1, 3600));
     home.write_auth(&chatgpt_auth(&a, 1, 3600));
     assert!(store(&home).switch("b", false).unwrap().warnings.is_empty());
-    // The keyring itself is switched (tests/codex_keyring.rs); these two can't be.
+    // The keyring itself is switched (tests/all/codex_keyring.rs); these two can't be.
     for (config, change) in [
         (
             "cli_auth_credentials_store = \"ephemeral\"\n",

@@ -1,6 +1,6 @@
 //! The store when Codex keeps its login in the OS keyring, with the keyring crate's own
 //! injection point (`set_default_credential_builder`) holding entries in memory, so the rules
-//! are checked on any machine. `cli/tests/keyring.rs` runs the same kind of switch against a
+//! are checked on any machine. `cli/tests/all/keyring.rs` runs the same kind of switch against a
 //! real Secret Service.
 
 use codex_router_core::codex_keyring::{CodexKeyring, SERVICE};

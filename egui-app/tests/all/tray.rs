@@ -7,11 +7,9 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-
+use crate::common::{Running, X, start_xvfb, tools_present, wait_for};
 use codex_router_testkit::home::{TempHome, chatgpt_auth};
 use codex_router_testkit::jwt::Identity;
-use common::{Running, X, start_xvfb, tools_present, wait_for};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -1,0 +1,8 @@
+//! The command line's integration tests.
+//! One test binary for the crate (a binary per file costs a link each); each file below
+//! is a module.
+
+mod auth;
+mod cli;
+mod keyring;
+mod logs;

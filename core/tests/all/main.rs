@@ -1,0 +1,12 @@
+//! The core's integration tests.
+//! One test binary for the crate (a binary per file costs a link each); each file below
+//! is a module.
+
+mod auth;
+mod codex_keyring;
+mod fuzz_corpora;
+mod keyring_watch;
+mod proxy;
+mod router;
+mod store;
+mod store_props;

@@ -1,0 +1,9 @@
+//! The desktop app's integration tests.
+//! One test binary for the crate (a binary per file costs a link each); each file below
+//! is a module.
+
+#[cfg(target_os = "linux")]
+mod common;
+mod tray;
+mod ui;
+mod xvfb;

@@ -1,0 +1,5 @@
+//! The FFI's integration tests.
+//! One test binary for the crate (a binary per file costs a link each); each file below
+//! is a module.
+
+mod ffi;
