@@ -93,6 +93,18 @@ pub enum ProxyError {
     /// A WebSocket upgrade (Codex falls back to HTTP SSE on 426).
     #[error("WebSocket is not supported by this endpoint; use HTTP (server-sent events)")]
     WebSocketUnsupported,
+    /// A pass-through path with a segment that could leave the upstream's base.
+    #[error("Invalid path: {0}")]
+    BadPath(String),
+    /// A header that must appear once (`Host`, `Origin`) appears more than once.
+    #[error("The {0} header appears more than once")]
+    RepeatedHeader(&'static str),
+    /// The request body did not arrive within the time allowed.
+    #[error("The request body did not arrive within {0} seconds")]
+    BodyTimeout(u64),
+    /// Too many compressed bodies are being decoded at once.
+    #[error("The endpoint is busy decoding other compressed requests; try again in a moment")]
+    DecodeBusy,
     /// A request body in a content encoding the endpoint cannot read.
     #[error("Content-Encoding {0} is not supported; send the body uncompressed")]
     UnsupportedEncoding(String),
@@ -115,6 +127,9 @@ impl ProxyError {
             Self::MethodNotAllowed(_) => 405,
             Self::WebSocketUnsupported => 426,
             Self::UnsupportedEncoding(_) => 415,
+            Self::BadPath(_) | Self::RepeatedHeader(_) => 400,
+            Self::BodyTimeout(_) => 408,
+            Self::DecodeBusy => 503,
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -145,6 +160,10 @@ impl ProxyError {
                 "invalid_request_error",
                 Some("unsupported_content_encoding"),
             ),
+            Self::BadPath(_) => ("invalid_request_error", Some("invalid_path")),
+            Self::RepeatedHeader(_) => ("invalid_request_error", Some("repeated_header")),
+            Self::BodyTimeout(_) => ("invalid_request_error", Some("request_timeout")),
+            Self::DecodeBusy => ("server_error", Some("server_busy")),
         }
     }
 

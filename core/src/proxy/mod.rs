@@ -4,6 +4,7 @@ pub mod chat;
 pub mod errors;
 mod failover;
 mod file_stamp;
+pub mod forward_path;
 mod peer;
 pub mod server;
 pub mod sse;

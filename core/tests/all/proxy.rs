@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 const RESPONSES: &str = "/backend-api/codex/responses";
 
 /// A running router over a temporary CODEX_HOME.
-struct Router {
-    url: String,
-    addr: std::net::SocketAddr,
-    home: TempHome,
+pub(crate) struct Router {
+    pub(crate) url: String,
+    pub(crate) addr: std::net::SocketAddr,
+    pub(crate) home: TempHome,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Drop for Router {
@@ -34,13 +34,13 @@ impl Drop for Router {
 }
 
 impl Router {
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .post(format!("{}{path}", self.url))
             .header("authorization", "Bearer unused")
     }
 
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.get(format!("{}{path}", self.url))
     }
 
@@ -71,7 +71,7 @@ impl Router {
     }
 }
 
-fn settings(up: &FakeUpstream) -> Settings {
+pub(crate) fn settings(up: &FakeUpstream) -> Settings {
     let mut s = Settings::default();
     s.upstream.chatgpt_base_url = up.chatgpt_base_url();
     s.upstream.openai_base_url = up.openai_base_url();
@@ -80,7 +80,7 @@ fn settings(up: &FakeUpstream) -> Settings {
 }
 
 /// Writes ChatGPT profiles (`ttl` seconds of access token each); the first one is active.
-fn chatgpt_home(up: &FakeUpstream, names: &[&str], ttl: i64) -> TempHome {
+pub(crate) fn chatgpt_home(up: &FakeUpstream, names: &[&str], ttl: i64) -> TempHome {
     let home = TempHome::new();
     for (i, name) in names.iter().enumerate() {
         let auth = up.chatgpt_auth_json(&Identity::new(name, "plus"), ttl);
@@ -93,7 +93,7 @@ fn chatgpt_home(up: &FakeUpstream, names: &[&str], ttl: i64) -> TempHome {
     home
 }
 
-async fn start_with(
+pub(crate) async fn start_with(
     up: &FakeUpstream,
     home: TempHome,
     tweak: impl FnOnce(&mut ServerConfig),
@@ -117,7 +117,7 @@ async fn start_with(
     }
 }
 
-async fn start(up: &FakeUpstream, names: &[&str]) -> Router {
+pub(crate) async fn start(up: &FakeUpstream, names: &[&str]) -> Router {
     start_with(up, chatgpt_home(up, names, 3600), |_| {}).await
 }
 
@@ -149,7 +149,7 @@ fn content_of(chunks: &[Value]) -> String {
 
 /// Sends raw bytes and reads the answer's status line and body (for headers reqwest would
 /// not send as given).
-fn raw_request(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String) {
+pub(crate) fn raw_request(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(request).unwrap();
@@ -1470,7 +1470,7 @@ async fn turning_failover_on_in_state_json_reaches_a_running_endpoint() {
 
 /// What `GET /health` answers to a connection made by the user `uid` (bash's /dev/tcp, run
 /// as that user), or `None` when this test can't act as another user (not root).
-fn health_as_user(addr: std::net::SocketAddr, uid: u32) -> Option<String> {
+pub(crate) fn health_as_user(addr: std::net::SocketAddr, uid: u32) -> Option<String> {
     use std::os::unix::process::CommandExt;
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -1540,5 +1540,9 @@ async fn another_local_user_is_refused_unless_allowed_or_a_key_is_required() {
     assert!(
         answer.starts_with("HTTP/1.1 200"),
         "/health needs no key: {answer}"
+    );
+    assert!(
+        !answer.contains("alice"),
+        "without the key /health names no profile: {answer}"
     );
 }

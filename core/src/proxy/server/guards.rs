@@ -75,20 +75,29 @@ pub(super) async fn peer_allowed(tcp: &tokio::net::TcpStream) -> bool {
 
 pub(super) async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let headers = req.headers();
+    for (name, shown) in [(header::ORIGIN, "Origin"), (header::HOST, "Host")] {
+        if headers.get_all(&name).iter().nth(1).is_some() {
+            return ProxyError::RepeatedHeader(shown).into_response();
+        }
+    }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
         if !loopback_origin(&origin) {
             return ProxyError::OriginRefused(origin).into_response();
         }
     }
-    let host = headers
-        .get(header::HOST)
-        .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
-        .or_else(|| req.uri().authority().map(|a| a.to_string()));
-    if let Some(host) = host
-        && !allowed_host(&host, &st.bind_host)
-    {
-        return ProxyError::HostRefused(host).into_response();
+    // An absolute-form request line (`GET http://host/…`) names its host itself, and that
+    // is the one a proxy-aware client meant (RFC 9112 §3.2.2): judge it, and the header too.
+    let hosts = [
+        req.uri().authority().map(|a| a.to_string()),
+        headers
+            .get(header::HOST)
+            .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned()),
+    ];
+    for host in hosts.into_iter().flatten() {
+        if !allowed_host(&host, &st.bind_host) {
+            return ProxyError::HostRefused(host).into_response();
+        }
     }
     if let Some(key) = &st.local_key
         && req.uri().path() != "/health"
@@ -137,15 +146,23 @@ fn is_localhost_name(name: &str) -> bool {
     name == "localhost" || name.ends_with(".localhost")
 }
 
-/// The host part of a `Host` header (no port, no brackets).
-fn host_name(host: &str) -> &str {
+/// The host part of a `Host` header (no port, no brackets); `None` when what follows the
+/// host is anything but `:port` (`[::1]evil.example`).
+fn host_name(host: &str) -> Option<&str> {
     let host = host.trim();
+    let port_ok = |p: &str| p.is_empty() || p.bytes().all(|c| c.is_ascii_digit());
     if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
+        let (inside, after) = rest.split_once(']')?;
+        return match after.strip_prefix(':') {
+            Some(port) if port_ok(port) => Some(inside),
+            None if after.is_empty() => Some(inside),
+            _ => None,
+        };
     }
     match host.rsplit_once(':') {
-        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-        _ => host,
+        Some((h, port)) if port_ok(port) && !h.contains(':') => Some(h),
+        Some(_) => None,
+        None => Some(host),
     }
 }
 
@@ -153,11 +170,13 @@ fn host_name(host: &str) -> &str {
 /// address when that is the unspecified one). DNS names other than `localhost` are refused:
 /// that is what a DNS-rebinding page sends.
 fn allowed_host(host: &str, bind_host: &str) -> bool {
-    let name = host_name(host);
+    let Some(name) = host_name(host) else {
+        return false;
+    };
     if is_localhost_name(name) {
         return true;
     }
-    let bind = host_name(bind_host);
+    let bind = host_name(bind_host).unwrap_or(bind_host);
     if let Ok(ip) = name.parse::<IpAddr>() {
         return ip.is_loopback()
             || bind
@@ -168,7 +187,7 @@ fn allowed_host(host: &str, bind_host: &str) -> bool {
 }
 
 /// Whether the request carries the local key (constant-time comparison).
-fn has_key(headers: &HeaderMap, key: &Secret) -> bool {
+pub(super) fn has_key(headers: &HeaderMap, key: &Secret) -> bool {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -231,6 +250,12 @@ mod tests {
             "rebind.attacker.test",
             "192.168.1.2:9876",
             "localhost.evil.example",
+            "[::1]evil.example",
+            "[::1]:80evil",
+            "[::1]:80:81",
+            "127.0.0.1:80:81",
+            "127.0.0.1:x",
+            "[::1",
         ] {
             assert!(!allowed_host(bad, "127.0.0.1"), "{bad}");
         }

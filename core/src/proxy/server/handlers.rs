@@ -84,32 +84,86 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ProxyError> {
     Ok(value)
 }
 
+/// A request body as the handlers read it, uncompressed; while it lives it holds its share
+/// of the decode budget.
+pub(super) struct Decoded {
+    pub(super) bytes: Bytes,
+    _budget: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// How much is decoded between two claims on the budget.
+const DECODE_CHUNK: usize = 64 * 1024;
+/// How long a decode waits for budget held by others before it gives up (503).
+const DECODE_WAIT: Duration = Duration::from_secs(2);
+
 /// The body uncompressed: Codex's built-in provider (`openai_base_url`) sends zstd bodies
-/// with ChatGPT logins. The result is bounded by the body limit too.
-async fn decode_body(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, ProxyError> {
+/// with ChatGPT logins. The result is bounded by the body limit, and the decoded bytes of
+/// all requests together by the decode budget (claimed as they are produced), so a crowd
+/// of small compression bombs can't take the memory a single one can't.
+async fn decode_body(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Decoded, ProxyError> {
     let encoding = headers.get(header::CONTENT_ENCODING).map(|v| {
         String::from_utf8_lossy(v.as_bytes())
             .trim()
             .to_ascii_lowercase()
     });
     match encoding.as_deref() {
-        None | Some("identity") => Ok(body),
-        Some("zstd") => tokio::task::spawn_blocking(move || {
-            use std::io::Read;
-            let decoder = ruzstd::decoding::StreamingDecoder::new(body.as_ref())
-                .map_err(|e| ProxyError::BodyRead(format!("bad zstd body: {e}")))?;
-            let mut out = Vec::new();
-            decoder
-                .take(limit as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| ProxyError::BodyRead(format!("bad zstd body: {e}")))?;
-            if out.len() > limit {
-                return Err(ProxyError::BodyTooLarge { limit });
-            }
-            Ok(Bytes::from(out))
-        })
-        .await
-        .map_err(|e| ProxyError::BodyRead(e.to_string()))?,
+        None | Some("identity") => Ok(Decoded {
+            bytes: body,
+            _budget: None,
+        }),
+        Some("zstd") => {
+            let (limit, budget) = (st.body_limit, st.decode_budget.clone());
+            let runtime = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                use std::io::Read;
+                let bad = |e: std::io::Error| ProxyError::BodyRead(format!("bad zstd body: {e}"));
+                let mut decoder = ruzstd::decoding::StreamingDecoder::new(body.as_ref())
+                    .map_err(|e| ProxyError::BodyRead(format!("bad zstd body: {e}")))?;
+                let mut out: Vec<u8> = Vec::new();
+                let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
+                let mut claimed_kib = 0usize;
+                let mut chunk = vec![0u8; DECODE_CHUNK];
+                loop {
+                    let n = decoder.read(&mut chunk).map_err(bad)?;
+                    if n == 0 {
+                        break;
+                    }
+                    let need = out.len() + n;
+                    if need > limit {
+                        return Err(ProxyError::BodyTooLarge { limit });
+                    }
+                    if need > out.capacity() {
+                        // Grown by doubling as a Vec would, but claimed before it is.
+                        let cap = (out.capacity() * 2).min(limit + DECODE_CHUNK).max(need);
+                        let cap_kib = cap.div_ceil(1024);
+                        let more = u32::try_from(cap_kib - claimed_kib)
+                            .map_err(|_| ProxyError::DecodeBusy)?;
+                        let claim = runtime.block_on(tokio::time::timeout(
+                            DECODE_WAIT,
+                            budget.clone().acquire_many_owned(more),
+                        ));
+                        match (claim, &mut held) {
+                            (Ok(Ok(permit)), Some(h)) => h.merge(permit),
+                            (Ok(Ok(permit)), None) => held = Some(permit),
+                            _ => return Err(ProxyError::DecodeBusy),
+                        }
+                        claimed_kib = cap_kib;
+                        out.reserve_exact(cap - out.len());
+                    }
+                    out.extend_from_slice(&chunk[..n]);
+                }
+                Ok(Decoded {
+                    bytes: Bytes::from(out),
+                    _budget: held,
+                })
+            })
+            .await
+            .map_err(|e| ProxyError::BodyRead(e.to_string()))?
+        }
         Some(other) => Err(ProxyError::UnsupportedEncoding(other.to_owned())),
     }
 }
@@ -124,13 +178,15 @@ fn result(r: Result<Response, ProxyError>, profile: &str) -> Response {
     served(r.unwrap_or_else(IntoResponse::into_response), profile)
 }
 
-/// The path after `/v1` (or `/p/<name>/v1`), with the query: inside the nested router the
-/// URI has its prefix stripped already.
-fn v1_rest(uri: &axum::http::Uri) -> String {
-    uri.path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or(uri.path())
-        .to_owned()
+/// The methods passed through to an upstream: the ones OpenAI's API and the backend use.
+fn forwardable(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::POST | Method::DELETE)
+}
+
+/// The upstream URL for `inc`'s path under `base`, its segments checked ([`forward_path`]).
+fn checked_url(base: &str, inc: &Incoming) -> Result<String, ProxyError> {
+    forward_path::upstream_url(base, &inc.path, inc.query.as_deref())
+        .map_err(|e| ProxyError::BadPath(e.to_string()))
 }
 
 /// Forwards a request unchanged to the OpenAI API with the profile's key.
@@ -138,11 +194,11 @@ async fn forward_api_key(
     st: &AppState,
     key: &Secret,
     method: Method,
-    rest: &str,
-    headers: &HeaderMap,
+    inc: &Incoming,
     body: Option<Bytes>,
 ) -> Result<Response, ProxyError> {
-    let url = st.upstream.openai_url(rest);
+    let url = checked_url(&st.upstream.openai_url(""), inc)?;
+    let headers = &inc.headers;
     let resp = st
         .upstream
         .send(method, &url, Upstream::api_key_headers(key, headers), body)
@@ -154,28 +210,39 @@ async fn forward_api_key(
 pub(super) struct Incoming {
     method: Method,
     headers: HeaderMap,
-    rest: String,
+    /// The path after `/v1` (or `/p/<name>/v1`), as sent (still percent-encoded): inside
+    /// the nested router the URI has its prefix stripped already.
+    path: String,
     query: Option<String>,
-    body: Body,
 }
 
-pub(super) fn split(req: Request) -> Incoming {
-    let rest = v1_rest(req.uri());
+/// The request's parts the handlers use, and its body.
+pub(super) fn split(req: Request) -> (Incoming, Body) {
+    let path = req.uri().path().to_owned();
     let query = req.uri().query().map(str::to_owned);
     let (parts, body) = req.into_parts();
-    Incoming {
+    let inc = Incoming {
         method: parts.method,
         headers: parts.headers,
-        rest,
+        path,
         query,
-        body,
-    }
+    };
+    (inc, body)
 }
 
 // ---- handlers -----------------------------------------------------------------------------
 
-/// `GET /health`: liveness and the active profile (never a token).
-pub(super) async fn health(State(st): State<Arc<AppState>>) -> Response {
+/// `GET /health`: liveness and the active profile (never a token). With a local key, a
+/// request without it learns only that the endpoint is up.
+pub(super) async fn health(State(st): State<Arc<AppState>>, req: Request) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return ProxyError::MethodNotAllowed(req.method().to_string()).into_response();
+    }
+    if let Some(key) = &st.local_key
+        && !has_key(req.headers(), key)
+    {
+        return json_response(StatusCode::OK, &json!({"status": "ok"}));
+    }
     match st.resolve(None).await {
         Ok(a) => {
             let mode = match a.as_ref() {
@@ -200,7 +267,8 @@ pub(super) async fn chat_completions(
     params: Params,
     req: Request,
 ) -> Response {
-    model_request(st, params, split(req), ModelRoute::Chat).await
+    let (inc, body) = split(req);
+    model_request(st, params, inc, body, ModelRoute::Chat).await
 }
 
 /// The two model routes, which differ only in how a ChatGPT profile's request is made.
@@ -217,29 +285,32 @@ async fn model_request(
     st: Arc<AppState>,
     params: Params,
     inc: Incoming,
+    body: Body,
     route: ModelRoute,
 ) -> Response {
     if inc.method != Method::POST {
         return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
     }
-    let (body, active) = match body_and_profile(&st, &params, inc.body).await {
+    let (body, active) = match body_and_profile(&st, &params, body).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
     let r = match active.as_ref() {
         Active::ApiKey { key, .. } => {
-            forward_api_key(&st, key, Method::POST, &inc.rest, &inc.headers, Some(body)).await
+            forward_api_key(&st, key, Method::POST, &inc, Some(body)).await
         }
         Active::ChatGpt { name } => {
             let mut served_by = name.clone();
             let failover = !matches!(params.profile(), Ok(Some(_)));
-            let r = match decode_body(&inc.headers, body, st.body_limit).await {
+            let r = match decode_body(&st, &inc.headers, body).await {
                 Ok(body) => match route {
                     ModelRoute::Chat => {
-                        chat_via_chatgpt(&st, &mut served_by, failover, &inc.headers, &body).await
+                        let body = &body.bytes;
+                        chat_via_chatgpt(&st, &mut served_by, failover, &inc.headers, body).await
                     }
                     ModelRoute::Responses => {
-                        responses_via_chatgpt(&st, &mut served_by, failover, &inc.headers, &body)
+                        let body = &body.bytes;
+                        responses_via_chatgpt(&st, &mut served_by, failover, &inc.headers, body)
                             .await
                     }
                 },
@@ -299,7 +370,7 @@ pub(super) async fn responses(
     params: Params,
     req: Request,
 ) -> Response {
-    let inc = split(req);
+    let (inc, body) = split(req);
     let upgrade = inc
         .headers
         .get(header::UPGRADE)
@@ -308,7 +379,7 @@ pub(super) async fn responses(
     if upgrade {
         return ProxyError::WebSocketUnsupported.into_response();
     }
-    model_request(st, params, inc, ModelRoute::Responses).await
+    model_request(st, params, inc, body, ModelRoute::Responses).await
 }
 
 async fn responses_via_chatgpt(
@@ -451,9 +522,7 @@ pub(super) async fn models(
         Err(resp) => return resp,
     };
     let r = match active.as_ref() {
-        Active::ApiKey { key, .. } => {
-            forward_api_key(&st, key, Method::GET, &inc.rest, &inc.headers, None).await
-        }
+        Active::ApiKey { key, .. } => forward_api_key(&st, key, Method::GET, &inc, None).await,
         Active::ChatGpt { name } => {
             let wants_catalog = inc.query.as_deref().is_some_and(|q| {
                 url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "client_version")
@@ -489,9 +558,18 @@ async fn body_and_profile(
     params: &Params,
     body: Body,
 ) -> Result<(Bytes, Arc<Active>), Response> {
-    let body = read_body(body, st.body_limit)
-        .await
-        .map_err(IntoResponse::into_response)?;
+    let timeout = st.limits.body_timeout;
+    let body = match tokio::time::timeout(timeout, read_body(body, st.body_limit)).await {
+        Ok(read) => read.map_err(IntoResponse::into_response)?,
+        Err(_) => {
+            let mut resp = ProxyError::BodyTimeout(timeout.as_secs()).into_response();
+            resp.headers_mut().insert(
+                header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return Err(resp);
+        }
+    };
     let active = resolve_params(st, params)
         .await
         .map_err(IntoResponse::into_response)?;
@@ -504,7 +582,7 @@ async fn get_request(
     params: &Params,
     req: Request,
 ) -> Result<(Incoming, Arc<Active>), Response> {
-    let inc = split(req);
+    let (inc, _) = split(req);
     if inc.method != Method::GET {
         return Err(ProxyError::MethodNotAllowed(inc.method.to_string()).into_response());
     }
@@ -526,9 +604,7 @@ pub(super) async fn model(
         Err(resp) => return resp,
     };
     let r = match active.as_ref() {
-        Active::ApiKey { key, .. } => {
-            forward_api_key(&st, key, Method::GET, &inc.rest, &inc.headers, None).await
-        }
+        Active::ApiKey { key, .. } => forward_api_key(&st, key, Method::GET, &inc, None).await,
         Active::ChatGpt { name } => match chatgpt_catalog(&st, name, &inc.headers).await {
             Err(e) => Err(e),
             Ok(Err(resp)) => Ok(resp),
@@ -558,33 +634,39 @@ pub(super) async fn v1_fallback(
     params: Params,
     req: Request,
 ) -> Response {
-    let inc = split(req);
-    let (body, active) = match body_and_profile(&st, &params, inc.body).await {
+    let (inc, body) = split(req);
+    if !forwardable(&inc.method) {
+        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
+    }
+    // Checked before anything else: the profile's credentials go only under the base.
+    if let Err(e) = forward_path::segments(&inc.path) {
+        return ProxyError::BadPath(e.to_string()).into_response();
+    }
+    let (body, active) = match body_and_profile(&st, &params, body).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
     let body = (!body.is_empty()).then_some(body);
     let r = match active.as_ref() {
         Active::ApiKey { key, .. } => {
-            forward_api_key(&st, key, inc.method, &inc.rest, &inc.headers, body).await
+            forward_api_key(&st, key, inc.method.clone(), &inc, body).await
         }
         Active::ChatGpt { name } => {
-            let url = format!(
-                "{}{}",
-                st.upstream
-                    .chatgpt_responses_url()
-                    .trim_end_matches("/responses"),
-                inc.rest
-            );
-            let body = match body {
-                Some(b) => match decode_body(&inc.headers, b, st.body_limit).await {
+            let base = st.upstream.chatgpt_responses_url();
+            let url = match checked_url(base.trim_end_matches("/responses"), &inc) {
+                Ok(url) => url,
+                Err(e) => return result(Err(e), active.name()),
+            };
+            let decoded = match body {
+                Some(b) => match decode_body(&st, &inc.headers, b).await {
                     Ok(b) => Some(b),
                     Err(e) => return result(Err(e), active.name()),
                 },
                 None => None,
             };
+            let body = decoded.as_ref().map(|d| d.bytes.clone());
             if inc.method == Method::POST
-                && inc.rest.split('?').next() == Some("/responses/compact")
+                && inc.path == "/responses/compact"
                 && let Some(b) = &body
             {
                 let mut served_by = name.clone();

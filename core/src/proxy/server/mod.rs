@@ -16,6 +16,7 @@ use super::chat::{apply_chatgpt_quirks, chat_to_responses, models_to_openai_list
 use super::errors::{ProxyError, json_response};
 use super::failover::{self, LiveFailover};
 use super::file_stamp::{Stamp, stamp};
+use super::forward_path;
 use super::peer::{self, Peer};
 use super::sse::ChatStreamOptions;
 use super::upstream::{self, Upstream, UpstreamError, UpstreamFailure};
@@ -34,7 +35,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::any;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -44,11 +45,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod accounts;
+mod connections;
 mod guards;
 mod handlers;
 use accounts::*;
 use guards::*;
 use handlers::*;
+
+use connections::{Busy, BusyBody, Connections, ErrorBodies};
+pub use connections::{ConnectionLimits, raise_file_limit};
 
 /// Default limit on a request body: 32 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -57,6 +62,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// A token expiring within this margin is refreshed before the request (never before half
 /// its life: short-lived tokens are refreshed at half-life, not on every request).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(30);
+/// Default bound on decoded bytes of compressed bodies held at once: 128 MiB.
+pub const DEFAULT_DECODE_BUDGET: usize = 128 * 1024 * 1024;
 /// How long a stopping server waits for open answers before it closes them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -131,6 +138,10 @@ pub struct ServerConfig {
     /// Serve connections of other local users too. Without a local key they are refused
     /// by default (the kernel says who owns a loopback connection; Linux).
     pub other_users: bool,
+    /// Limits on connections, header and body reading.
+    pub limits: ConnectionLimits,
+    /// Decoded bytes of compressed request bodies in memory at once, over all requests.
+    pub decode_budget: usize,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -146,6 +157,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("failover", &self.settings.failover.enabled)
             .field("failover_forced", &self.failover_forced)
             .field("other_users", &self.other_users)
+            .field("limits", &self.limits)
+            .field("decode_budget", &self.decode_budget)
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +181,8 @@ impl ServerConfig {
             events: None,
             failover_forced: false,
             other_users,
+            limits: ConnectionLimits::default(),
+            decode_budget: DEFAULT_DECODE_BUDGET,
         }
     }
 }
@@ -215,6 +230,11 @@ struct AppState {
     events: Option<EventBus>,
     /// Whether connections are checked for their owner ([`peer`]).
     own_user_only: bool,
+    /// Connection limits and the open connections.
+    limits: ConnectionLimits,
+    connections: Arc<Connections>,
+    /// Decoded bytes of compressed bodies in memory, in KiB permits.
+    decode_budget: Arc<tokio::sync::Semaphore>,
 }
 
 /// The profile a response was served with (for the request log line).
@@ -260,8 +280,16 @@ impl Server {
         failover.enabled |= config.failover_forced;
         let failover = LiveFailover::new(config.home.clone(), failover, config.failover_forced);
         let own_user_only = !config.other_users && config.local_key.is_none();
+        if let Some(files) = raise_file_limit() {
+            tracing::debug!(files, "open-file limit");
+        }
+        // One whole body must always fit.
+        let decode_kib = config.decode_budget.max(config.body_limit + 64 * 1024) / 1024;
         let state = Arc::new(AppState {
             own_user_only,
+            limits: config.limits,
+            connections: Connections::new(config.limits),
+            decode_budget: Arc::new(tokio::sync::Semaphore::new(decode_kib)),
             home: config.home,
             store,
             refresher,
@@ -309,12 +337,10 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let own_user_only = self.state.own_user_only;
+        let (limits, connections) = (self.state.limits, self.state.connections.clone());
         let app = router(self.state);
-        let service = hyper_util::service::TowerToHyperService::new(app);
         // Every request of a refused connection gets the same 403.
-        let refused = hyper_util::service::TowerToHyperService::new(
-            Router::new().fallback(|| async { ProxyError::OtherUser.into_response() }),
-        );
+        let refused = Router::new().fallback(|| async { ProxyError::OtherUser.into_response() });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut conns = tokio::task::JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
@@ -332,21 +358,43 @@ impl Server {
                 },
                 Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             };
+            let Some(mut admission) = connections.admit() else {
+                tracing::warn!(
+                    "the endpoint is at its connection limit and every connection is busy: closed a new one"
+                );
+                continue;
+            };
             // Events are small writes: without TCP_NODELAY, Nagle's algorithm and the
             // client's delayed ACK hold some of them back for up to 40 ms.
             let _ = tcp.set_nodelay(true);
-            let (service, refused) = (service.clone(), refused.clone());
+            let (app, refused) = (app.clone(), refused.clone());
             let mut stop = stop_rx.clone();
             conns.spawn(async move {
-                let service = if !own_user_only || peer_allowed(&tcp).await {
-                    service
-                } else {
-                    refused
-                };
+                let allowed = !own_user_only || peer_allowed(&tcp).await;
+                if !allowed && !admission.mark_refused() {
+                    return; // too many refused connections open: closed unanswered
+                }
+                let slot = admission.slot.clone();
+                let routes = if allowed { app } else { refused };
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let busy = Busy::new(&slot);
+                        let call = tower::ServiceExt::oneshot(routes.clone(), req.map(Body::new));
+                        async move {
+                            let resp = call.await.unwrap_or_else(|e| match e {});
+                            Ok::<_, std::convert::Infallible>(resp.map(|b| BusyBody::wrap(b, busy)))
+                        }
+                    },
+                );
                 // HTTP/1.1 only (what OpenAI clients and Codex speak): a lighter connection
-                // than the HTTP/2-sniffing default.
+                // than the HTTP/2-sniffing default. The timer bounds header reads, which
+                // also closes silent connections and idle keep-alives.
+                let io = ErrorBodies::new(hyper_util::rt::TokioIo::new(tcp));
                 let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(limits.header_timeout)
+                    .keep_alive(allowed)
+                    .serve_connection(io, service)
                     .with_upgrades();
                 let mut conn = std::pin::pin!(conn);
                 let stopping = async move {
@@ -354,11 +402,13 @@ impl Server {
                 };
                 tokio::select! {
                     _ = conn.as_mut() => {}
+                    () = admission.slot.evicted.notified() => {}
                     () = stopping => {
                         conn.as_mut().graceful_shutdown();
                         let _ = conn.await;
                     }
                 }
+                drop(admission);
             });
         }
         drop(self.listener);
@@ -382,7 +432,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/models/{id}", any(model))
         .fallback(v1_fallback);
     Router::new()
-        .route("/health", get(health))
+        .route("/health", any(health))
         .nest("/v1", v1.clone())
         .nest("/p/{profile}/v1", v1)
         .fallback(not_found)
