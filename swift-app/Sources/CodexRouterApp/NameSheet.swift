@@ -50,6 +50,11 @@ struct NameSheet: View {
     @State private var name = ""
     @State private var failure: String?
 
+    // Written out: the private state would make the synthesized one private.
+    init(request: NameRequest) {
+        self.request = request
+    }
+
     private var trimmed: String {
         name.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -1,14 +1,12 @@
 import CodexRouter
 import Foundation
 
-// ┌──────────────────────────────────────────────────────────────────────────────────────┐
-// │ TO BE REPLACED BY THE FFI. The Rust core owns these words (issue 14: one wording      │
-// │ everywhere). Until the regenerated bindings bring its phrase functions, this file is  │
-// │ the app's ONLY copy of them, word for word from core/src/timefmt.rs and the egui app   │
-// │ (egui-app/src/format.rs, app.rs). Each function names the FFI call that replaces it;   │
-// │ when that call exists, make the body a one-line call to it (or delete the function    │
-// │ and call the FFI at its few call sites). Nothing outside this file builds these words. │
-// └──────────────────────────────────────────────────────────────────────────────────────┘
+// TO BE REPLACED BY THE FFI (issue 14: one wording everywhere). The Rust core owns these
+// words. Until the regenerated bindings bring its phrase functions, this file is the app's
+// only copy of them, word for word from core/src/timefmt.rs and the egui app
+// (egui-app/src/format.rs, app.rs). Each function names the FFI call that replaces it: when
+// that call exists, make the body a one-line call to it, or delete the function and call
+// the FFI at its call sites. No other file copies a core phrase.
 
 /// The core's phrases for profiles, usage, tokens and switching.
 enum Phrases {

@@ -12,6 +12,11 @@ struct ProfileTable: View {
     @State private var selection: ProfileRow.ID?
     @State private var removing: ProfileRow?
 
+    // Written out: the private state would make the synthesized one private.
+    init(naming: Binding<NameRequest?>) {
+        _naming = naming
+    }
+
     var body: some View {
         TimelineView(.everyMinute) { context in
             table(now: context.date)
