@@ -1,8 +1,9 @@
-// swift-tools-version:5.9
+// swift-tools-version:5.10
 // Codex Router's macOS menu bar app. The Rust core comes in as an xcframework
 // (Frameworks/codex_routerFFI.xcframework, built by scripts/build-xcframework) and the
 // generated uniffi bindings (Sources/CodexRouter, committed; checked against the FFI by
-// scripts/test).
+// scripts/test). 5.10 (Xcode 15.3) at least: the bindings use `nonisolated(unsafe)`.
+// `./make-app` wraps the built executable in "Codex Router.app" (Resources/Info.plist).
 import PackageDescription
 
 let package = Package(

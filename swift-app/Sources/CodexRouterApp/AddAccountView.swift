@@ -1,8 +1,9 @@
 import CodexRouter
 import SwiftUI
 
-/// Adds an account: a browser sign-in (the page opens in the default browser; it can be
-/// cancelled) or an OpenAI API key.
+/// Adds an account: a browser sign-in (the page opens in the default browser; its address
+/// can be copied; it can be cancelled) or an OpenAI API key. A sign-in started elsewhere
+/// ("Sign In Again…") shows its progress here too.
 @MainActor
 struct AddAccountView: View {
     @EnvironmentObject private var model: RouterModel
@@ -24,51 +25,73 @@ struct AddAccountView: View {
                     .foregroundStyle(.secondary)
             }
 
-            Section("Sign in with ChatGPT") {
+            Section {
                 if let login = model.login {
-                    HStack(spacing: 8) {
-                        ProgressView()
-                            .controlSize(.small)
-                        Text("Waiting for the sign-in of “\(login.name)” in your browser…")
-                    }
-                    HStack {
-                        Button("Open the Page Again") {
-                            model.openLoginPage()
-                        }
-                        Button("Cancel Sign-In", role: .cancel) {
-                            model.cancelLogin()
-                        }
-                    }
+                    signInProgress(login)
                 } else {
                     Button("Sign In in Browser…") {
-                        model.startLogin(name: trimmedName)
+                        model.addAccount(name: trimmedName)
                     }
                     .keyboardShortcut(.defaultAction)
                     .disabled(trimmedName.isEmpty)
                 }
+            } header: {
+                Text("Sign in with ChatGPT")
+            } footer: {
+                Text("The login is saved as a new profile; Codex keeps using its current one until you switch.")
+                    .font(.caption)
+                    .foregroundStyle(.secondary)
             }
 
-            Section("Or save an OpenAI API key") {
-                SecureField("API key", text: $apiKey)
+            Section {
+                SecureField("API key", text: $apiKey, prompt: Text("sk-…"))
                 Button("Save API Key") {
                     if model.addApiKey(name: trimmedName, key: apiKey) {
                         apiKey = ""
                     }
                 }
                 .disabled(trimmedName.isEmpty || apiKey.isEmpty || model.login != nil)
+            } header: {
+                Text("Or save an OpenAI API key")
+            } footer: {
+                Text("The key is stored in the profile's auth.json (mode 0600) and never shown again.")
+                    .font(.caption)
+                    .foregroundStyle(.secondary)
             }
 
             if let note = model.loginNote {
                 Text(note)
                     .foregroundStyle(.secondary)
                     .fixedSize(horizontal: false, vertical: true)
+                    .textSelection(.enabled)
             }
         }
         .formStyle(.grouped)
-        .frame(width: 440)
-        .onAppear {
-            if let suggested = model.takeSuggestedLoginName() {
-                name = suggested
+        .frame(width: 460)
+    }
+
+    @ViewBuilder private func signInProgress(_ login: LoginProgress) -> some View {
+        HStack(spacing: 8) {
+            ProgressView()
+                .controlSize(.small)
+            Text("Waiting for the sign-in of “\(login.name)” in your browser…")
+        }
+        Text("If no browser opened, open this address:")
+            .font(.caption)
+            .foregroundStyle(.secondary)
+        Text(login.url)
+            .font(.caption.monospaced())
+            .lineLimit(3)
+            .textSelection(.enabled)
+        HStack {
+            Button("Open the Page Again") {
+                model.openLoginPage()
+            }
+            Button("Copy Address") {
+                model.copyLoginAddress()
+            }
+            Button("Cancel Sign-In", role: .cancel) {
+                model.cancelLogin()
             }
         }
     }

@@ -43,6 +43,7 @@ enum WindowID {
 /// A menu bar app: no Dock icon, and no window until one is asked for.
 final class AppDelegate: NSObject, NSApplicationDelegate {
     func applicationDidFinishLaunching(_ notification: Notification) {
+        // The bundle's Info.plist says so too (LSUIElement); this covers `swift run`.
         NSApp.setActivationPolicy(.accessory)
         // SwiftUI may open a Window scene at launch; a menu bar app starts with none.
         DispatchQueue.main.async {

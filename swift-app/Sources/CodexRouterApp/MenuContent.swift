@@ -2,8 +2,8 @@ import AppKit
 import CodexRouter
 import SwiftUI
 
-/// The menu bar menu: profiles (a click switches), Refresh Profiles, Add Account, the local
-/// endpoint, Open Window, Quit.
+/// The menu bar menu: the active login, the profiles (a click switches), re-reading and
+/// renewing, Add Account, the local endpoint with failover, Open Window, Quit.
 @MainActor
 struct MenuContent: View {
     @EnvironmentObject private var model: RouterModel
@@ -34,26 +34,39 @@ struct MenuContent: View {
 
     @ViewBuilder private var header: some View {
         Text(model.headline)
+        if model.unsavedLoginWho != nil {
+            Button("Save Current Login…") {
+                model.askToSaveCurrentLogin()
+            }
+        }
         if model.reminder != nil {
             Button("Restart Codex to use the new profile") {
                 model.dismissReminder()
             }
         }
+        if let login = model.login {
+            Text("Waiting for the sign-in of “\(login.name)”…")
+            Button("Cancel Sign-In") {
+                model.cancelLogin()
+            }
+        }
     }
 
-    /// One item per profile: a check mark on the active one; a click switches.
+    /// One item per profile: a check mark on the active one; a click switches. A profile
+    /// whose login is dead offers a new sign-in instead.
     @ViewBuilder private var profileItems: some View {
+        let now = Date()
         if model.profiles.isEmpty {
-            Text("No profiles yet: add an account")
+            Text("No profiles yet")
         }
         ForEach(model.profiles) { row in
-            if row.profile.state == .needsSignIn {
-                Button("\(row.menuTitle): Sign In Again…") {
-                    model.suggestLogin(for: row.name)
+            if row.needsSignIn {
+                Button("\(row.menuTitle(now: now)) — Sign In Again…") {
+                    model.signInAgain(row.name)
                     show(WindowID.addAccount)
                 }
             } else {
-                Toggle(row.menuTitle, isOn: Binding(
+                Toggle(row.menuTitle(now: now), isOn: Binding(
                     get: { row.profile.active },
                     set: { on in
                         if on { model.switchTo(row.name) }
@@ -65,10 +78,13 @@ struct MenuContent: View {
     }
 
     @ViewBuilder private var accountItems: some View {
-        Button(model.refreshing ? "Refreshing…" : "Refresh Profiles") {
-            model.refreshAll()
+        Button("Refresh Profiles") {
+            model.rereadProfiles()
         }
-        .disabled(model.refreshing)
+        Button(model.refreshingTokens ? "Refreshing Tokens…" : "Refresh Tokens Now") {
+            model.refreshTokens()
+        }
+        .disabled(model.refreshingTokens)
         Button("Add Account…") {
             show(WindowID.addAccount)
         }
@@ -77,16 +93,24 @@ struct MenuContent: View {
     @ViewBuilder private var endpointItems: some View {
         Toggle(model.proxyTitle, isOn: Binding(
             get: { model.proxyRunning },
-            set: { model.setProxy($0) }
+            set: { model.setEndpoint($0) }
         ))
+        .disabled(model.endpointBusy)
+        if model.proxyRunning {
+            Text(model.requestsServed)
+            Button("Copy Endpoint Address") {
+                model.copyEndpointAddress()
+            }
+        }
+        if let error = model.proxy?.lastError {
+            Text("Last error: \(error)")
+        }
         Toggle("Fail Over on Usage Limits", isOn: Binding(
             get: { model.failover },
             set: { model.setFailover($0) }
         ))
-        if model.proxyRunning {
-            Button("Copy Endpoint Address") {
-                model.copyProxyAddress()
-            }
+        if let failover = model.lastFailover {
+            Text(failover)
         }
     }
 

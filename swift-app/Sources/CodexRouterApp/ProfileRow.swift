@@ -1,8 +1,8 @@
 import CodexRouter
 import Foundation
-import SwiftUI
 
-/// One profile with the words the menu and the table show for it.
+/// One profile as the menu and the table show it. The core's words come from `Phrases`;
+/// this adds only how they are laid out and coloured.
 struct ProfileRow: Identifiable, Equatable {
     /// The record from the core.
     let profile: Profile
@@ -13,111 +13,99 @@ struct ProfileRow: Identifiable, Equatable {
     /// Whether a click can make it active (a broken file cannot be).
     var switchable: Bool { profile.state != .invalid }
 
-    /// The menu line: "work — alice@example.com · Team", with the state when it is not usable.
-    var menuTitle: String {
-        var parts = [profile.name]
-        var details: [String] = []
-        if let email = profile.email { details.append(email) }
-        if let plan = profile.plan { details.append(plan.capitalized) }
-        if profile.authMode == "api_key" { details.append("API key") }
+    /// Whether its refresh token was refused for good: it needs a new sign-in.
+    var needsSignIn: Bool { profile.state == .needsSignIn }
+
+    /// Whether "Refresh Tokens Now" applies (a working ChatGPT login).
+    var refreshable: Bool { profile.authMode == "chatgpt" && !needsSignIn }
+
+    /// The menu line: "work — alice@example.com · 5 h 42% · week 17%", "old (needs
+    /// sign-in)", "api — API key", "broken (can't be used)".
+    func menuTitle(now: Date) -> String {
+        var title: String
         switch profile.state {
-        case .needsSignIn: details.append("needs sign-in")
-        case .invalid: details.append("invalid")
-        case .ok, .expired: break
+        case .needsSignIn:
+            title = "\(name) (needs sign-in)"
+        case .invalid:
+            title = "\(name) (can't be used)"
+        case .ok, .expired:
+            if profile.authMode == "api_key" {
+                title = "\(name) — API key"
+            } else if let email = profile.email {
+                title = "\(name) — \(email)"
+            } else {
+                title = name
+            }
         }
-        if let usage = usageLabel { details.append(usage) }
-        if !details.isEmpty { parts.append(details.joined(separator: " · ")) }
-        return parts.joined(separator: " — ")
+        if let usage = profile.usage, let line = Phrases.usageLine(usage, now: now) {
+            title += " · \(line)"
+        }
+        return title
     }
 
     var emailLabel: String { profile.email ?? "—" }
-    var planLabel: String { profile.plan?.capitalized ?? "—" }
 
-    var modeLabel: String {
-        switch profile.authMode {
-        case "chatgpt"?: return "ChatGPT"
-        case "api_key"?: return "API key"
-        default: return "—"
-        }
+    /// "ChatGPT Plus", "API key".
+    var signInLabel: String { Phrases.signIn(authMode: profile.authMode, plan: profile.plan) }
+
+    /// The email's tooltip: the workspace account id, when known.
+    var accountHelp: String {
+        profile.accountId.map { "Account \($0)" } ?? ""
     }
 
-    /// The first 8 characters of a long account id.
-    var accountLabel: String {
-        guard let id = profile.accountId else { return "—" }
-        return id.count > 12 ? String(id.prefix(8)) + "…" : id
+    /// Who the saved login is ("alice@example.com (Plus)"); nil for a broken profile.
+    var who: String? {
+        guard profile.state != .invalid else { return nil }
+        return Phrases.who(authMode: profile.authMode, email: profile.email, plan: profile.plan)
     }
 
-    /// "expires in 3 days", "API key", "needs sign-in: …", "invalid: …".
-    var tokenLabel: String {
+    /// "expires in 3 days", "expired, will refresh", "needs sign-in: …".
+    func tokenLabel(now: Date) -> String {
+        Phrases.tokenState(profile, now: now)
+    }
+
+    /// How the token column stands out.
+    func tokenTone(now: Date) -> Tone {
         switch profile.state {
-        case .invalid:
-            return "Invalid: \(profile.error ?? "unreadable")"
-        case .needsSignIn:
-            guard let error = profile.error else { return "Needs sign-in" }
-            return String(error.prefix(1)).uppercased() + String(error.dropFirst())
-        case .expired:
-            return "Expired \(Format.relative(profile.expiresAt)) (renewed at next use)"
-        case .ok:
-            if profile.authMode == "api_key" { return "API key (does not expire)" }
-            guard profile.expiresAt != nil else { return "No expiry in token" }
-            return "Expires \(Format.relative(profile.expiresAt))"
+        case .invalid, .needsSignIn:
+            return .error
+        case .ok, .expired:
+            if profile.authMode == "api_key" { return .muted }
+            guard let expires = RFC3339.date(profile.expiresAt) else { return .muted }
+            return expires <= now ? .warn : .normal
         }
     }
 
-    var tokenColor: Color {
-        switch profile.state {
-        case .ok: return .primary
-        case .expired: return .secondary
-        case .needsSignIn, .invalid: return .red
+    /// "limited until Tue 14:20" while the account is limited, else nil.
+    func limitLine(now: Date) -> String? {
+        guard let usage = profile.usage, Phrases.limitedUntil(usage, now: now) != nil else {
+            return nil
         }
+        return Phrases.usageLine(usage, now: now)
     }
 
-    /// "5 h 42% · week 17%", or "Limited until Tue 14:20"; nil when unknown.
-    var usageLabel: String? {
-        guard let usage = profile.usage else { return nil }
-        if let until = Format.date(usage.limitedUntil), until > Date() {
-            return "Limited until \(Format.dayTime(until))"
+    /// A bar per usage window the backend reported (none when nothing is known).
+    func usageBars(now: Date) -> [UsageBar] {
+        guard let usage = profile.usage else { return [] }
+        return [usage.primary, usage.secondary].compactMap { $0 }.enumerated().map { index, window in
+            UsageBar(
+                id: index,
+                text: Phrases.usageBar(window, now: now),
+                fraction: min(max(window.usedPercent / 100, 0), 1),
+                nearlyUsedUp: window.usedPercent >= 90
+            )
         }
-        let windows = [usage.primary, usage.secondary].compactMap { $0 }.map { window in
-            "\(Format.window(minutes: window.windowMinutes)) \(Int(window.usedPercent.rounded()))%"
-        }
-        return windows.isEmpty ? nil : windows.joined(separator: " · ")
     }
 }
 
-/// Dates and spans in words.
-enum Format {
-    /// Parses the RFC 3339 times of the records ("2026-11-25T14:53:13Z").
-    static func date(_ rfc3339: String?) -> Date? {
-        guard let rfc3339 else { return nil }
-        let parser = ISO8601DateFormatter()
-        parser.formatOptions = [.withInternetDateTime]
-        return parser.date(from: rfc3339)
-    }
-
-    /// "in 3 days", "2 hours ago".
-    static func relative(_ rfc3339: String?) -> String {
-        guard let date = date(rfc3339) else { return "at an unknown time" }
-        let formatter = RelativeDateTimeFormatter()
-        formatter.unitsStyle = .full
-        return formatter.localizedString(for: date, relativeTo: Date())
-    }
-
-    /// "Tue 14:20".
-    static func dayTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.setLocalizedDateFormatFromTemplate("EEE HH:mm")
-        return formatter.string(from: date)
-    }
-
-    /// A rate-limit window's length: "5 h", "week".
-    static func window(minutes: UInt64?) -> String {
-        switch minutes {
-        case nil: return "window"
-        case 10080?: return "week"
-        case let m? where m % 1440 == 0: return "\(m / 1440) d"
-        case let m? where m % 60 == 0: return "\(m / 60) h"
-        case let m?: return "\(m) min"
-        }
-    }
+/// One usage window drawn as a bar.
+struct UsageBar: Identifiable, Equatable {
+    /// Its place in the row (0: the short window, 1: the long one).
+    let id: Int
+    /// "5 h: 42% · resets 14:20".
+    let text: String
+    /// How full it is, 0–1.
+    let fraction: Double
+    /// 90% or more used: drawn in the warning colour.
+    let nearlyUsedUp: Bool
 }

@@ -1,38 +1,58 @@
-import AppKit
 import CodexRouter
 import Foundation
 import SwiftUI
 
-/// The app's state: what the core reported last, redrawn on its events. Every decision
+/// The app's state: what the core reported last, re-read on its events. Every decision
 /// (which profile is active, whether a switch may drop a login, token state) is the core's;
-/// this only calls it and shows the answers.
+/// the model only calls it and keeps the answers for the views.
+///
+/// This file holds the state, reading and the core's events; the commands are in
+/// RouterModel+Profiles.swift, RouterModel+Endpoint.swift and RouterModel+SignIn.swift.
+/// The published state is set only by those files; views only read it.
 @MainActor
 final class RouterModel: ObservableObject {
     /// The profiles, as rows ready to show.
-    @Published private(set) var profiles: [ProfileRow] = []
+    @Published var profiles: [ProfileRow] = []
     /// The active login.
-    @Published private(set) var status: Status?
-    /// The local endpoint.
-    @Published private(set) var proxy: ProxyState?
-    /// A refresh of every profile is running.
-    @Published private(set) var refreshing = false
+    @Published var status: Status?
+    /// Why the profiles could not be read last time (nil when they could).
+    @Published var loadError: String?
+    /// The local endpoint, and the address the settings ask for.
+    @Published var proxy: ProxyState?
+    /// The endpoint is starting or stopping.
+    @Published var endpointBusy = false
     /// Whether a request that hits an account's usage limit moves to the next account.
-    @Published private(set) var failover = false
-    /// The restart-Codex reminder after a switch.
-    @Published private(set) var reminder: String?
+    @Published var failover = false
+    /// The endpoint's last move of requests to another account, in words.
+    @Published var lastFailover: String?
+    /// Tokens are being renewed over the network.
+    @Published var refreshingTokens = false
+    /// The restart-Codex reminder after a switch (the menu offers to dismiss it).
+    @Published var reminder: String?
     /// A browser sign-in in progress.
-    @Published private(set) var login: LoginProgress?
-    /// What the last sign-in or key added (for the Add Account window).
-    @Published private(set) var loginNote: String?
-    /// The last failure, shown in the window until the next success.
-    @Published private(set) var lastError: String?
+    @Published var login: LoginProgress?
+    /// What the last sign-in or key did (for the Add Account window).
+    @Published var loginNote: String?
+    /// Messages for the window, oldest first.
+    @Published var notices: [Notice] = []
     /// Why the router could not be opened at all (a broken `router/state.json`, …).
     let openError: String?
 
-    private let router: Router?
-    private var loginHandle: LoginHandle?
-    private var suggestedLoginName: String?
-    private static let hideReminderKey = "hideRestartReminder"
+    /// The core; nil when it could not be opened (see `openError`).
+    let router: Router?
+    /// The browser sign-in in progress, to cancel it.
+    var loginHandle: LoginHandle?
+
+    /// A background re-read is waiting (see `rereadSoon`).
+    private var rereadPending = false
+    private var rereadWithProfiles = false
+    /// Counted up by every read on the main thread, so an older background read never
+    /// overwrites a newer one.
+    private var profileReads = 0
+    private var endpointReads = 0
+
+    /// How many notices stay on screen.
+    private static let maxNotices = 4
 
     init() {
         let opened: Router?
@@ -54,13 +74,14 @@ final class RouterModel: ObservableObject {
             do {
                 try router.subscribe(listener: relay)
             } catch {
-                lastError = describe(error)
+                notify(.warn, "Changes made outside the app will not show up by themselves (\(describe(error))).")
             }
         }
         reload()
-        if proxy?.startWithApp == true {
-            setProxy(true)
-        }
+        reloadFailover()
+        // Not from here: SwiftUI is still creating the model, and nothing may open a window
+        // or an alert before it is done. A failure to start becomes a notice.
+        Task { self.startEndpointIfAsked() }
     }
 
     // MARK: - What the views show
@@ -76,8 +97,8 @@ final class RouterModel: ObservableObject {
             }
             return "Active: \(active)"
         }
-        if status?.email != nil || status?.authMode != nil {
-            return "Active: a login that is not saved as a profile"
+        if let who = unsavedLoginWho {
+            return "Active: \(who), not saved as a profile"
         }
         return "Not signed in"
     }
@@ -93,349 +114,166 @@ final class RouterModel: ObservableObject {
         }
     }
 
+    /// Who Codex is signed in as when no profile holds that login ("alice@example.com
+    /// (Plus)"); nil when the login is saved, or there is none.
+    var unsavedLoginWho: String? {
+        guard let status, status.profile == nil, status.authMode != nil else { return nil }
+        return Phrases.who(authMode: status.authMode, email: status.email, plan: status.plan)
+    }
+
+    /// A free profile name for the unsaved login, from its email.
+    var suggestedName: String {
+        suggestedProfileName(email: status?.email, taken: profiles.map(\.name))
+    }
+
     /// Whether the local endpoint runs.
     var proxyRunning: Bool { proxy?.running ?? false }
 
-    /// The endpoint's line in the menu.
-    var proxyTitle: String {
+    /// Where the endpoint serves, or will serve once started.
+    var endpointAddress: String {
         if let address = proxy?.address, proxyRunning {
-            return "Local Endpoint: \(address)"
+            return address
         }
-        if let host = proxy?.host, let port = proxy?.port {
-            return "Local Endpoint (off, \(host):\(port))"
-        }
-        return "Local Endpoint (off)"
+        guard let proxy else { return "" }
+        return "http://\(proxy.host):\(proxy.port)/v1"
     }
 
-    /// `auth.json` holds a login that no profile has: offer to save it.
-    var canSaveCurrentLogin: Bool {
-        status?.profile == nil && status?.authMode != nil
+    /// The endpoint's line in the menu.
+    var proxyTitle: String {
+        proxyRunning ? "Local Endpoint: \(endpointAddress)" : "Local Endpoint (off, \(endpointAddress))"
+    }
+
+    /// "12 requests served" since the endpoint started.
+    var requestsServed: String {
+        let count = proxy?.requestsServed ?? 0
+        return "\(count) request\(count == 1 ? "" : "s") served"
     }
 
     // MARK: - Reading
 
-    /// Reads profiles, status and the endpoint again.
+    /// Reads the profiles, the active login and the endpoint again (files only: no network).
     func reload() {
         guard let router else { return }
+        profileReads += 1
         do {
             profiles = try router.listProfiles().map(ProfileRow.init)
             status = try router.status()
+            loadError = nil
         } catch {
-            lastError = describe(error)
+            loadError = describe(error)
         }
-        reloadProxy()
+        reloadEndpoint()
     }
 
-    private func reloadProxy() {
+    /// Reads the endpoint's state again.
+    func reloadEndpoint() {
         guard let router else { return }
+        endpointReads += 1
         proxy = try? router.proxyState()
-        failover = router.failoverEnabled()
     }
+
+    /// Reads whether failover is on again.
+    func reloadFailover() {
+        failover = router?.failoverEnabled() ?? false
+    }
+
+    /// Re-reads a second later, off the main thread, once for however many events arrive
+    /// meanwhile: a busy endpoint sends `requestFinished` with every answer, and
+    /// `usageUpdated` whenever an answer's usage figures moved.
+    private func rereadSoon(withProfiles: Bool) {
+        rereadWithProfiles = rereadWithProfiles || withProfiles
+        guard !rereadPending, let router else { return }
+        rereadPending = true
+        Task {
+            try? await Task.sleep(nanoseconds: 1_000_000_000)
+            let profilesToo = self.rereadWithProfiles
+            self.rereadPending = false
+            self.rereadWithProfiles = false
+            let before = (profiles: self.profileReads, endpoint: self.endpointReads)
+            let read = await Task.detached { BackgroundRead(router, profilesToo: profilesToo) }.value
+            if before.profiles == self.profileReads, let rows = read.profiles, let status = read.status {
+                self.profiles = rows.map(ProfileRow.init)
+                self.status = status
+            }
+            if before.endpoint == self.endpointReads, let proxy = read.proxy {
+                self.proxy = proxy
+            }
+        }
+    }
+
+    private func startEndpointIfAsked() {
+        if proxy?.startWithApp == true, !proxyRunning {
+            setEndpoint(true, interactive: false)
+        }
+    }
+
+    // MARK: - The core's events
 
     private func handle(_ event: RouterEvent) {
         switch event {
-        case .proxyStarted, .proxyStopped, .requestFinished:
-            reloadProxy()
+        case .requestFinished:
+            rereadSoon(withProfiles: false)
+        case .usageUpdated:
+            rereadSoon(withProfiles: true)
+        case .proxyStarted, .proxyStopped:
+            reloadEndpoint()
+        case .settingsChanged:
+            reloadEndpoint()
+            reloadFailover()
+        case .profilesChanged, .switched, .tokensRefreshed:
+            reload()
         case .needsSignIn(let profile, let message):
             reload()
-            lastError = "“\(profile)” needs a new sign-in: \(message)"
-        case .profilesChanged, .switched, .tokensRefreshed, .usageUpdated:
+            notify(.error, "'\(profile)' needs a new sign-in: \(message)")
+        case .failedOver(let previous, let current, let resetsAt):
             reload()
-        case .failedOver:
-            // The limited account's reset time shows in its row; `switched` follows when
-            // the active profile moves too.
-            reload()
-        case .settingsChanged:
-            reloadProxy()
-        }
-    }
-
-    // MARK: - Commands
-
-    /// Makes `name` the login Codex uses, then reminds to restart Codex.
-    func switchTo(_ name: String, force: Bool = false) {
-        guard let router else { return }
-        do {
-            let done = try router.switchProfile(name: name, force: force)
-            lastError = nil
-            reload()
-            remindToRestart(done)
-        } catch RouterError.UnsavedLogin(let message) {
-            let discard = ask(
-                title: "The current login is not saved",
-                message: "\(message)\n\nUse “Save Current Login…” in the Codex Router window to keep it.",
-                confirm: "Discard It and Switch"
-            )
-            if discard {
-                switchTo(name, force: true)
+            var text = "'\(previous)' reached its usage limit; requests now go to '\(current)'"
+            if let resets = RFC3339.date(resetsAt) {
+                text += " (its limit resets \(localTime(resets, "EEE HH:mm")))"
             }
-        } catch {
-            report(error)
-        }
-    }
-
-    private func remindToRestart(_ done: SwitchResult) {
-        var text = "Switched to “\(done.name)”. Restart Codex to use it: running sessions keep the previous login until restarted (quit and start codex again; in VS Code run “Developer: Reload Window”)."
-        if !done.warnings.isEmpty {
-            text += "\n\n" + done.warnings.joined(separator: "\n")
-        }
-        reminder = text
-        let defaults = UserDefaults.standard
-        guard !defaults.bool(forKey: Self.hideReminderKey) || !done.warnings.isEmpty else { return }
-        bringToFront()
-        let alert = NSAlert()
-        alert.messageText = "Restart Codex"
-        alert.informativeText = text
-        alert.showsSuppressionButton = true
-        alert.suppressionButton?.title = "Don’t remind me again"
-        alert.runModal()
-        if alert.suppressionButton?.state == .on {
-            defaults.set(true, forKey: Self.hideReminderKey)
-        }
-    }
-
-    /// Hides the restart reminder.
-    func dismissReminder() {
-        reminder = nil
-    }
-
-    /// Refreshes the tokens of every ChatGPT profile.
-    func refreshAll() {
-        guard let router, !refreshing else { return }
-        refreshing = true
-        Task {
-            do {
-                let failed = try await router.refreshProfile(name: nil).filter { $0.error != nil }
-                if failed.isEmpty {
-                    lastError = nil
-                } else {
-                    let lines = failed.map { "\($0.profile): \($0.error ?? "")" }
-                    report(title: "Some profiles could not be refreshed", lines.joined(separator: "\n"))
-                }
-            } catch {
-                report(error)
-            }
-            refreshing = false
-            reload()
-        }
-    }
-
-    /// Refreshes the tokens of one profile.
-    func refresh(_ name: String) {
-        guard let router else { return }
-        Task {
-            do {
-                _ = try await router.refreshProfile(name: name)
-                lastError = nil
-            } catch {
-                report(error)
-            }
-            reload()
-        }
-    }
-
-    /// Saves the login in `auth.json` as profile `name`.
-    func saveCurrentLogin(as name: String) {
-        guard let router else { return }
-        do {
-            try router.saveProfile(name: name)
-            lastError = nil
-        } catch {
-            report(error)
-        }
-        reload()
-    }
-
-    /// Renames a profile.
-    func rename(_ old: String, to new: String) {
-        guard let router else { return }
-        do {
-            try router.renameProfile(old: old, new: new)
-            lastError = nil
-        } catch {
-            report(error)
-        }
-        reload()
-    }
-
-    /// Deletes a profile.
-    func remove(_ name: String) {
-        guard let router else { return }
-        do {
-            try router.removeProfile(name: name)
-            lastError = nil
-        } catch {
-            report(error)
-        }
-        reload()
-    }
-
-    /// Starts or stops the local endpoint on the configured address.
-    func setProxy(_ on: Bool) {
-        guard let router else { return }
-        if on {
-            let host = proxy?.host ?? "127.0.0.1"
-            let port = proxy?.port ?? 9876
-            do {
-                _ = try router.startProxy(host: host, port: port)
-            } catch {
-                report(error)
-            }
-            reloadProxy()
-        } else {
-            // Stopping lets open answers finish: not on the main thread.
-            Task {
-                let failure = await Task.detached { () -> String? in
-                    do {
-                        try router.stopProxy()
-                        return nil
-                    } catch {
-                        return describe(error)
-                    }
-                }.value
-                if let failure {
-                    report(title: "Could not stop the local endpoint", failure)
-                }
-                reloadProxy()
-            }
-        }
-    }
-
-    /// Turns failover on or off (for this app's endpoint and every `codex-router serve`).
-    func setFailover(_ on: Bool) {
-        guard let router else { return }
-        do {
-            try router.setFailoverEnabled(enabled: on)
-        } catch {
-            report(error)
-        }
-        reloadProxy()
-    }
-
-    /// Copies the endpoint's address.
-    func copyProxyAddress() {
-        guard let address = proxy?.address else { return }
-        NSPasteboard.general.clearContents()
-        NSPasteboard.general.setString(address, forType: .string)
-    }
-
-    // MARK: - Adding accounts
-
-    /// Asks the Add Account window to start with `name` (signing in again).
-    func suggestLogin(for name: String) {
-        suggestedLoginName = name
-    }
-
-    /// The name the Add Account window should start with, once.
-    func takeSuggestedLoginName() -> String? {
-        defer { suggestedLoginName = nil }
-        return suggestedLoginName
-    }
-
-    /// Starts a browser sign-in for profile `name` and opens the sign-in page.
-    func startLogin(name: String) {
-        guard let router, login == nil else { return }
-        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        do {
-            let handle = try router.startLogin(name: name, force: false)
-            loginHandle = handle
-            login = LoginProgress(name: name, url: handle.url())
-            loginNote = nil
-            openLoginPage()
-            Task {
-                do {
-                    let result = try await handle.wait()
-                    loginNote = Self.summary(of: result)
-                    lastError = nil
-                } catch RouterError.Cancelled {
-                    loginNote = "Sign-in cancelled."
-                } catch {
-                    loginNote = describe(error)
-                    report(error)
-                }
-                login = nil
-                loginHandle = nil
-                reload()
-            }
-        } catch {
-            loginNote = describe(error)
-            report(error)
-        }
-    }
-
-    /// Opens the sign-in page (again) in the default browser.
-    func openLoginPage() {
-        guard let url = login.flatMap({ URL(string: $0.url) }) else { return }
-        NSWorkspace.shared.open(url)
-    }
-
-    /// Cancels the sign-in in progress.
-    func cancelLogin() {
-        loginHandle?.cancel()
-    }
-
-    /// Saves an API key as profile `name`; true when it was saved.
-    func addApiKey(name: String, key: String) -> Bool {
-        guard let router else { return false }
-        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        do {
-            let result = try router.addApiKey(name: name, key: key, force: false)
-            loginNote = Self.summary(of: result)
-            lastError = nil
-            reload()
-            return true
-        } catch {
-            loginNote = describe(error)
-            return false
-        }
-    }
-
-    private static func summary(of result: LoginResult) -> String {
-        let who = result.email.map { " (\($0))" } ?? ""
-        switch result.stored {
-        case .created:
-            return "Added profile “\(result.profile)”\(who)."
-        case .updatedExisting:
-            return "This account was already saved as “\(result.profile)”\(who); its login was updated."
-        case .replaced:
-            return "Replaced the login saved as “\(result.profile)”\(who)."
+            lastFailover = text
+            notify(.warn, text)
         }
     }
 
     // MARK: - Telling the user
 
-    private func report(_ error: Error) {
-        report(title: "Codex Router", describe(error))
+    /// Shows `text` at the top of the window (the same text again moves to the end).
+    func notify(_ tone: Tone, _ text: String) {
+        notices.removeAll { $0.text == text }
+        notices.append(Notice(tone: tone, text: text))
+        if notices.count > Self.maxNotices {
+            notices.removeFirst(notices.count - Self.maxNotices)
+        }
     }
 
-    private func report(title: String, _ message: String) {
-        lastError = message
-        bringToFront()
-        let alert = NSAlert()
-        alert.alertStyle = .warning
-        alert.messageText = title
-        alert.informativeText = message
-        alert.runModal()
+    /// Removes a notice.
+    func dismiss(_ notice: Notice) {
+        notices.removeAll { $0.id == notice.id }
     }
 
-    private func ask(title: String, message: String, confirm: String) -> Bool {
-        bringToFront()
-        let alert = NSAlert()
-        alert.alertStyle = .warning
-        alert.messageText = title
-        alert.informativeText = message
-        alert.addButton(withTitle: confirm)
-        alert.addButton(withTitle: "Cancel")
-        return alert.runModal() == .alertFirstButtonReturn
+    /// A failure of something the user just did: a notice, and an alert (which also
+    /// reaches a user who only has the menu open).
+    func report(_ title: String, _ message: String) {
+        notify(.error, "\(title): \(message)")
+        Alerts.failure(title, message)
     }
 }
 
-/// A browser sign-in waiting for the user.
-struct LoginProgress: Equatable {
-    /// The profile it creates.
-    var name: String
-    /// The sign-in page.
-    var url: String
+/// What a background re-read found (nil where reading failed; the next read on the main
+/// thread reports it).
+private struct BackgroundRead {
+    var proxy: ProxyState?
+    var profiles: [Profile]?
+    var status: Status?
+
+    init(_ router: Router, profilesToo: Bool) {
+        proxy = try? router.proxyState()
+        if profilesToo {
+            profiles = try? router.listProfiles()
+            status = try? router.status()
+        }
+    }
 }
 
 /// Hands the core's events (sent on its own thread) to a closure.
@@ -448,27 +286,5 @@ final class EventRelay: RouterListener {
 
     func onEvent(event: RouterEvent) {
         forward(event)
-    }
-}
-
-/// The message of an error from the core (or any other error).
-func describe(_ error: Error) -> String {
-    if let error = error as? RouterError {
-        return error.message
-    }
-    return error.localizedDescription
-}
-
-extension RouterError {
-    /// The readable message every case carries.
-    var message: String {
-        switch self {
-        case .BadName(let message), .NotFound(let message), .Exists(let message),
-             .Unusable(let message), .NoLogin(let message), .UnsavedLogin(let message),
-             .NeedsSignIn(let message), .Network(let message), .Login(let message),
-             .Cancelled(let message), .Proxy(let message), .Settings(let message),
-             .Invalid(let message), .Io(let message), .Other(let message):
-            return message
-        }
     }
 }
