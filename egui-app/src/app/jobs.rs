@@ -1,6 +1,6 @@
 //! Work that waits on the network or a browser: each [`Job`] runs on a worker thread and
 //! its result comes back through a channel (and a repaint) to [`App::poll`], which hands it
-//! to [`App::finish`].
+//! to `App::finish`.
 
 use super::App;
 use super::state::Dialog;

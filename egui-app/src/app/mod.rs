@@ -3,7 +3,7 @@
 //! `egui_kittest`, and the desktop shell wraps it in an eframe window.
 //!
 //! One frame: [`App::poll`] takes in the core's events and finished jobs; the drawing code
-//! in [`crate::ui`] reads the state and returns [`Command`]s; [`App::run`] runs them (core
+//! in the `ui` module reads the state and returns [`Command`]s; [`App::run`] runs them (core
 //! calls, starting [`Job`]s). Nothing that draws calls the core.
 //!
 //! - `state`: what the window shows, and the fields being typed in.
