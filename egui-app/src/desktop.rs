@@ -2,8 +2,9 @@
 //! closing while a tray exists, quitting on a signal, and a readable screen when the
 //! router cannot start at all.
 
-use crate::app::{App, TrayAction, apply_style};
+use crate::app::{App, TrayAction};
 use crate::tray::Tray;
+use crate::ui::style::apply_style;
 use codex_router_core::router::Router;
 use egui::ViewportCommand;
 use std::path::PathBuf;

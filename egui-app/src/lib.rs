@@ -3,7 +3,8 @@
 //! by `codex-router-core`; this crate only shows its snapshot and sends its commands.
 //!
 //! [`app::App`] is the whole window as a plain struct (tests drive it with `egui_kittest`,
-//! no display needed); [`desktop::Desktop`] wraps it in the eframe window and the tray.
+//! no display needed): its state, the commands that change it and the background jobs;
+//! `ui` draws it. [`desktop::Desktop`] wraps it in the eframe window and the tray.
 
 #![warn(missing_docs)]
 
@@ -12,5 +13,6 @@ pub mod desktop;
 pub mod format;
 pub mod icon;
 pub mod tray;
+mod ui;
 
 pub use app::App;

@@ -547,3 +547,74 @@ fn failover_is_turned_on_and_off_from_the_window_and_the_tray_and_follows_state_
     codex_router_core::settings::Settings::set_failover_enabled(&home_dir, true).unwrap();
     wait_until(&mut harness, |h| app(h).tray_menu().failover);
 }
+
+#[test]
+fn save_it_first_keeps_the_unsaved_login_and_a_taken_name_is_said_in_the_dialog() {
+    let home = two_accounts();
+    home.write_auth(&chatgpt_auth(&Identity::new("eve", "plus"), 1, 86_400));
+    let mut harness = harness(&home);
+    harness.get_by_label("Switch to personal").click();
+    harness.run();
+    harness.get_by_label("Save it first\u{2026}").click();
+    harness.run();
+    harness.get_by_label("Save current login");
+    let field = harness.get_by_label("Profile name");
+    assert_eq!(field.value().as_deref(), Some("eve"), "name from the email");
+
+    // A taken name: said in the dialog, which stays open; nothing is written.
+    field.focus();
+    harness.run();
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::A]);
+    harness.get_by_label("Profile name").type_text("work");
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+    harness.get_by_label_contains("a profile named 'work' already exists");
+    harness.get_by_label("Save current login");
+    assert_eq!(active_account(&home), "acct-eve");
+
+    harness.get_by_label("Profile name").focus();
+    harness.run();
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::A]);
+    harness.get_by_label("Profile name").type_text("eve");
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+    assert!(home.profile_path("eve").exists());
+    assert!(harness.query_by_label("Save current login").is_none());
+    harness.get_by_label_contains("Saved the current login as 'eve'");
+
+    // Saved, so the switch no longer asks.
+    harness.get_by_label("Switch to personal").click();
+    harness.run();
+    assert_eq!(active_account(&home), "acct-bob");
+    harness.get_by_label("Switch to eve");
+}
+
+#[test]
+fn a_dismissed_notice_goes_away() {
+    let home = two_accounts();
+    let mut harness = harness(&home);
+    harness.get_by_label("Switch to personal").click();
+    harness.run();
+    harness.get_by_label_contains("Switched to 'personal'");
+    harness.get_by_label("Dismiss").click();
+    harness.run();
+    assert!(
+        harness
+            .query_by_label_contains("Switched to 'personal'")
+            .is_none()
+    );
+    assert!(app(&harness).notices().is_empty());
+}
+
+#[test]
+fn a_command_carrying_an_api_key_never_shows_it() {
+    let command = Command::AddApiKey {
+        name: "api".into(),
+        key: "sk-never-shown-0123".into(),
+    };
+    let shown = format!("{command:?}");
+    assert!(shown.contains("api"), "{shown}");
+    assert!(!shown.contains("sk-never"), "{shown}");
+}

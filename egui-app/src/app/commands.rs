@@ -1,0 +1,280 @@
+//! What the window, the tray menu or a test asks the app to do, and the one place that does
+//! it: [`App::run`]. Drawing code returns [`Command`]s; the frame loop runs them after the
+//! frame is drawn. Local file operations (switch, save, rename, remove, add a key) take
+//! milliseconds and run here, on the UI thread; anything that waits on the network or a
+//! browser becomes a [`Job`].
+
+use super::App;
+use super::jobs::Job;
+use super::state::Dialog;
+use crate::format::{self, Tone};
+use codex_router_core::router::RouterError;
+use codex_router_core::secret::Secret;
+use codex_router_core::store::{StoreError, Stored};
+
+/// What to restart after a switch; shown after every switch.
+pub const RESTART_NOTE: &str = "Codex apps that are already running keep the old login until they restart: quit and start codex again; in VS Code run \u{201c}Developer: Reload Window\u{201d}.";
+
+/// Something the window, the tray menu or a test asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Make this profile active (asks first when that would drop an unsaved login).
+    Switch(String),
+    /// Make this profile active even though the unsaved login in `auth.json` is lost.
+    SwitchAnyway(String),
+    /// Re-read `profiles/` and `auth.json`.
+    RefreshProfiles,
+    /// Refresh tokens now: one profile, or every ChatGPT profile.
+    RefreshTokens(Option<String>),
+    /// Start the local endpoint when it is off, stop it when it runs.
+    ToggleProxy,
+    /// Turn failover on when it is off, off when it is on (for every running endpoint).
+    ToggleFailover,
+    /// Open a dialog.
+    Open(Prompt),
+    /// Close the open dialog without doing anything.
+    CloseDialog,
+    /// Take the notice with this text off the screen.
+    Dismiss(String),
+    /// Save the login Codex uses now (not yet a profile) as this profile.
+    SaveLogin(String),
+    /// Rename a profile.
+    Rename {
+        /// Its name now.
+        from: String,
+        /// Its new name.
+        to: String,
+    },
+    /// Delete a profile (`auth.json` is not touched).
+    Remove(String),
+    /// Save an API key as a new profile.
+    AddApiKey {
+        /// The profile's name.
+        name: String,
+        /// The key (redacted in `Debug`).
+        key: Secret,
+    },
+    /// Check that the name is free, then sign in with ChatGPT in the browser and save the
+    /// login as a new profile with this name.
+    AddAccount(String),
+    /// Sign in again for a profile whose login died; the new login replaces it.
+    SignInAgain(String),
+    /// Stop the browser sign-in under way and close its dialog.
+    CancelSignIn,
+}
+
+/// A dialog a [`Command::Open`] opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// The new account's profile name, before a browser sign-in.
+    AddAccount,
+    /// A profile name and an API key.
+    AddApiKey,
+    /// The name to save the unsaved login under.
+    SaveLogin,
+    /// A profile's new name.
+    Rename(String),
+    /// Whether to really remove a profile.
+    Remove(String),
+}
+
+impl App {
+    /// Runs a command (from a button, the tray menu or a test).
+    pub fn run(&mut self, command: Command) {
+        match command {
+            Command::Switch(name) => self.switch(&name, false),
+            Command::SwitchAnyway(name) => {
+                self.forms.close_if(|d| matches!(d, Dialog::Discard { .. }));
+                self.switch(&name, true);
+            }
+            Command::RefreshProfiles => {
+                self.reload();
+                if let Some(e) = self.state.load_error.clone() {
+                    self.state.notify(Tone::Error, e);
+                }
+            }
+            Command::RefreshTokens(name) => self.start_job(Job::RefreshTokens(name)),
+            Command::ToggleProxy if self.state.proxy.running => self.start_job(Job::StopEndpoint),
+            Command::ToggleProxy => self.start_job(Job::StartEndpoint),
+            Command::ToggleFailover => self.toggle_failover(),
+            Command::Open(prompt) => self.open(prompt),
+            Command::CloseDialog => self.forms.dialog = None,
+            Command::Dismiss(text) => self.state.notices.retain(|n| n.text != text),
+            Command::SaveLogin(name) => self.save_login(&name),
+            Command::Rename { from, to } => self.rename(&from, &to),
+            Command::Remove(name) => self.remove(&name),
+            Command::AddApiKey { name, key } => self.add_api_key(&name, &key),
+            Command::AddAccount(name) => match self.router.store().ensure_available(&name, false) {
+                Ok(_) => self.start_job(Job::SignIn { name, force: false }),
+                Err(e) => match &mut self.forms.dialog {
+                    Some(Dialog::AddAccount { error, .. }) => *error = Some(e.to_string()),
+                    _ => self.state.notify(Tone::Error, e.to_string()),
+                },
+            },
+            // A new sign-in of the same account updates the profile; `force` lets a dead
+            // login be replaced even when another account signs in under its name.
+            Command::SignInAgain(name) => self.start_job(Job::SignIn { name, force: true }),
+            Command::CancelSignIn => {
+                if let Some(login) = &self.login {
+                    login.cancel();
+                }
+                self.forms.close_if(|d| matches!(d, Dialog::Login { .. }));
+            }
+        }
+    }
+
+    fn open(&mut self, prompt: Prompt) {
+        let dialog = match prompt {
+            Prompt::AddAccount => Dialog::AddAccount {
+                name: String::new(),
+                error: None,
+            },
+            Prompt::AddApiKey => Dialog::AddKey {
+                name: String::new(),
+                key: String::new(),
+                error: None,
+            },
+            Prompt::SaveLogin => Dialog::Save {
+                name: self.state.suggested_name(),
+                error: None,
+            },
+            Prompt::Rename(name) => Dialog::Rename {
+                new: name.clone(),
+                old: name,
+                error: None,
+            },
+            Prompt::Remove(name) => {
+                let who = self
+                    .state
+                    .profiles()
+                    .iter()
+                    .find(|p| p.name == name)
+                    .and_then(|p| p.login.as_ref().ok())
+                    .map(format::who);
+                Dialog::Remove { name, who }
+            }
+        };
+        self.forms.open(dialog);
+    }
+
+    fn switch(&mut self, name: &str, force: bool) {
+        match self.router.switch_profile(name, force) {
+            Ok(outcome) => {
+                let state = &mut self.state;
+                state.notices.retain(|n| n.tone != Tone::Error);
+                for synced in &outcome.synced_back {
+                    state.notify(
+                        Tone::Muted,
+                        format!("Kept the newer tokens of '{synced}' before switching."),
+                    );
+                }
+                for warning in outcome.warnings {
+                    state.notify(Tone::Warn, warning);
+                }
+                state.notify(
+                    Tone::Normal,
+                    format!("Switched to '{}'. {RESTART_NOTE}", outcome.name),
+                );
+            }
+            Err(RouterError::Store(StoreError::UnsavedLogin(who))) => {
+                self.forms.open(Dialog::Discard {
+                    target: name.to_owned(),
+                    who,
+                });
+            }
+            Err(e) => {
+                let text = format!("Could not switch to '{name}': {e}");
+                self.state.notify(Tone::Error, text);
+            }
+        }
+        self.reload();
+    }
+
+    fn toggle_failover(&mut self) {
+        let on = !self.state.failover;
+        match self.router.set_failover_enabled(on) {
+            Ok(()) => {
+                self.state.failover = on;
+                self.state.generation += 1;
+            }
+            Err(e) => {
+                let was = if on { "off" } else { "on" };
+                self.state
+                    .notify(Tone::Error, format!("failover stays {was}: {e}"));
+            }
+        }
+    }
+
+    /// From the Save dialog (an error stays in it) or the first-run page (an error
+    /// becomes a notice).
+    fn save_login(&mut self, name: &str) {
+        match self.router.save_profile(name) {
+            Ok(()) => {
+                self.forms.close_if(|d| matches!(d, Dialog::Save { .. }));
+                self.forms.first_run_name = None;
+                let text = format!("Saved the current login as '{name}'.");
+                self.state.notify(Tone::Normal, text);
+            }
+            Err(e) => match &mut self.forms.dialog {
+                Some(Dialog::Save { error, .. }) => *error = Some(e.to_string()),
+                _ => self
+                    .state
+                    .notify(Tone::Error, format!("Could not save: {e}")),
+            },
+        }
+        self.reload();
+    }
+
+    fn rename(&mut self, from: &str, to: &str) {
+        match self.router.rename_profile(from, to) {
+            Ok(()) => {
+                self.forms.close_if(|d| matches!(d, Dialog::Rename { .. }));
+                let text = format!("Renamed '{from}' to '{to}'.");
+                self.state.notify(Tone::Muted, text);
+            }
+            Err(e) => match &mut self.forms.dialog {
+                Some(Dialog::Rename { error, .. }) => *error = Some(e.to_string()),
+                _ => {
+                    let text = format!("Could not rename '{from}': {e}");
+                    self.state.notify(Tone::Error, text);
+                }
+            },
+        }
+        self.reload();
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.forms.close_if(|d| matches!(d, Dialog::Remove { .. }));
+        match self.router.remove_profile(name) {
+            Ok(()) => self.state.notify(Tone::Muted, format!("Removed '{name}'.")),
+            Err(e) => {
+                let text = format!("Could not remove '{name}': {e}");
+                self.state.notify(Tone::Error, text);
+            }
+        }
+        self.reload();
+    }
+
+    fn add_api_key(&mut self, name: &str, key: &Secret) {
+        match self.router.add_api_key(name, key.expose(), false) {
+            Ok(stored) => {
+                self.forms.close_if(|d| matches!(d, Dialog::AddKey { .. }));
+                let text = match stored {
+                    Stored::UpdatedExisting(n) => format!("This key was already saved as '{n}'."),
+                    Stored::Created(n) | Stored::Replaced(n) => {
+                        format!("Saved the API key as '{n}'.")
+                    }
+                };
+                self.state.notify(Tone::Normal, text);
+            }
+            Err(e) => match &mut self.forms.dialog {
+                Some(Dialog::AddKey { error, .. }) => *error = Some(e.to_string()),
+                _ => {
+                    let text = format!("Could not save the API key: {e}");
+                    self.state.notify(Tone::Error, text);
+                }
+            },
+        }
+        self.reload();
+    }
+}

@@ -1,0 +1,210 @@
+//! The window's state and its frame loop. [`App`] is built from a [`Router`] and an egui
+//! context; [`App::ui`] draws everything into any `Ui`, so tests drive it headless with
+//! `egui_kittest`, and the desktop shell wraps it in an eframe window.
+//!
+//! One frame: [`App::poll`] takes in the core's events and finished jobs; the drawing code
+//! in the `ui` module reads the state and returns [`Command`]s; [`App::run`] runs them (core
+//! calls, starting [`Job`]s). Nothing that draws calls the core.
+//!
+//! - `state`: what the window shows, and the fields being typed in.
+//! - `commands`: [`Command`] and its runner.
+//! - `jobs`: [`Job`], the work that runs on worker threads, and its results.
+//! - `tray_menu`: [`TrayMenu`], the tray's entries as data.
+
+mod commands;
+mod jobs;
+mod state;
+mod tray_menu;
+
+pub use commands::{Command, Prompt, RESTART_NOTE};
+pub use jobs::Job;
+pub use state::Notice;
+pub(crate) use state::{Dialog, Forms, State};
+pub use tray_menu::{TrayAction, TrayMenu, TrayProfile};
+
+use crate::format::Tone;
+use chrono::Utc;
+use codex_router_core::events::RouterEvent;
+use codex_router_core::router::{LoginHandle, Router, Snapshot};
+use egui::Ui;
+use jobs::Finished;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
+
+/// The app: the router, what was last read from it, and the UI state.
+pub struct App {
+    router: Router,
+    ctx: egui::Context,
+    state: State,
+    forms: Forms,
+    events: Receiver<RouterEvent>,
+    done_tx: Sender<Finished>,
+    done_rx: Receiver<Finished>,
+    /// The browser sign-in under way, to cancel it.
+    login: Option<Arc<LoginHandle>>,
+}
+
+impl App {
+    /// Builds the app on `router`, reads the profiles, starts listening to the core's
+    /// events (each one wakes `ctx`), applies the app's style to `ctx`, and starts the local
+    /// endpoint when `state.json` says `proxy.start_with_app`.
+    pub fn new(router: Router, ctx: &egui::Context) -> Self {
+        crate::ui::style::apply_style(ctx);
+        let (events_tx, events) = channel();
+        let mut subscription = router.subscribe();
+        let waker = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("router-events".into())
+            .spawn(move || {
+                // Sleeps in the OS until the core sends something: no polling.
+                while let Some(event) = subscription.recv_blocking() {
+                    if events_tx.send(event).is_err() {
+                        break;
+                    }
+                    waker.request_repaint();
+                }
+            });
+        let (done_tx, done_rx) = channel();
+        let settings = &router.settings().proxy;
+        let state = State {
+            endpoint_address: format!("http://{}:{}/v1", settings.host, settings.port),
+            failover: router.failover().enabled,
+            ..State::default()
+        };
+        let mut app = Self {
+            router,
+            ctx: ctx.clone(),
+            state,
+            forms: Forms::default(),
+            events,
+            done_tx,
+            done_rx,
+            login: None,
+        };
+        if let Err(e) = spawned {
+            app.state.notify(
+                Tone::Warn,
+                format!("changes made outside the app will not show up by themselves ({e})"),
+            );
+        }
+        app.reload();
+        if app.router.settings().proxy.start_with_app {
+            app.start_job(Job::StartEndpoint);
+        }
+        app
+    }
+
+    /// The router the app drives.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// The profiles and active login as last read (`None` when reading failed).
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.state.snapshot.as_ref()
+    }
+
+    /// The notices on screen, oldest first.
+    pub fn notices(&self) -> &[Notice] {
+        &self.state.notices
+    }
+
+    /// Whether work is running in the background.
+    pub fn is_busy(&self) -> bool {
+        !self.state.jobs.is_empty()
+    }
+
+    /// Changes whenever the tray menu may need rebuilding.
+    pub fn generation(&self) -> u64 {
+        self.state.generation
+    }
+
+    /// Handles what arrived since the last frame: core events and finished background
+    /// work. Called at the start of every frame, and by the shell while the window is
+    /// hidden.
+    pub fn poll(&mut self) {
+        let (mut profiles, mut proxy) = (false, false);
+        while let Ok(event) = self.events.try_recv() {
+            match event {
+                RouterEvent::ProfilesChanged
+                | RouterEvent::Switched { .. }
+                | RouterEvent::TokensRefreshed { .. }
+                | RouterEvent::UsageUpdated { .. } => profiles = true,
+                RouterEvent::NeedsSignIn { profile, message } => {
+                    profiles = true;
+                    let text = format!("'{profile}' needs a new sign-in: {message}");
+                    self.state.notify(Tone::Error, text);
+                }
+                RouterEvent::FailedOver { from, to, .. } => {
+                    profiles = true;
+                    let text =
+                        format!("'{from}' reached its usage limit; requests now go to '{to}'");
+                    self.state.notify(Tone::Warn, text);
+                }
+                RouterEvent::ProxyStarted { .. }
+                | RouterEvent::ProxyStopped
+                | RouterEvent::RequestFinished { .. } => proxy = true,
+                RouterEvent::SettingsChanged => self.reload_failover(),
+            }
+        }
+        while let Ok(done) = self.done_rx.try_recv() {
+            self.finish(done);
+            profiles = true;
+            proxy = true;
+        }
+        if profiles {
+            self.reload();
+        } else if proxy {
+            self.reload_proxy();
+        }
+    }
+
+    /// Draws the whole window into `ui`, then runs what the drawing asked for.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        self.poll();
+        let now = Utc::now();
+        let commands = crate::ui::window(ui, &self.state, &mut self.forms, now);
+        if !commands.is_empty() {
+            // The next frame shows what the commands changed.
+            ui.ctx().request_repaint();
+        }
+        for command in commands {
+            self.run(command);
+        }
+        // Token phrases ("expires in 4 minutes") age: one cheap frame a minute keeps them
+        // true. Nothing else repaints unless an event or input arrives.
+        if self.state.has_expiring_tokens(now) {
+            ui.ctx().request_repaint_after(Duration::from_secs(60));
+        }
+    }
+
+    /// Reads the profiles, the active login and the endpoint again.
+    fn reload(&mut self) {
+        match self.router.snapshot() {
+            Ok(snapshot) => {
+                self.state.snapshot = Some(snapshot);
+                self.state.load_error = None;
+            }
+            Err(e) => self.state.load_error = Some(e.to_string()),
+        }
+        self.reload_proxy();
+        self.state.generation += 1;
+    }
+
+    fn reload_failover(&mut self) {
+        let on = self.router.failover().enabled;
+        if on != self.state.failover {
+            self.state.failover = on;
+            self.state.generation += 1;
+        }
+    }
+
+    fn reload_proxy(&mut self) {
+        let proxy = self.router.proxy_state();
+        if proxy != self.state.proxy {
+            self.state.proxy = proxy;
+            self.state.generation += 1;
+        }
+    }
+}

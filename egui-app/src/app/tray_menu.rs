@@ -1,0 +1,118 @@
+//! The tray menu as data: built from the app's state by [`App::tray_menu`], turned into a
+//! native menu by the desktop shell, its clicks mapped back to [`Command`]s.
+
+use super::App;
+use super::commands::Command;
+use crate::format;
+use chrono::{DateTime, Utc};
+use codex_router_core::auth_file::AuthMode;
+use codex_router_core::store::Profile;
+
+/// The tray menu, as data: built from the app's state, turned into a native menu by the
+/// desktop shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrayMenu {
+    /// One entry per profile, in the window's order.
+    pub profiles: Vec<TrayProfile>,
+    /// Whether the local endpoint runs.
+    pub proxy_running: bool,
+    /// Whether failover is on.
+    pub failover: bool,
+}
+
+/// A profile in the tray menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrayProfile {
+    /// The profile's name (what a click switches to).
+    pub name: String,
+    /// The menu text, e.g. "work — alice@example.com · 5 h 42% · week 17%".
+    pub label: String,
+    /// Whether it is active (checked).
+    pub active: bool,
+    /// Whether it can be switched to.
+    pub usable: bool,
+}
+
+/// What a tray menu entry does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrayAction {
+    /// A command for the app.
+    Run(Command),
+    /// Show and focus the window.
+    OpenWindow,
+    /// Quit the app.
+    Quit,
+}
+
+impl TrayMenu {
+    /// Menu id of a profile entry.
+    pub fn profile_id(name: &str) -> String {
+        format!("profile:{name}")
+    }
+    /// Menu id of "Refresh Profiles".
+    pub const REFRESH: &'static str = "refresh";
+    /// Menu id of "Open Window".
+    pub const OPEN: &'static str = "open";
+    /// Menu id of the proxy on/off entry.
+    pub const PROXY: &'static str = "proxy";
+    /// Menu id of the failover on/off entry.
+    pub const FAILOVER: &'static str = "failover";
+    /// Menu id of "Quit".
+    pub const QUIT: &'static str = "quit";
+
+    /// What the menu entry `id` does (`None` for an unknown id).
+    pub fn action(id: &str) -> Option<TrayAction> {
+        if let Some(name) = id.strip_prefix("profile:") {
+            return Some(TrayAction::Run(Command::Switch(name.to_owned())));
+        }
+        match id {
+            Self::REFRESH => Some(TrayAction::Run(Command::RefreshProfiles)),
+            Self::OPEN => Some(TrayAction::OpenWindow),
+            Self::PROXY => Some(TrayAction::Run(Command::ToggleProxy)),
+            Self::FAILOVER => Some(TrayAction::Run(Command::ToggleFailover)),
+            Self::QUIT => Some(TrayAction::Quit),
+            _ => None,
+        }
+    }
+}
+
+impl App {
+    /// The tray menu for the current state.
+    pub fn tray_menu(&self) -> TrayMenu {
+        let now = Utc::now();
+        let profiles = self
+            .state
+            .profiles()
+            .iter()
+            .map(|p| TrayProfile {
+                name: p.name.clone(),
+                label: tray_label(p, now),
+                active: p.active,
+                usable: p.login.is_ok(),
+            })
+            .collect();
+        TrayMenu {
+            profiles,
+            proxy_running: self.state.proxy.running,
+            failover: self.state.failover,
+        }
+    }
+}
+
+/// A profile's tray menu text: name, who, and the usage figures when known.
+fn tray_label(p: &Profile, now: DateTime<Utc>) -> String {
+    let mut label = match &p.login {
+        Ok(_) if p.needs_sign_in.is_some() => format!("{} (needs sign-in)", p.name),
+        Ok(info) if info.auth_mode == AuthMode::ApiKey => format!("{} \u{2014} API key", p.name),
+        Ok(info) => match &info.email {
+            Some(email) => format!("{} \u{2014} {email}", p.name),
+            None => p.name.clone(),
+        },
+        Err(_) => format!("{} (can't be used)", p.name),
+    };
+    if let Some((usage, _)) = p.usage.as_ref().and_then(|u| format::usage_summary(u, now)) {
+        label.push_str(" \u{00b7} ");
+        label.push_str(&usage);
+    }
+    label
+}
