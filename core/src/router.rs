@@ -7,7 +7,8 @@ use crate::events::{EventBus, HomeWatcher, RouterEvent, Subscription};
 use crate::home::{CodexHome, HomeError};
 use crate::login::LoginOutcome;
 use crate::login::browser::{BrowserLogin, BrowserLoginConfig, CancelHandle};
-use crate::proxy::server::{RequestObserver, RequestRecord, Server, ServerConfig};
+use crate::proxy::server::{RequestObserver, RequestRecord};
+use crate::proxy::service::{Endpoint, Host as EndpointHost, Overrides, ServiceError};
 use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
 use crate::settings::{FailoverSettings, Settings, SettingsError};
 use crate::store::{Profile, Status, Store, StoreError, Stored, SwitchOutcome};
@@ -298,25 +299,30 @@ impl Router {
     }
 
     /// Starts the local endpoint on `host:port` (port 0: any free port) and returns its
-    /// base URL. Starting it while it runs restarts it on the new address.
+    /// base URL. Starting it while it runs restarts it on the new address. Everything else
+    /// (the local key, other users, failover, limits) comes from `state.json` as it is now,
+    /// through the same [`Endpoint`] service `codex-router serve` uses.
     pub fn start_proxy(&self, host: &str, port: u16) -> Result<String, RouterError> {
         self.stop_proxy();
-        let ip: std::net::IpAddr = match host {
-            "localhost" => std::net::Ipv4Addr::LOCALHOST.into(),
-            other => other.parse().map_err(|_| {
-                RouterError::Invalid(format!("'{other}' is not an IP address to listen on"))
-            })?,
+        let settings = Settings::load(self.home())?;
+        let overrides = Overrides {
+            host: Some(host.to_owned()),
+            port: Some(port),
+            ..Overrides::default()
         };
-        let mut config = ServerConfig::new(self.home().clone(), self.inner.settings.clone());
-        config.bind_host = host.to_owned();
-        config.refresher = Some(self.inner.refresher.clone());
-        config.observer = Some(self.request_observer());
-        // Failover follows `state.json`'s `failover` section, also when it changes later.
-        config.events = Some(self.inner.bus.clone());
-        let bound = self
-            .inner
-            .runtime
-            .block_on(Server::bind(config, std::net::SocketAddr::new(ip, port)));
+        // The app runs the proactive refresher and the usage poller itself (`open`).
+        let shared = EndpointHost {
+            events: Some(self.inner.bus.clone()),
+            refresher: Some(self.inner.refresher.clone()),
+            runs_background: true,
+            observer: Some(self.request_observer()),
+        };
+        let bound = self.inner.runtime.block_on(Endpoint::bind(
+            self.home().clone(),
+            settings,
+            &overrides,
+            shared,
+        ));
         let server = match bound {
             Ok(s) => s,
             Err(e) => {
@@ -325,10 +331,13 @@ impl Router {
                     .lock()
                     .expect("proxy state")
                     .last_error = Some(e.to_string());
-                return Err(RouterError::Proxy(e.to_string()));
+                return Err(match e {
+                    ServiceError::Host { .. } => RouterError::Invalid(e.to_string()),
+                    e => RouterError::Proxy(e.to_string()),
+                });
             }
         };
-        let address = format!("http://{}/v1", server.local_addr());
+        let address = server.url();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let state = self.inner.proxy_state.clone();
         let bus = self.inner.bus.clone();
@@ -360,12 +369,10 @@ impl Router {
         Ok(address)
     }
 
-    /// What the endpoint does after each request: count it, announce it, and keep the
-    /// serving account's usage figures from the answer's `x-codex-*` headers.
+    /// What the endpoint tells the app after each request: count it and announce it.
     fn request_observer(&self) -> RequestObserver {
         let state = self.inner.proxy_state.clone();
         let bus = self.inner.bus.clone();
-        let store = self.inner.store.clone();
         Arc::new(move |record: &RequestRecord| {
             state.lock().expect("proxy state").requests_served += 1;
             bus.emit(RouterEvent::RequestFinished {
@@ -375,7 +382,6 @@ impl Router {
                 status: record.status,
                 millis: record.ms.round() as u64,
             });
-            crate::usage::record_answer(&store, &bus, record);
         })
     }
 

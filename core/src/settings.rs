@@ -3,6 +3,7 @@
 
 use crate::files::{self, FileError};
 use crate::home::CodexHome;
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -61,6 +62,10 @@ pub struct ProxySettings {
     /// Whether other local users may use the endpoint without a local key (off: their
     /// connections get 403; Linux tells who owns a loopback connection).
     pub allow_other_users: bool,
+    /// Whether every request must carry the local key (`serve --require-key` forces it).
+    pub require_key: bool,
+    /// The local key clients send as their API key; `CODEX_ROUTER_KEY` wins over it.
+    pub key: Option<Secret>,
     /// Settings added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -73,6 +78,8 @@ impl Default for ProxySettings {
             port: 9876,
             start_with_app: false,
             allow_other_users: false,
+            require_key: false,
+            key: None,
             extra: Map::new(),
         }
     }

@@ -399,6 +399,61 @@ def test_proxy_starts_and_stops(cr, home, open_router):
     router.stop_proxy()  # stopping again is fine
 
 
+@pytest.mark.skipif(not FAKE_BIN.exists(), reason="target/debug/fake-upstream is not built")
+def test_the_apps_endpoint_keeps_serves_promises(cr, home, open_router):
+    """The endpoint the apps start (Router.start_proxy) is the one `serve` runs: a local key
+    required in state.json is required here too, and /health names no profile without it."""
+    fake = subprocess.Popen([str(FAKE_BIN), "--codex-home", str(home.path), "--accounts", "alice"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        fake.stdout.readline()
+        info = json.loads(fake.stdout.readline())
+        home.write("router/state.json", {
+            "upstream": {
+                "auth_issuer": info["issuer_url"],
+                "chatgpt_base_url": info["chatgpt_base_url"],
+                "openai_base_url": info["openai_base_url"],
+            },
+            "proxy": {"require_key": True, "key": "app-local-key"},
+        })
+        router = open_router(home.path)
+        base = router.start_proxy("127.0.0.1", 0)[: -len("/v1")]
+
+        def get(path, key=None):
+            req = urllib.request.Request(f"{base}{path}")
+            if key:
+                req.add_header("Authorization", f"Bearer {key}")
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read())
+
+        status, body = get("/v1/models")
+        assert status == 401 and body["error"]["code"] == "invalid_api_key"
+        status, body = get("/v1/models", "wrong-key")
+        assert status == 401
+        status, body = get("/v1/models", "app-local-key")
+        assert status == 200 and body["object"] == "list"
+        assert get("/health") == (200, {"status": "ok"})
+        status, body = get("/health", "app-local-key")
+        assert body["profile"] == "alice"
+        # A path that tries to leave the backend's base never reaches it.
+        status, body = get("/v1/%2e%2e/%2e%2e/backend-api/conversations", "app-local-key")
+        assert status == 400 and body["error"]["code"] == "invalid_path"
+        router.stop_proxy()
+
+        # Required without any key set: the app says so instead of serving unprotected.
+        home.write("router/state.json", {"proxy": {"require_key": True}})
+        with pytest.raises(cr.RouterError) as err:
+            router.start_proxy("127.0.0.1", 0)
+        assert "CODEX_ROUTER_KEY" in str(err.value)
+        assert not router.proxy_state().running
+    finally:
+        fake.terminate()
+        fake.wait()
+
+
 def test_add_api_key(cr, home):
     router = cr.Router(str(home.path))
     result = router.add_api_key("work-key", "  sk-proj-SECRETKEY1\n")

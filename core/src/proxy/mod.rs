@@ -7,5 +7,6 @@ mod file_stamp;
 pub mod forward_path;
 mod peer;
 pub mod server;
+pub mod service;
 pub mod sse;
 pub mod upstream;

@@ -316,6 +316,11 @@ impl Server {
         self.addr
     }
 
+    /// The Codex home it serves.
+    pub fn home(&self) -> &CodexHome {
+        &self.state.home
+    }
+
     /// The refresher requests share (for the proactive refresh loop).
     pub fn refresher(&self) -> Refresher {
         self.state.refresher.clone()
