@@ -10,9 +10,10 @@ use crate::claims;
 use crate::home::ProfileName;
 use crate::login::browser::{self, CallbackParams};
 use crate::proxy::chat::{self, ChatTranslation};
+use crate::proxy::errors::StreamError;
 use crate::proxy::sse::{
     self, ChatCompletionAssembler, ChatStreamOptions, ChatStreamTranslator, ResponsesAssembler,
-    SseDecoder, SseError, SseEvent, StreamError,
+    SseDecoder, SseError, SseEvent,
 };
 use crate::secret::Secret;
 use serde_json::Value;

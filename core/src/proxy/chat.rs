@@ -10,6 +10,10 @@
 //! `frequency_penalty`, `presence_penalty`, `logprobs`, …) are ignored; `n` above 1 is refused
 //! because the answer has exactly one choice.
 
+use super::errors::TranslateError;
+use super::fields::{
+    invalid, missing, non_null, part_kind, required_str, text_content, wrong_type,
+};
 use serde_json::{Map, Value, json};
 
 /// The `include` entry that asks for encrypted reasoning items (needed with `store:false`).
@@ -28,90 +32,6 @@ const CHATGPT_DROPPED_FIELDS: &[&str] = &[
     "metadata",
     "user",
 ];
-
-/// Why a request body could not be translated. Every variant names the offending field with
-/// a JSON-path-like string such as `messages[2].content`; the server answers 400 with
-/// [`TranslateError::error_body`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TranslateError {
-    /// A required field is absent (or null).
-    #[error("missing required parameter: '{field}'")]
-    Missing {
-        /// Path of the missing field.
-        field: String,
-    },
-    /// A field has the wrong JSON type.
-    #[error("invalid type for '{field}': expected {expected}")]
-    WrongType {
-        /// Path of the field.
-        field: String,
-        /// What was expected, e.g. "an array".
-        expected: &'static str,
-    },
-    /// A field has the right type but a value that cannot be translated.
-    #[error("invalid value for '{field}': {message}")]
-    InvalidValue {
-        /// Path of the field.
-        field: String,
-        /// What is wrong with it.
-        message: String,
-    },
-}
-
-impl TranslateError {
-    /// The path of the offending field (OpenAI's `param`).
-    pub fn field(&self) -> &str {
-        match self {
-            Self::Missing { field }
-            | Self::WrongType { field, .. }
-            | Self::InvalidValue { field, .. } => field,
-        }
-    }
-
-    /// OpenAI's error body for this error: `invalid_request_error` with `param` set to the field.
-    pub fn error_body(&self) -> Value {
-        let code = match self {
-            Self::Missing { .. } => "missing_required_parameter",
-            Self::WrongType { .. } => "invalid_type",
-            Self::InvalidValue { .. } => "invalid_value",
-        };
-        let mut body = error_body(&self.to_string(), "invalid_request_error", Some(code));
-        body["error"]["param"] = Value::String(self.field().to_owned());
-        body
-    }
-}
-
-fn missing(field: impl Into<String>) -> TranslateError {
-    TranslateError::Missing {
-        field: field.into(),
-    }
-}
-
-fn wrong_type(field: impl Into<String>, expected: &'static str) -> TranslateError {
-    TranslateError::WrongType {
-        field: field.into(),
-        expected,
-    }
-}
-
-fn invalid(field: impl Into<String>, message: impl Into<String>) -> TranslateError {
-    TranslateError::InvalidValue {
-        field: field.into(),
-        message: message.into(),
-    }
-}
-
-/// OpenAI's error shape: `{"error":{"message","type","code","param":null}}`.
-pub fn error_body(message: &str, kind: &str, code: Option<&str>) -> Value {
-    json!({
-        "error": {
-            "message": message,
-            "type": kind,
-            "code": code,
-            "param": null,
-        }
-    })
-}
 
 /// A Chat Completions request translated to a Responses request, with what the caller needs
 /// to shape the answer.
@@ -303,12 +223,6 @@ pub fn chat_to_responses(req: &Value) -> Result<ChatTranslation, TranslateError>
         include_usage,
     })
 }
-
-/// `obj[key]` unless absent or null.
-fn non_null<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).filter(|v| !v.is_null())
-}
-
 /// Translates one chat message, pushing Responses items to `input` (or text to
 /// `instructions` for a system message).
 fn translate_message(
@@ -394,63 +308,6 @@ fn translate_message(
     Ok(())
 }
 
-/// Text of a content that may only hold text: a string, or an array of `text` (or `refusal`)
-/// parts, concatenated.
-fn text_content(content: &Value, path: &str) -> Result<String, TranslateError> {
-    match content {
-        Value::String(s) => Ok(s.clone()),
-        Value::Array(parts) => {
-            let mut out = String::new();
-            for (i, part) in parts.iter().enumerate() {
-                let part_path = format!("{path}[{i}]");
-                let (kind, obj) = part_kind(part, &part_path)?;
-                let key = match kind {
-                    "text" | "input_text" | "output_text" => "text",
-                    "refusal" => "refusal",
-                    other => {
-                        return Err(invalid(
-                            format!("{part_path}.type"),
-                            format!("content part type '{other}' is not allowed here; only text"),
-                        ));
-                    }
-                };
-                out.push_str(required_str(obj, key, &part_path)?);
-            }
-            Ok(out)
-        }
-        _ => Err(wrong_type(path, "a string or an array of content parts")),
-    }
-}
-
-/// A content part's `type` and its object.
-fn part_kind<'a>(
-    part: &'a Value,
-    path: &str,
-) -> Result<(&'a str, &'a Map<String, Value>), TranslateError> {
-    let obj = part
-        .as_object()
-        .ok_or_else(|| wrong_type(path, "a content part object"))?;
-    match obj.get("type") {
-        None | Some(Value::Null) => Err(missing(format!("{path}.type"))),
-        Some(Value::String(t)) => Ok((t.as_str(), obj)),
-        Some(_) => Err(wrong_type(format!("{path}.type"), "a string")),
-    }
-}
-
-/// `obj[key]` as a string, required.
-fn required_str<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<&'a str, TranslateError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Err(missing(format!("{path}.{key}"))),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(wrong_type(format!("{path}.{key}"), "a string")),
-    }
-}
-
-/// Responses input parts of a user or developer message. Images and files only for users.
 fn input_parts(content: &Value, path: &str, user: bool) -> Result<Vec<Value>, TranslateError> {
     match content {
         Value::String(s) => Ok(vec![json!({"type": "input_text", "text": s})]),
@@ -1257,23 +1114,6 @@ mod tests {
                 .unwrap_err()
                 .field(),
             "input[0].content"
-        );
-    }
-
-    #[test]
-    fn error_body_shape() {
-        assert_eq!(
-            error_body(
-                "no such profile 'x'",
-                "invalid_request_error",
-                Some("profile_not_found")
-            ),
-            json!({"error": {"message": "no such profile 'x'", "type": "invalid_request_error",
-                             "code": "profile_not_found", "param": null}})
-        );
-        assert_eq!(
-            error_body("boom", "server_error", None)["error"]["code"],
-            Value::Null
         );
     }
 

@@ -3,6 +3,7 @@
 pub mod chat;
 pub mod errors;
 mod failover;
+mod fields;
 mod file_stamp;
 mod peer;
 pub mod server;

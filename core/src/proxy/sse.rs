@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::chat::error_body;
+use super::errors::StreamError;
 
 /// Default bound on one event (its current line plus its accumulated data): 16 MiB.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
@@ -245,77 +245,6 @@ pub fn encode_event(event: Option<&str>, data: &str) -> String {
 /// Encodes a JSON value as one event (`data: {json}\n\n`, with an optional `event:` line).
 pub fn encode_json(event: Option<&str>, value: &Value) -> String {
     encode_event(event, &value.to_string())
-}
-
-/// Why an upstream Responses stream did not give a usable answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StreamError {
-    /// The stream ended (or was cut) before `response.completed` or `response.incomplete`.
-    #[error("upstream stream closed before response.completed")]
-    Truncated,
-    /// `response.failed`, or an `error` event.
-    #[error("upstream response failed{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
-    Failed {
-        /// The upstream error code, e.g. `context_length_exceeded`.
-        code: Option<String>,
-        /// The upstream message.
-        message: String,
-    },
-    /// An event whose data is not a JSON object.
-    #[error("upstream sent an event that is not a JSON object: {0}")]
-    BadEvent(String),
-    /// The byte stream could not be decoded.
-    #[error(transparent)]
-    Sse(#[from] SseError),
-}
-
-impl StreamError {
-    /// OpenAI's error `type` for this error.
-    pub fn error_type(&self) -> &'static str {
-        match self {
-            Self::Failed {
-                code: Some(code), ..
-            } => match code.as_str() {
-                "context_length_exceeded" | "invalid_prompt" | "cyber_policy" => {
-                    "invalid_request_error"
-                }
-                "rate_limit_exceeded"
-                | "usage_limit_reached"
-                | "usage_not_included"
-                | "insufficient_quota" => "rate_limit_error",
-                _ => "server_error",
-            },
-            _ => "server_error",
-        }
-    }
-
-    /// A fitting HTTP status when the error is known before the client's answer started:
-    /// 400 for invalid requests, 429 for limits, 503 when overloaded, 502 for a broken or
-    /// truncated upstream stream, 500 for other upstream failures.
-    pub fn status_code(&self) -> u16 {
-        match self {
-            Self::Failed { code, .. } => match code.as_deref() {
-                Some("server_is_overloaded" | "slow_down") => 503,
-                _ => match self.error_type() {
-                    "invalid_request_error" => 400,
-                    "rate_limit_error" => 429,
-                    _ => 500,
-                },
-            },
-            Self::Truncated | Self::BadEvent(_) | Self::Sse(_) => 502,
-        }
-    }
-
-    /// OpenAI's error body for this error, also what the server sends as the last event of a
-    /// failed client stream (`data: {"error":{…}}`).
-    pub fn error_body(&self) -> Value {
-        let code = match self {
-            Self::Truncated => Some("stream_truncated"),
-            Self::Failed { code, .. } => code.as_deref(),
-            Self::BadEvent(_) | Self::Sse(_) => Some("bad_upstream_stream"),
-        };
-        error_body(&self.to_string(), self.error_type(), code)
-    }
 }
 
 /// Parses an SSE event's data as a Responses event. `Ok(None)` for `[DONE]` and empty data.

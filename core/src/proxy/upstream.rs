@@ -7,11 +7,10 @@
 //! - API-key profiles go to `{openai_base_url}` + the same path, unchanged except
 //!   `Authorization`.
 
-use super::chat::error_body;
-use super::errors::{ProxyError, json_response};
+use super::errors::{ProxyError, StreamError, error_body, json_response};
 use super::sse::{
     ChatCompletionAssembler, ChatStreamOptions, ChatStreamTranslator, DONE_EVENT,
-    ResponsesAssembler, SseDecoder, SseEvent, StreamError, encode_json,
+    ResponsesAssembler, SseDecoder, SseEvent, encode_json,
 };
 use crate::http::{self, CODEX_VERSION, ORIGINATOR};
 use crate::secret::Secret;

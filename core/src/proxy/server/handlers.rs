@@ -323,7 +323,7 @@ async fn responses_via_chatgpt(
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
-            return Err(crate::proxy::chat::TranslateError::WrongType {
+            return Err(crate::proxy::errors::TranslateError::WrongType {
                 field: "stream".into(),
                 expected: "a boolean",
             }
