@@ -12,13 +12,13 @@
 //! (`state.json`'s `failover`), a request to the active profile then moves to the next
 //! eligible account before anything of the answer reached the client (`AppState::send_model`).
 
-use super::chat::{apply_chatgpt_quirks, chat_to_responses, models_to_openai_list};
+use super::chat::{chat_to_responses, models_to_openai_list};
 use super::errors::{ProxyError, json_response};
 use super::failover::{self, LiveFailover};
 use super::file_stamp::{Stamp, stamp};
 use super::peer::{self, Peer};
 use super::sse::ChatStreamOptions;
-use super::upstream::{self, Upstream, UpstreamError, UpstreamFailure};
+use super::upstream::{self, Upstream, UpstreamError, UpstreamFailure, apply_chatgpt_quirks};
 use crate::auth_file::{AuthFile, AuthMode};
 use crate::events::{EventBus, RouterEvent};
 use crate::home::{CodexHome, ProfileName};
