@@ -9,12 +9,12 @@ use crate::auth_file::{AuthFile, Identity};
 use crate::claims;
 use crate::home::ProfileName;
 use crate::login::browser::{self, CallbackParams};
-use crate::proxy::chat::{self, ChatTranslation};
-use crate::proxy::errors::StreamError;
-use crate::proxy::sse::{
-    self, ChatCompletionAssembler, ChatStreamOptions, ChatStreamTranslator, ResponsesAssembler,
-    SseDecoder, SseError, SseEvent,
+use crate::proxy::dialects::chat::{
+    self, ChatCompletionAssembler, ChatStreamOptions, ChatStreamTranslator, ChatTranslation,
 };
+use crate::proxy::dialects::responses::ResponsesAssembler;
+use crate::proxy::errors::StreamError;
+use crate::proxy::sse::{self, SseDecoder, SseError, SseEvent};
 use crate::proxy::upstream::apply_chatgpt_quirks;
 use crate::secret::Secret;
 use serde_json::Value;

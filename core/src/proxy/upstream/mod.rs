@@ -18,4 +18,6 @@ mod relay;
 pub use chatgpt::{REASONING_ENCRYPTED_CONTENT, apply_chatgpt_quirks};
 pub use failure::{UpstreamFailure, chatgpt_error, read_error};
 pub use http::{Upstream, UpstreamError};
-pub use relay::{chat_stream, collect_chat, collect_responses, json_answer, raw, responses_stream};
+pub use relay::{
+    AnswerState, StreamTranslation, Translated, json_answer, raw, read_events, stream_translated,
+};

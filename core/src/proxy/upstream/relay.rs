@@ -2,20 +2,20 @@
 //! an idle timeout per chunk; or read whole, event by event, for an answer assembled in one
 //! piece. A cut, stalled or broken upstream ends the client's stream with an error event,
 //! never with a clean end.
+//!
+//! What the client gets for the backend's Responses events is the dialect's business: it
+//! implements [`StreamTranslation`], the relay feeds it and writes out what it returns.
 
 use super::http::copy_response_headers;
 use crate::http;
 use crate::proxy::errors::{ProxyError, StreamError, error_body, json_response};
-use crate::proxy::sse::{
-    ChatCompletionAssembler, ChatStreamOptions, ChatStreamTranslator, DONE_EVENT,
-    ResponsesAssembler, SseDecoder, SseEvent, encode_json,
-};
+use crate::proxy::sse::{SseDecoder, SseEvent, encode_json};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 
 /// A JSON answer with `status` and `body`, carrying the backend's headers that go back to the
@@ -30,16 +30,49 @@ pub fn json_answer(
     resp
 }
 
+/// A dialect's side of a streamed answer: what the client gets for the backend's Responses
+/// stream. The relay reads the upstream, decodes its events and writes what this returns;
+/// after [`AnswerState::Complete`] or [`AnswerState::Failed`] it asks for nothing more.
+pub trait StreamTranslation: Send {
+    /// One upstream chunk, `raw` as it came and decoded into `events`.
+    fn chunk(&mut self, raw: Bytes, events: &[SseEvent]) -> Translated;
+    /// The upstream ended cleanly: the client's last bytes, an error event when the answer is
+    /// incomplete.
+    fn end(&mut self) -> Option<Bytes>;
+    /// The last event of a failed answer, carrying OpenAI's error `body` (the upstream was
+    /// cut, stalled or sent an undecodable stream).
+    fn fail(&self, body: &Value) -> Bytes;
+}
+
+/// What the client gets for one upstream chunk.
+#[derive(Debug)]
+pub struct Translated {
+    /// What to send now; `None` when there is nothing to send yet.
+    pub out: Option<Bytes>,
+    /// Where the answer stands after this chunk.
+    pub state: AnswerState,
+}
+
+/// Where a relayed answer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerState {
+    /// More is to come.
+    Open,
+    /// The answer is complete: what follows its last event is read in the background and
+    /// dropped, so the upstream connection goes back to the pool.
+    Complete,
+    /// The answer failed and `out` ends it with an error event; the upstream is let go.
+    Failed,
+}
+
 type ByteStream = BoxStream<'static, reqwest::Result<Bytes>>;
 
-/// What the relay does with the upstream's events.
+/// What the relay does with the upstream's body.
 enum Mode {
-    /// Translate a Responses stream into `chat.completion.chunk`s.
-    Chat(Box<ChatStreamTranslator>),
-    /// Forward a Responses stream byte for byte, watching for its end event.
-    Responses {
-        ended: bool,
-        response_id: Option<String>,
+    /// Decode a Responses stream and let the dialect answer.
+    Translate {
+        decoder: SseDecoder,
+        dialect: Box<dyn StreamTranslation>,
     },
     /// Forward any body byte for byte; on a cut, add an error event if it is an event stream.
     Raw { sse: bool },
@@ -48,7 +81,6 @@ enum Mode {
 /// Relays an upstream answer to the client chunk by chunk.
 struct Relay {
     upstream: ByteStream,
-    decoder: SseDecoder,
     mode: Mode,
     idle: Duration,
     done: bool,
@@ -58,7 +90,6 @@ impl Relay {
     fn new(resp: reqwest::Response, mode: Mode, idle: Duration) -> Self {
         Self {
             upstream: resp.bytes_stream().boxed(),
-            decoder: SseDecoder::new(),
             mode,
             idle,
             done: false,
@@ -111,59 +142,27 @@ impl Relay {
 
     /// Handles one upstream chunk; `None` when there is nothing to send yet.
     fn forward(&mut self, chunk: Bytes) -> Option<Result<Bytes, std::io::Error>> {
-        match &mut self.mode {
-            Mode::Raw { .. } => Some(Ok(chunk)),
-            Mode::Responses { .. } => {
-                let events = match self.decoder.feed(&chunk) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        self.done = true;
-                        return self.fail(StreamError::from(e).error_body());
-                    }
-                };
-                if let Mode::Responses { ended, response_id } = &mut self.mode {
-                    for ev in &events {
-                        note_responses_event(ev, ended, response_id);
-                    }
-                    if *ended {
-                        // The answer is complete; anything after it is not waited for.
-                        self.done = true;
-                        self.drain_rest();
-                    }
-                }
-                Some(Ok(chunk))
+        let Mode::Translate { decoder, dialect } = &mut self.mode else {
+            return Some(Ok(chunk));
+        };
+        let events = match decoder.feed(&chunk) {
+            Ok(e) => e,
+            Err(e) => {
+                self.done = true;
+                return self.fail(StreamError::from(e).error_body());
             }
-            Mode::Chat(translator) => {
-                let events = match self.decoder.feed(&chunk) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        self.done = true;
-                        return self.fail(StreamError::from(e).error_body());
-                    }
-                };
-                let mut out = String::new();
-                for ev in &events {
-                    match translator.push_sse(ev) {
-                        Ok(chunks) => {
-                            for c in &chunks {
-                                out.push_str(&encode_json(None, c));
-                            }
-                        }
-                        Err(e) => {
-                            self.done = true;
-                            out.push_str(&encode_json(None, &e.error_body()));
-                            return Some(Ok(Bytes::from(out)));
-                        }
-                    }
-                }
-                if translator.is_ended() {
-                    self.done = true;
-                    out.push_str(DONE_EVENT);
-                    self.drain_rest();
-                }
-                (!out.is_empty()).then(|| Ok(Bytes::from(out)))
+        };
+        let Translated { out, state } = dialect.chunk(chunk, &events);
+        match state {
+            AnswerState::Open => {}
+            AnswerState::Complete => {
+                // The answer is complete; anything after it is not waited for.
+                self.done = true;
+                self.drain_rest();
             }
+            AnswerState::Failed => self.done = true,
         }
+        out.map(Ok)
     }
 
     /// Reads what follows the answer's last event in the background, so the upstream
@@ -177,16 +176,7 @@ impl Relay {
     fn end(&mut self) -> Option<Result<Bytes, std::io::Error>> {
         match &mut self.mode {
             Mode::Raw { .. } => None,
-            Mode::Responses { ended: true, .. } => None,
-            Mode::Responses { .. } => self.fail(StreamError::Truncated.error_body()),
-            Mode::Chat(translator) => match translator.finish() {
-                Ok(chunks) => {
-                    let mut out: String = chunks.iter().map(|c| encode_json(None, c)).collect();
-                    out.push_str(DONE_EVENT);
-                    Some(Ok(Bytes::from(out)))
-                }
-                Err(e) => self.fail(e.error_body()),
-            },
+            Mode::Translate { dialect, .. } => dialect.end().map(Ok),
         }
     }
 
@@ -197,61 +187,9 @@ impl Relay {
             Mode::Raw { sse: false } => {
                 Some(Err(std::io::Error::other("the upstream answer was cut")))
             }
-            Mode::Raw { sse: true } | Mode::Chat(_) => {
-                Some(Ok(Bytes::from(encode_json(None, &body))))
-            }
-            Mode::Responses { response_id, .. } => {
-                // Codex ends the turn (and retries) on `response.failed`; OpenAI's client
-                // libraries raise on the `error` key.
-                let mut event = json!({
-                    "type": "response.failed",
-                    "response": {
-                        "id": response_id.clone().unwrap_or_else(|| "resp_codex_router".into()),
-                        "object": "response",
-                        "status": "failed",
-                        "error": {
-                            "code": body["error"]["code"].clone(),
-                            "message": body["error"]["message"].clone(),
-                        },
-                    },
-                });
-                event["error"] = body["error"].clone();
-                Some(Ok(Bytes::from(encode_json(
-                    Some("response.failed"),
-                    &event,
-                ))))
-            }
+            Mode::Raw { sse: true } => Some(Ok(Bytes::from(encode_json(None, &body)))),
+            Mode::Translate { dialect, .. } => Some(Ok(dialect.fail(&body))),
         }
-    }
-}
-
-/// Tracks the end of a Responses stream and its response id.
-fn note_responses_event(ev: &SseEvent, ended: &mut bool, response_id: &mut Option<String>) {
-    let needs_json = response_id.is_none() || ev.event.is_none();
-    let parsed = if needs_json { ev.json().ok() } else { None };
-    let kind = ev
-        .event
-        .clone()
-        .or_else(|| {
-            parsed
-                .as_ref()
-                .and_then(|v| v.get("type"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    if response_id.is_none() {
-        *response_id = parsed
-            .as_ref()
-            .and_then(|v| v.pointer("/response/id"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-    }
-    if matches!(
-        kind.as_str(),
-        "response.completed" | "response.incomplete" | "response.failed" | "error"
-    ) {
-        *ended = true;
     }
 }
 
@@ -275,27 +213,20 @@ fn sse_response(body: Body, upstream_headers: &reqwest::header::HeaderMap) -> Re
     resp
 }
 
-/// Streams a Responses answer as Chat Completions chunks ending in `data: [DONE]`, or in an
-/// error event when the upstream fails, is cut or stalls.
-pub fn chat_stream(resp: reqwest::Response, opts: ChatStreamOptions, idle: Duration) -> Response {
+/// Streams a Responses answer to the client as `dialect` translates it, with the backend's
+/// headers that go back to the client; a cut, stalled or undecodable upstream ends it with
+/// the dialect's error event.
+pub fn stream_translated(
+    resp: reqwest::Response,
+    dialect: Box<dyn StreamTranslation>,
+    idle: Duration,
+) -> Response {
     let headers = resp.headers().clone();
     let relay = Relay::new(
         resp,
-        Mode::Chat(Box::new(ChatStreamTranslator::new(opts))),
-        idle,
-    );
-    sse_response(relay_body(relay), &headers)
-}
-
-/// Streams a Responses answer through unchanged; a cut or stalled upstream ends it with a
-/// `response.failed` event.
-pub fn responses_stream(resp: reqwest::Response, idle: Duration) -> Response {
-    let headers = resp.headers().clone();
-    let relay = Relay::new(
-        resp,
-        Mode::Responses {
-            ended: false,
-            response_id: None,
+        Mode::Translate {
+            decoder: SseDecoder::new(),
+            dialect,
         },
         idle,
     );
@@ -333,7 +264,7 @@ fn drain(mut rest: ByteStream) {
 
 /// Reads a whole Responses stream (with the idle timeout per chunk) into events fed to
 /// `push`, until `push` says the answer is complete or the upstream ends.
-async fn read_events(
+pub async fn read_events(
     resp: reqwest::Response,
     idle: Duration,
     mut push: impl FnMut(&SseEvent) -> Result<bool, StreamError>,
@@ -354,43 +285,4 @@ async fn read_events(
             }
         }
     }
-}
-
-/// A whole `chat.completion` from a Responses stream.
-pub async fn collect_chat(
-    resp: reqwest::Response,
-    model: &str,
-    idle: Duration,
-) -> Result<Response, ProxyError> {
-    let headers = resp.headers().clone();
-    let mut assembler = ChatCompletionAssembler::new(model, false);
-    let mut ended = false;
-    let mut response_id = None;
-    read_events(resp, idle, |ev| {
-        assembler.push_sse(ev)?;
-        note_responses_event(ev, &mut ended, &mut response_id);
-        Ok(ended)
-    })
-    .await?;
-    let value = assembler.finish()?;
-    Ok(json_answer(StatusCode::OK, &value, &headers))
-}
-
-/// The final Responses object from a Responses stream.
-pub async fn collect_responses(
-    resp: reqwest::Response,
-    idle: Duration,
-) -> Result<Response, ProxyError> {
-    let headers = resp.headers().clone();
-    let mut assembler = ResponsesAssembler::new();
-    let mut ended = false;
-    let mut response_id = None;
-    read_events(resp, idle, |ev| {
-        assembler.push_sse(ev)?;
-        note_responses_event(ev, &mut ended, &mut response_id);
-        Ok(ended)
-    })
-    .await?;
-    let value = assembler.finish()?;
-    Ok(json_answer(StatusCode::OK, &value, &headers))
 }
