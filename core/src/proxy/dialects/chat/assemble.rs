@@ -1,7 +1,8 @@
 //! A whole `chat.completion` assembled from a Responses stream, for non-streaming chat
 //! requests (the ChatGPT backend only streams).
 
-use super::stream::{ChatStreamOptions, ChatStreamTranslator, chat_usage};
+use super::chunks::chat_usage;
+use super::stream::{ChatStreamOptions, ChatStreamTranslator};
 use crate::proxy::dialects::events::ResponsesProgress;
 use crate::proxy::errors::{ProxyError, StreamError};
 use crate::proxy::sse::SseEvent;

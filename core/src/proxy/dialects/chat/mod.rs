@@ -2,12 +2,13 @@
 //!
 //! - `request.rs` (with `messages.rs` and `tools.rs`): the chat request translated into a
 //!   Responses request ([`chat_to_responses`]);
-//! - `stream.rs` (with `items.rs`): the Responses stream translated into
-//!   `chat.completion.chunk`s as it comes ([`ChatStreamTranslator`]) and relayed ([`stream`]);
+//! - `stream.rs` (with `chunks.rs` and `items.rs`): the Responses stream translated into
+//!   `chat.completion.chunk`s as it comes ([`ChatStreamTranslator`]) and relayed ([`stream()`]);
 //! - `assemble.rs`: a whole `chat.completion` for a non-streaming request
 //!   ([`ChatCompletionAssembler`], [`collect`]).
 
 mod assemble;
+mod chunks;
 #[cfg(test)]
 mod fixtures;
 mod items;

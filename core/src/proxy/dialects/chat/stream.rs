@@ -1,6 +1,7 @@
 //! A Responses stream translated into Chat Completions chunks as it comes
-//! ([`ChatStreamTranslator`]), and relayed to the client that way ([`stream`]).
+//! ([`ChatStreamTranslator`]), and relayed to the client that way ([`stream()`]).
 
+use super::chunks::Chunks;
 use super::items::{ItemRef, ItemSet, ToolCalls};
 use crate::proxy::dialects::events::{event_json, failure};
 use crate::proxy::errors::StreamError;
@@ -43,12 +44,8 @@ enum State {
 /// `length` (or `content_filter`) for `response.incomplete`.
 #[derive(Debug)]
 pub struct ChatStreamTranslator {
-    opts: ChatStreamOptions,
-    response_id: Option<String>,
-    created_at: Option<i64>,
-    upstream_model: Option<String>,
-    header: Option<(String, i64, String)>,
-    role_sent: bool,
+    include_reasoning: bool,
+    chunks: Chunks,
     state: State,
     tools: ToolCalls,
     text_items: ItemSet,
@@ -60,12 +57,8 @@ impl ChatStreamTranslator {
     /// A translator for one response.
     pub fn new(opts: ChatStreamOptions) -> Self {
         Self {
-            opts,
-            response_id: None,
-            created_at: None,
-            upstream_model: None,
-            header: None,
-            role_sent: false,
+            include_reasoning: opts.include_reasoning,
+            chunks: Chunks::new(opts.model, opts.include_usage),
             state: State::Running,
             tools: ToolCalls::default(),
             text_items: ItemSet::default(),
@@ -100,9 +93,9 @@ impl ChatStreamTranslator {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         match kind {
             "response.created" | "response.in_progress" => {
-                self.note_response(event.get("response"));
+                self.chunks.note_response(event.get("response"));
                 if kind == "response.created" {
-                    self.ensure_role(&mut out);
+                    self.chunks.ensure_role(&mut out);
                 }
             }
             "response.output_text.delta" | "response.refusal.delta" => {
@@ -117,11 +110,11 @@ impl ChatStreamTranslator {
                     } else {
                         "refusal"
                     };
-                    self.emit(&mut out, json!({ key: delta }), None);
+                    self.chunks.emit(&mut out, json!({ key: delta }), None);
                 }
             }
             "response.reasoning_summary_text.delta" | "response.reasoning_text.delta"
-                if self.opts.include_reasoning =>
+                if self.include_reasoning =>
             {
                 let delta = event.get("delta").and_then(Value::as_str).unwrap_or("");
                 if !delta.is_empty() {
@@ -138,7 +131,8 @@ impl ChatStreamTranslator {
                     }
                     self.reasoning_key = Some(key);
                     text.push_str(delta);
-                    self.emit(&mut out, json!({ "reasoning_content": text }), None);
+                    self.chunks
+                        .emit(&mut out, json!({ "reasoning_content": text }), None);
                 }
             }
             "response.output_item.added" => {
@@ -149,7 +143,7 @@ impl ChatStreamTranslator {
                         ItemRef::of_item(item, event.get("output_index").and_then(Value::as_u64));
                     if self.tools.find(&r, item).is_none() {
                         let d = self.tools.start(&r, item);
-                        self.emit(&mut out, d, None);
+                        self.chunks.emit(&mut out, d, None);
                     }
                 }
             }
@@ -159,7 +153,7 @@ impl ChatStreamTranslator {
                 if !delta.is_empty()
                     && let Some(d) = self.tools.arguments(&r, delta)
                 {
-                    self.emit(&mut out, d, None);
+                    self.chunks.emit(&mut out, d, None);
                 }
             }
             "response.output_item.done" => {
@@ -170,7 +164,7 @@ impl ChatStreamTranslator {
             }
             "response.completed" | "response.incomplete" => {
                 let response = event.get("response");
-                self.note_response(response);
+                self.chunks.note_response(response);
                 if let Some(items) = response
                     .and_then(|r| r.get("output"))
                     .and_then(Value::as_array)
@@ -192,13 +186,8 @@ impl ChatStreamTranslator {
                 } else {
                     "tool_calls"
                 };
-                self.emit(&mut out, json!({}), Some(finish));
-                if self.opts.include_usage {
-                    let mut chunk = self.chunk_base();
-                    chunk["choices"] = json!([]);
-                    chunk["usage"] = chat_usage(response.and_then(|r| r.get("usage")));
-                    out.push(chunk);
-                }
+                self.chunks.emit(&mut out, json!({}), Some(finish));
+                out.extend(self.chunks.usage(response.and_then(|r| r.get("usage"))));
                 self.state = State::Ended;
             }
             "response.failed" | "error" => {
@@ -221,87 +210,6 @@ impl ChatStreamTranslator {
         }
     }
 
-    fn note_response(&mut self, response: Option<&Value>) {
-        let Some(r) = response else { return };
-        if self.response_id.is_none() {
-            self.response_id = r.get("id").and_then(Value::as_str).map(str::to_owned);
-        }
-        if self.created_at.is_none() {
-            self.created_at = r.get("created_at").and_then(Value::as_i64);
-        }
-        if self.upstream_model.is_none() {
-            self.upstream_model = r
-                .get("model")
-                .and_then(Value::as_str)
-                .filter(|m| !m.is_empty())
-                .map(str::to_owned);
-        }
-    }
-
-    /// `id`, `created` and `model`, fixed at the first chunk.
-    fn header(&mut self) -> (String, i64, String) {
-        if let Some(h) = &self.header {
-            return h.clone();
-        }
-        let now = chrono::Utc::now();
-        let id = match &self.response_id {
-            Some(r) => format!("chatcmpl-{}", r.strip_prefix("resp_").unwrap_or(r)),
-            None => format!(
-                "chatcmpl-{:x}",
-                now.timestamp_nanos_opt().unwrap_or_default()
-            ),
-        };
-        let created = self.created_at.unwrap_or_else(|| now.timestamp());
-        let model = self
-            .upstream_model
-            .clone()
-            .unwrap_or_else(|| self.opts.model.clone());
-        let h = (id, created, model);
-        self.header = Some(h.clone());
-        h
-    }
-
-    fn chunk_base(&mut self) -> Value {
-        let (id, created, model) = self.header();
-        let mut chunk = json!({
-            "id": id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [],
-        });
-        if self.opts.include_usage {
-            chunk["usage"] = Value::Null;
-        }
-        chunk
-    }
-
-    fn ensure_role(&mut self, out: &mut Vec<Value>) {
-        if !self.role_sent {
-            self.role_sent = true;
-            let mut chunk = self.chunk_base();
-            chunk["choices"] = json!([{
-                "index": 0,
-                "delta": {"role": "assistant", "content": ""},
-                "logprobs": null,
-                "finish_reason": null,
-            }]);
-            out.push(chunk);
-        }
-    }
-
-    fn emit(&mut self, out: &mut Vec<Value>, delta: Value, finish: Option<&str>) {
-        self.ensure_role(out);
-        let mut chunk = self.chunk_base();
-        chunk["choices"] = json!([{
-            "index": 0,
-            "delta": delta,
-            "logprobs": null,
-            "finish_reason": finish,
-        }]);
-        out.push(chunk);
-    }
-
     /// A finished output item: sends what its deltas did not.
     fn item_done(&mut self, out: &mut Vec<Value>, item: &Value, index: Option<u64>) {
         let r = ItemRef::of_item(item, index);
@@ -312,15 +220,15 @@ impl ChatStreamTranslator {
             Some("message") if !self.text_items.contains(&r) => {
                 let (text, refusal) = message_texts(item);
                 if !text.is_empty() {
-                    self.emit(out, json!({ "content": text }), None);
+                    self.chunks.emit(out, json!({ "content": text }), None);
                 }
                 if !refusal.is_empty() {
-                    self.emit(out, json!({ "refusal": refusal }), None);
+                    self.chunks.emit(out, json!({ "refusal": refusal }), None);
                 }
             }
             Some("function_call") => {
                 if let Some(d) = self.tools.done(&r, item) {
-                    self.emit(out, d, None);
+                    self.chunks.emit(out, d, None);
                 }
             }
             _ => {}
@@ -382,29 +290,6 @@ pub fn stream(resp: reqwest::Response, opts: ChatStreamOptions, idle: Duration) 
     stream_translated(resp, Box::new(ChatStreamTranslator::new(opts)), idle)
 }
 
-/// Responses `usage` → Chat Completions `usage`.
-pub(super) fn chat_usage(usage: Option<&Value>) -> Value {
-    let get = |ptr: &str| {
-        usage
-            .and_then(|u| u.pointer(ptr))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
-    let prompt = get("/input_tokens");
-    let completion = get("/output_tokens");
-    let total = usage
-        .and_then(|u| u.get("total_tokens"))
-        .and_then(Value::as_u64)
-        .unwrap_or(prompt.saturating_add(completion));
-    json!({
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": total,
-        "prompt_tokens_details": {"cached_tokens": get("/input_tokens_details/cached_tokens")},
-        "completion_tokens_details": {"reasoning_tokens": get("/output_tokens_details/reasoning_tokens")},
-    })
-}
-
 /// Text of a message item's `output_text` parts and of its `refusal` parts.
 fn message_texts(item: &Value) -> (String, String) {
     let mut text = String::new();
@@ -438,51 +323,6 @@ mod tests {
         TEXT_STREAM, decode_all, events_of, failed_stream, garbage_events,
     };
     use crate::proxy::sse::SseDecoder;
-
-    #[test]
-    fn text_stream_to_chunks() {
-        let (chunks, end) = translate(&events_of(TEXT_STREAM), opts(true, false));
-        end.unwrap();
-        for c in &chunks {
-            assert_eq!(c["id"], "chatcmpl-0a1b2c");
-            assert_eq!(c["object"], "chat.completion.chunk");
-            assert_eq!(c["created"], 1777000000);
-            assert_eq!(c["model"], "gpt-5.5");
-        }
-        assert_eq!(
-            deltas(&chunks),
-            [
-                json!({"role": "assistant", "content": ""}),
-                json!({"content": "Hello"}),
-                json!({"content": ", wörld 👋"}),
-                json!({}),
-            ]
-        );
-        assert_eq!(finish_reasons(&chunks), [json!("stop")]);
-        // All but the last carry usage:null; the last is the usage chunk.
-        let (last, rest) = chunks.split_last().unwrap();
-        assert!(rest.iter().all(|c| c.get("usage") == Some(&Value::Null)));
-        assert_eq!(
-            *last,
-            json!({
-                "id": "chatcmpl-0a1b2c", "object": "chat.completion.chunk",
-                "created": 1777000000, "model": "gpt-5.5", "choices": [],
-                "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150,
-                          "prompt_tokens_details": {"cached_tokens": 64},
-                          "completion_tokens_details": {"reasoning_tokens": 12}}
-            })
-        );
-        assert_eq!(
-            chunks[1],
-            json!({
-                "id": "chatcmpl-0a1b2c", "object": "chat.completion.chunk",
-                "created": 1777000000, "model": "gpt-5.5",
-                "choices": [{"index": 0, "delta": {"content": "Hello"},
-                             "logprobs": null, "finish_reason": null}],
-                "usage": null
-            })
-        );
-    }
 
     #[test]
     fn text_stream_without_usage_or_with_reasoning() {

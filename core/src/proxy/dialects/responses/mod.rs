@@ -1,6 +1,6 @@
 //! Responses (`POST /v1/responses`) relayed to the backend, which speaks it too:
 //!
-//! - `stream.rs`: the answer streamed through unchanged ([`stream`]);
+//! - `stream.rs`: the answer streamed through unchanged ([`stream()`]);
 //! - `assemble.rs`: the final Responses object for a non-streaming request
 //!   ([`ResponsesAssembler`], [`collect`]).
 //!
