@@ -9,11 +9,13 @@ use crate::auth_file::{AuthFile, Identity};
 use crate::claims;
 use crate::home::ProfileName;
 use crate::login::browser::{self, CallbackParams};
-use crate::proxy::chat::{self, ChatTranslation};
-use crate::proxy::sse::{
-    self, ChatCompletionAssembler, ChatStreamOptions, ChatStreamTranslator, ResponsesAssembler,
-    SseDecoder, SseError, SseEvent, StreamError,
+use crate::proxy::dialects::chat::{
+    self, ChatCompletionAssembler, ChatStreamOptions, ChatStreamTranslator, ChatTranslation,
 };
+use crate::proxy::dialects::responses::ResponsesAssembler;
+use crate::proxy::errors::StreamError;
+use crate::proxy::sse::{self, SseDecoder, SseError, SseEvent};
+use crate::proxy::upstream::apply_chatgpt_quirks;
 use crate::secret::Secret;
 use serde_json::Value;
 use std::path::{Component, Path};
@@ -137,7 +139,7 @@ pub fn profile_name(data: &[u8]) {
     }
 }
 
-/// A request body: [`chat::chat_to_responses`] then [`chat::apply_chatgpt_quirks`] on
+/// A request body: [`chat::chat_to_responses`] then [`apply_chatgpt_quirks`] on
 /// the translation, and the quirks alone on the body (a passthrough `/v1/responses`
 /// request). A translated request always passes the quirks; the quirks give what the
 /// ChatGPT backend needs and are idempotent.
@@ -156,7 +158,7 @@ pub fn chat_request(data: &[u8]) {
             assert_eq!(body["stream"].as_bool(), Some(stream));
             assert!(body["input"].is_array());
             let mut body = body;
-            chat::apply_chatgpt_quirks(&mut body).expect("a translated request passes the quirks");
+            apply_chatgpt_quirks(&mut body).expect("a translated request passes the quirks");
             check_quirks(&body);
         }
         Err(e) => {
@@ -165,12 +167,12 @@ pub fn chat_request(data: &[u8]) {
         }
     }
     let mut passthrough = request;
-    if chat::apply_chatgpt_quirks(&mut passthrough).is_ok() {
+    if apply_chatgpt_quirks(&mut passthrough).is_ok() {
         check_quirks(&passthrough);
     }
 }
 
-/// What [`chat::apply_chatgpt_quirks`] promises about its result.
+/// What [`apply_chatgpt_quirks`] promises about its result.
 fn check_quirks(body: &Value) {
     assert!(body["instructions"].is_string());
     assert_eq!(body["stream"], Value::Bool(true));
@@ -189,7 +191,7 @@ fn check_quirks(body: &Value) {
         );
     }
     let mut again = body.clone();
-    chat::apply_chatgpt_quirks(&mut again).expect("the quirks accept their own output");
+    apply_chatgpt_quirks(&mut again).expect("the quirks accept their own output");
     assert_eq!(&again, body, "the quirks are not idempotent");
 }
 

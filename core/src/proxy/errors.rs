@@ -1,14 +1,151 @@
-//! Errors of the local endpoint, answered in OpenAI's shape
-//! `{"error":{"message","type","code","param"}}` with a fitting HTTP status.
+//! The one leaf for error shapes: OpenAI's error body
+//! `{"error":{"message","type","code","param"}}` ([`error_body`]), why a request body could
+//! not be translated ([`TranslateError`]), why an upstream answer stream broke
+//! ([`StreamError`]), and the endpoint's own [`ProxyError`], answered with a fitting HTTP
+//! status.
 //!
-//! No variant ever carries a token or key: messages name profiles, paths and upstream
-//! failures only.
+//! No variant ever carries a token or key: messages name profiles, paths, fields and upstream
+//! failures only. This module imports nothing of the dialects or the transport.
 
-use super::chat::{TranslateError, error_body};
-use super::sse::StreamError;
+use super::sse::SseError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// OpenAI's error shape: `{"error":{"message","type","code","param":null}}`.
+pub fn error_body(message: &str, kind: &str, code: Option<&str>) -> Value {
+    json!({
+        "error": {
+            "message": message,
+            "type": kind,
+            "code": code,
+            "param": null,
+        }
+    })
+}
+
+/// Why a request body could not be translated. Every variant names the offending field with
+/// a JSON-path-like string such as `messages[2].content`; the server answers 400 with
+/// [`TranslateError::error_body`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TranslateError {
+    /// A required field is absent (or null).
+    #[error("missing required parameter: '{field}'")]
+    Missing {
+        /// Path of the missing field.
+        field: String,
+    },
+    /// A field has the wrong JSON type.
+    #[error("invalid type for '{field}': expected {expected}")]
+    WrongType {
+        /// Path of the field.
+        field: String,
+        /// What was expected, e.g. "an array".
+        expected: &'static str,
+    },
+    /// A field has the right type but a value that cannot be translated.
+    #[error("invalid value for '{field}': {message}")]
+    InvalidValue {
+        /// Path of the field.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl TranslateError {
+    /// The path of the offending field (OpenAI's `param`).
+    pub fn field(&self) -> &str {
+        match self {
+            Self::Missing { field }
+            | Self::WrongType { field, .. }
+            | Self::InvalidValue { field, .. } => field,
+        }
+    }
+
+    /// OpenAI's error body for this error: `invalid_request_error` with `param` set to the field.
+    pub fn error_body(&self) -> Value {
+        let code = match self {
+            Self::Missing { .. } => "missing_required_parameter",
+            Self::WrongType { .. } => "invalid_type",
+            Self::InvalidValue { .. } => "invalid_value",
+        };
+        let mut body = error_body(&self.to_string(), "invalid_request_error", Some(code));
+        body["error"]["param"] = Value::String(self.field().to_owned());
+        body
+    }
+}
+
+/// Why an upstream Responses stream did not give a usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// The stream ended (or was cut) before `response.completed` or `response.incomplete`.
+    #[error("upstream stream closed before response.completed")]
+    Truncated,
+    /// `response.failed`, or an `error` event.
+    #[error("upstream response failed{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Failed {
+        /// The upstream error code, e.g. `context_length_exceeded`.
+        code: Option<String>,
+        /// The upstream message.
+        message: String,
+    },
+    /// An event whose data is not a JSON object.
+    #[error("upstream sent an event that is not a JSON object: {0}")]
+    BadEvent(String),
+    /// The byte stream could not be decoded.
+    #[error(transparent)]
+    Sse(#[from] SseError),
+}
+
+impl StreamError {
+    /// OpenAI's error `type` for this error.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Failed {
+                code: Some(code), ..
+            } => match code.as_str() {
+                "context_length_exceeded" | "invalid_prompt" | "cyber_policy" => {
+                    "invalid_request_error"
+                }
+                "rate_limit_exceeded"
+                | "usage_limit_reached"
+                | "usage_not_included"
+                | "insufficient_quota" => "rate_limit_error",
+                _ => "server_error",
+            },
+            _ => "server_error",
+        }
+    }
+
+    /// A fitting HTTP status when the error is known before the client's answer started:
+    /// 400 for invalid requests, 429 for limits, 503 when overloaded, 502 for a broken or
+    /// truncated upstream stream, 500 for other upstream failures.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::Failed { code, .. } => match code.as_deref() {
+                Some("server_is_overloaded" | "slow_down") => 503,
+                _ => match self.error_type() {
+                    "invalid_request_error" => 400,
+                    "rate_limit_error" => 429,
+                    _ => 500,
+                },
+            },
+            Self::Truncated | Self::BadEvent(_) | Self::Sse(_) => 502,
+        }
+    }
+
+    /// OpenAI's error body for this error, also what the server sends as the last event of a
+    /// failed client stream (`data: {"error":{…}}`).
+    pub fn error_body(&self) -> Value {
+        let code = match self {
+            Self::Truncated => Some("stream_truncated"),
+            Self::Failed { code, .. } => code.as_deref(),
+            Self::BadEvent(_) | Self::Sse(_) => Some("bad_upstream_stream"),
+        };
+        error_body(&self.to_string(), self.error_type(), code)
+    }
+}
 
 /// Why the endpoint answered with an error.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -199,6 +336,23 @@ impl IntoResponse for ProxyError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_body_shape() {
+        assert_eq!(
+            error_body(
+                "no such profile 'x'",
+                "invalid_request_error",
+                Some("profile_not_found")
+            ),
+            json!({"error": {"message": "no such profile 'x'", "type": "invalid_request_error",
+                             "code": "profile_not_found", "param": null}})
+        );
+        assert_eq!(
+            error_body("boom", "server_error", None)["error"]["code"],
+            Value::Null
+        );
+    }
 
     #[test]
     fn every_error_is_openai_shaped() {

@@ -358,9 +358,9 @@ async fn chat_via_chatgpt(
             include_usage: t.include_usage,
             include_reasoning: false,
         };
-        Ok(upstream::chat_stream(resp, opts, idle))
+        Ok(chat::stream(resp, opts, idle))
     } else {
-        upstream::collect_chat(resp, &t.model, idle).await
+        chat::collect(resp, &t.model, idle).await
     }
 }
 
@@ -394,7 +394,7 @@ async fn responses_via_chatgpt(
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
-            return Err(crate::proxy::chat::TranslateError::WrongType {
+            return Err(crate::proxy::errors::TranslateError::WrongType {
                 field: "stream".into(),
                 expected: "a boolean",
             }
@@ -442,9 +442,9 @@ async fn responses_via_chatgpt(
         }
     }
     if stream {
-        Ok(upstream::responses_stream(resp, idle))
+        Ok(responses::stream(resp, idle))
     } else {
-        upstream::collect_responses(resp, idle).await
+        responses::collect(resp, idle).await
     }
 }
 

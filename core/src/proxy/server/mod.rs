@@ -6,20 +6,21 @@
 //! `ActiveCache` says which profile is active (re-resolved only when `auth.json` or
 //! `.current_profile` changed on disk); the refresher
 //! makes its token fresh; [`super::upstream`] sends it and relays the answer, translated by
-//! [`super::chat`] and [`super::sse`] for Chat Completions.
+//! [`super::dialects`] for Chat Completions.
 //!
 //! A 429 `usage_limit_reached` records when that account's limit resets; with failover on
 //! (`state.json`'s `failover`), a request to the active profile then moves to the next
 //! eligible account before anything of the answer reached the client (`AppState::send_model`).
 
-use super::chat::{apply_chatgpt_quirks, chat_to_responses, models_to_openai_list};
+use super::dialects::chat::{self, ChatStreamOptions, chat_to_responses};
+use super::dialects::models::models_to_openai_list;
+use super::dialects::responses;
 use super::errors::{ProxyError, json_response};
 use super::failover::{self, LiveFailover};
 use super::file_stamp::{Stamp, stamp};
 use super::forward_path;
 use super::peer::{self, Peer};
-use super::sse::ChatStreamOptions;
-use super::upstream::{self, Upstream, UpstreamError, UpstreamFailure};
+use super::upstream::{self, Upstream, UpstreamError, UpstreamFailure, apply_chatgpt_quirks};
 use crate::auth_file::{AuthFile, AuthMode};
 use crate::events::{EventBus, RouterEvent};
 use crate::home::{CodexHome, ProfileName};

@@ -1,0 +1,17 @@
+//! The client dialects the endpoint speaks, each translating between its clients and the
+//! backend's Responses API, both ways:
+//!
+//! - [`chat`]: Chat Completions: request translation, stream translation, whole-answer
+//!   assembly;
+//! - [`responses`]: Responses, relayed: stream pass-through, whole-answer assembly;
+//! - [`models`]: the backend's model catalog as OpenAI's model list.
+//!
+//! `events.rs` reads the backend's Responses events, which every dialect translates from. A
+//! new dialect (Anthropic Messages, Ollama) is a folder beside these: its request translated
+//! into a Responses body, a [`StreamTranslation`](crate::proxy::upstream::StreamTranslation)
+//! for streamed answers, an assembler for whole ones.
+
+pub mod chat;
+mod events;
+pub mod models;
+pub mod responses;

@@ -1,0 +1,23 @@
+//! The transport to the backend:
+//!
+//! - `http.rs`: the HTTP client ([`Upstream`]): URLs, the headers each kind of profile sends
+//!   and gets back, sending with an idle timeout;
+//! - `chatgpt.rs`: the ChatGPT backend's quirks on a Responses body ([`apply_chatgpt_quirks`]);
+//! - `failure.rs`: the backend's error answers, read and put in OpenAI's shape
+//!   ([`UpstreamFailure`]);
+//! - `relay.rs`: the answer relayed to the client chunk by chunk with an idle timeout per
+//!   chunk, or read whole.
+//!
+//! HTTP with server-sent events today; a WebSocket transport goes beside `http.rs`.
+
+mod chatgpt;
+mod failure;
+mod http;
+mod relay;
+
+pub use chatgpt::{REASONING_ENCRYPTED_CONTENT, apply_chatgpt_quirks};
+pub use failure::{UpstreamFailure, chatgpt_error, read_error};
+pub use http::{Upstream, UpstreamError};
+pub use relay::{
+    AnswerState, StreamTranslation, Translated, json_answer, raw, read_events, stream_translated,
+};
