@@ -16,6 +16,7 @@ use crate::clients::{Answer, Kind, Outcome, Route};
 use crate::options::Options;
 use crate::serve::{Footprint, Stopped};
 use crate::setup::identity;
+use crate::slow::SlowFigures;
 use crate::switcher::Timeline;
 use codex_router_testkit::home::TempHome;
 use codex_router_testkit::upstream::{FakeUpstream, StreamBehaviour};
@@ -55,6 +56,8 @@ pub struct Evidence<'a> {
     pub end: Footprint,
     /// The highest figures sampled under traffic.
     pub peak: Footprint,
+    /// What the slow clients saw.
+    pub slow: SlowFigures,
     /// From the first tokens issued to serve's exit.
     pub elapsed: Duration,
     /// How serve stopped.
@@ -126,8 +129,37 @@ pub fn check(e: &Evidence) -> Report {
     switches(e, &mut r);
     refreshes(e, &mut r);
     resources(e, &mut r);
+    slow_clients(e, &mut r);
     files(e, &mut r);
     r
+}
+
+/// serve's header-read timeout (also for idle keep-alives), which closes slow clients.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The slow clients were closed by serve, again and again, while the traffic was served.
+fn slow_clients(e: &Evidence, r: &mut Report) {
+    r.section("slow clients (silent, trickled headers, idle keep-alives, unfinished bodies)");
+    r.row("clients", e.opts.slow_clients);
+    r.row(
+        "connections opened / closed by serve",
+        format!("{} / {}", e.slow.opened, e.slow.closed_by_serve),
+    );
+    // Each runs for the whole traffic: it must have been closed at least once when that
+    // lasted a few header timeouts.
+    let expected = if e.opts.duration > HEADER_TIMEOUT * 3 {
+        e.opts.slow_clients
+    } else {
+        0
+    };
+    if e.slow.closed_by_serve < expected {
+        r.fail(format!(
+            "serve closed only {} slow connections in {} s ({} slow clients): slow clients are held open",
+            e.slow.closed_by_serve,
+            e.opts.duration.as_secs(),
+            e.opts.slow_clients
+        ));
+    }
 }
 
 /// What the upstream received for one client request.

@@ -11,6 +11,7 @@ mod clients;
 mod options;
 mod serve;
 mod setup;
+mod slow;
 mod switcher;
 
 use checks::{Evidence, Report};
@@ -18,6 +19,7 @@ use clients::Outcome;
 use codex_router_testkit::upstream::{FakeUpstream, StreamFaults};
 use options::Options;
 use serve::{Footprint, Serve};
+use slow::{SlowClients, SlowFigures};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use switcher::Switcher;
@@ -66,9 +68,10 @@ fn run(opts: &Options) -> Result<Report, String> {
     });
     let switcher = Switcher::start(opts, home.path())?;
     println!(
-        "soak: {} s of traffic from {} clients, {} profiles, tokens living {} s, a switch every {} ms, {:.0}% of streams cut and {:.0}% stalled; serve (pid {}) at {}; logs in {}",
+        "soak: {} s of traffic from {} clients (and {} slow ones), {} profiles, tokens living {} s, a switch every {} ms, {:.0}% of streams cut and {:.0}% stalled; serve (pid {}) at {}; logs in {}",
         opts.duration.as_secs(),
         opts.clients,
+        opts.slow_clients,
         opts.profiles.len(),
         opts.ttl_secs,
         opts.switch_every.as_millis(),
@@ -82,7 +85,7 @@ fn run(opts: &Options) -> Result<Report, String> {
     // Stop the switcher and serve before reading the files they write.
     let timeline = switcher.stop();
     let stopped = serve.stop()?;
-    let (mut outcomes, warm, end, peak) = traffic?;
+    let (mut outcomes, warm, end, peak, slow) = traffic?;
     let timeline = timeline?;
     outcomes.sort_by_key(|o| o.sent);
     let report = checks::check(&Evidence {
@@ -94,6 +97,7 @@ fn run(opts: &Options) -> Result<Report, String> {
         warm,
         end,
         peak,
+        slow,
         elapsed: began.elapsed(),
         serve: &stopped,
     });
@@ -101,9 +105,10 @@ fn run(opts: &Options) -> Result<Report, String> {
     Ok(report)
 }
 
-/// The requests of every client, and serve's usage after the warm-up, at the end (both
-/// quiet: no traffic, connections closed) and at its peak under traffic.
-type Traffic = (Vec<Outcome>, Footprint, Footprint, Footprint);
+/// The requests of every client, serve's usage after the warm-up, at the end (both quiet:
+/// no traffic, connections closed) and at its peak under traffic, and what the slow
+/// clients saw.
+type Traffic = (Vec<Outcome>, Footprint, Footprint, Footprint, SlowFigures);
 
 /// Runs the clients for the warm-up, takes a quiet sample, runs them for the rest of the
 /// duration, takes another.
@@ -119,11 +124,26 @@ fn traffic(opts: &Options, serve: &Serve) -> Result<Traffic, String> {
     let sampler = serve.sampler();
     rt.block_on(async {
         let peak = tokio::spawn(sampler.clone().run(Duration::from_secs(1)));
+        // Slow clients run beside the traffic, stopped for the quiet samples.
+        let addr = base
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let slow = SlowClients::start(opts.slow_clients, &addr);
         let mut outcomes = clients::run(opts, &base, start + warm_up).await;
+        let first = slow.stop().await;
         let warm = sampler.quiet_sample().await?;
+        let slow = SlowClients::start(opts.slow_clients, &addr);
         outcomes.extend(clients::run(opts, &base, start + opts.duration).await);
+        let second = slow.stop().await;
         peak.abort();
         let end = sampler.quiet_sample().await?;
-        Ok((outcomes, warm, end, sampler.peak()))
+        let slow = SlowFigures {
+            opened: first.opened + second.opened,
+            closed_by_serve: first.closed_by_serve + second.closed_by_serve,
+        };
+        Ok((outcomes, warm, end, sampler.peak(), slow))
     })
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 pub const USAGE: &str = "\
 usage: soak [--duration SECS] [--clients N] [--profiles N] [--ttl SECS] [--faults FRACTION]
-            [--switch-ms MS] [--idle-timeout SECS] [--router PATH] [--out DIR]
+            [--switch-ms MS] [--idle-timeout SECS] [--slow-clients N] [--router PATH]
+            [--out DIR]
 
   --duration SECS      how long the traffic runs (default 180, or $SOAK_DURATION)
   --clients N          concurrent clients (default 6)
@@ -14,6 +15,8 @@ usage: soak [--duration SECS] [--clients N] [--profiles N] [--ttl SECS] [--fault
   --faults FRACTION    fraction of streams cut, and the same fraction stalled (default 0.03)
   --switch-ms MS       a switch starts every MS milliseconds (default 500)
   --idle-timeout SECS  serve's --idle-timeout, which ends stalled streams (default 3)
+  --slow-clients N     connections alongside that stay silent, trickle their headers, idle
+                       after one answer or never finish a body (default 8)
   --router PATH        the codex-router binary (default: next to this one)
   --out DIR            where serve.log, switches.tsv and report.txt go (default target/soak)";
 
@@ -39,6 +42,8 @@ pub struct Options {
     pub switch_every: Duration,
     /// serve's `--idle-timeout`.
     pub idle_timeout_secs: u64,
+    /// Slow clients beside the traffic.
+    pub slow_clients: usize,
     /// The `codex-router` binary.
     pub router: PathBuf,
     /// Where logs and the report go.
@@ -61,6 +66,7 @@ impl Options {
             stall_rate: 0.03,
             switch_every: Duration::from_millis(500),
             idle_timeout_secs: 3,
+            slow_clients: 8,
             router: default_router()?,
             out: PathBuf::from("target/soak"),
         };
@@ -85,6 +91,7 @@ impl Options {
                 }
                 "--switch-ms" => o.switch_every = Duration::from_millis(number(value, flag)?),
                 "--idle-timeout" => o.idle_timeout_secs = number(value, flag)?.max(1),
+                "--slow-clients" => o.slow_clients = number(value, flag)? as usize,
                 "--router" => o.router = PathBuf::from(value),
                 "--out" => o.out = PathBuf::from(value),
                 _ => return Err(format!("unknown option {flag}")),
