@@ -113,7 +113,7 @@ fn update_usage(store: &Store) {
     else {
         return;
     };
-    let (_, failed) = rt.block_on(usage::refresh_stale(
+    let (_, failed) = rt.block_on(usage::poller::refresh_stale(
         store,
         &settings.upstream.chatgpt_base_url,
         USAGE_MAX_AGE,

@@ -92,7 +92,11 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
     config.events = Some(bus.clone());
     config.observer = Some({
         let (store, bus) = (store.clone(), bus.clone());
-        Arc::new(move |record: &RequestRecord| usage::record_answer(&store, &bus, record))
+        Arc::new(move |record: &RequestRecord| {
+            if let Some(profile) = &record.profile {
+                usage::recording::record_headers(&store, &bus, profile, &record.codex_headers);
+            }
+        })
     });
     let require = config.local_key.is_some();
 
@@ -147,7 +151,7 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
             .proactive
             .then(|| server.refresher().spawn_proactive(settings.refresh.clone()));
         let poller = (settings.usage.refresh_minutes > 0).then(|| {
-            usage::spawn_poller(
+            usage::poller::spawn_poller(
                 store,
                 settings.upstream.chatgpt_base_url.clone(),
                 Duration::from_secs(settings.usage.refresh_minutes * 60),

@@ -3,7 +3,8 @@
 //! the file watcher and the proactive refresher, so frontends never touch a file or socket.
 
 use crate::auth_file::AuthFile;
-use crate::events::{EventBus, HomeWatcher, RouterEvent, Subscription};
+use crate::events::watcher::HomeWatcher;
+use crate::events::{EventBus, RouterEvent, Subscription};
 use crate::home::{CodexHome, HomeError};
 use crate::login::LoginOutcome;
 use crate::login::browser::{BrowserLogin, BrowserLoginConfig, CancelHandle};
@@ -135,7 +136,7 @@ impl Router {
                 refresher.spawn_proactive(settings.refresh.clone());
             }
             if settings.usage.refresh_minutes > 0 {
-                crate::usage::spawn_poller(
+                crate::usage::poller::spawn_poller(
                     store.clone(),
                     settings.upstream.chatgpt_base_url.clone(),
                     std::time::Duration::from_secs(settings.usage.refresh_minutes * 60),
@@ -375,7 +376,14 @@ impl Router {
                 status: record.status,
                 millis: record.ms.round() as u64,
             });
-            crate::usage::record_answer(&store, &bus, record);
+            if let Some(profile) = &record.profile {
+                crate::usage::recording::record_headers(
+                    &store,
+                    &bus,
+                    profile,
+                    &record.codex_headers,
+                );
+            }
         })
     }
 
