@@ -4,9 +4,11 @@
 
 mod auth;
 mod codex_keyring;
+mod codex_setup;
 mod fuzz_corpora;
 mod keyring_watch;
 mod proxy;
 mod router;
 mod store;
 mod store_props;
+mod view;
