@@ -2,19 +2,21 @@
 
 use crate::Command;
 use crate::auth_commands;
-use crate::output::{self, ProfileJson, StatusJson};
+use crate::output;
 use codex_router_core::codex_config::CredentialStore;
+use codex_router_core::codex_config::provider::{self, SetupOptions};
 use codex_router_core::home::CodexHome;
 use codex_router_core::settings::Settings;
 use codex_router_core::store::{Store, StoreError};
 use codex_router_core::usage;
+use codex_router_core::view::messages::{
+    RESTART_HINT, UNSAVED_LOGIN, empty_home_hint, removal_summary, setup_summary,
+};
+use codex_router_core::view::{ProfileRow, StatusView};
+use std::io::{BufRead, IsTerminal, Write};
 
 /// Usage figures younger than this (seconds) are shown without fetching again.
 const USAGE_MAX_AGE: i64 = 60;
-use std::io::{BufRead, IsTerminal, Write};
-
-/// What to tell the user after a switch: running Codex apps keep the old login in memory.
-const RESTART_REMINDER: &str = "Restart anything that already loaded the old login: quit and start `codex` again; in VS Code run \"Developer: Reload Window\".";
 
 /// Runs one command; the error is the one-line message for stderr.
 pub fn run(command: Command) -> Result<(), String> {
@@ -27,7 +29,7 @@ pub fn run(command: Command) -> Result<(), String> {
                 println!("{name}");
                 Ok(())
             }
-            None => Err("no active profile: Codex's login (auth.json or its keyring entry) is not a saved profile".into()),
+            None => Err(format!("no active profile: {UNSAVED_LOGIN}")),
         },
         Command::Switch { name, force } => {
             let outcome = store.switch(&name, force).map_err(explain)?;
@@ -41,7 +43,7 @@ pub fn run(command: Command) -> Result<(), String> {
                 println!("'{}' is already active.", outcome.name);
             } else {
                 println!("Switched to '{}'.", outcome.name);
-                println!("{RESTART_REMINDER}");
+                println!("{RESTART_HINT}");
             }
             Ok(())
         }
@@ -57,14 +59,14 @@ pub fn run(command: Command) -> Result<(), String> {
         }
         Command::Remove { name, yes } => remove(&store, &name, yes),
         Command::Status { json } => status(&store, json),
-        Command::Refresh { name } => auth_commands::refresh(&store, name),
+        Command::Refresh { name } => auth_commands::refresh(name),
         Command::Login {
             name,
             no_browser,
             device,
             force,
             callback_ports,
-        } => auth_commands::login(&store, &name, no_browser, device, force, callback_ports),
+        } => auth_commands::login(&name, no_browser, device, force, callback_ports),
         Command::AddKey { name, force } => auth_commands::add_key(&store, &name, force),
         Command::Serve {
             host,
@@ -90,15 +92,26 @@ pub fn run(command: Command) -> Result<(), String> {
             env_key,
             no_default,
             profile,
-        } => crate::setup_codex::setup_codex(
-            store.home(),
-            &crate::setup_codex::SetupOptions {
-                port,
-                env_key,
-                no_default,
-                profile,
-            },
-        ),
+            remove,
+        } => {
+            if remove {
+                let removal = provider::remove(store.home(), profile.as_deref())
+                    .map_err(|e| e.to_string())?;
+                println!("{}", removal_summary(&removal));
+            } else {
+                let opts = SetupOptions {
+                    port,
+                    env_key,
+                    no_default,
+                    profile,
+                };
+                let outcome = provider::setup(store.home(), &opts).map_err(|e| e.to_string())?;
+                for line in setup_summary(&outcome) {
+                    println!("{line}");
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -113,7 +126,7 @@ fn update_usage(store: &Store) {
     else {
         return;
     };
-    let (_, failed) = rt.block_on(usage::refresh_stale(
+    let (_, failed) = rt.block_on(usage::poller::refresh_stale(
         store,
         &settings.upstream.chatgpt_base_url,
         USAGE_MAX_AGE,
@@ -125,17 +138,19 @@ fn update_usage(store: &Store) {
 
 fn list(store: &Store, json: bool) -> Result<(), String> {
     update_usage(store);
-    let profiles = store.list().map_err(explain)?;
+    let now = chrono::Utc::now();
+    let rows: Vec<ProfileRow> = store
+        .list()
+        .map_err(explain)?
+        .iter()
+        .map(|p| ProfileRow::new(p, now))
+        .collect();
     if json {
-        let records: Vec<ProfileJson> = profiles.iter().map(ProfileJson::from).collect();
-        println!("{}", to_json(&records));
-    } else if profiles.is_empty() {
-        println!(
-            "No profiles in {} yet. Sign in with `codex login`, then `codex-router save NAME`.",
-            store.home().profiles_dir().display()
-        );
+        println!("{}", to_json(&rows));
+    } else if rows.is_empty() {
+        println!("{}", empty_home_hint(&store.home().profiles_dir()));
     } else {
-        print!("{}", output::profile_table(&profiles, chrono::Utc::now()));
+        print!("{}", output::profile_table(&rows));
     }
     Ok(())
 }
@@ -143,25 +158,25 @@ fn list(store: &Store, json: bool) -> Result<(), String> {
 fn status(store: &Store, json: bool) -> Result<(), String> {
     update_usage(store);
     let status = store.status().map_err(explain)?;
+    let view = StatusView::new(
+        &status,
+        CredentialStore::of(store.home()),
+        chrono::Utc::now(),
+    );
     if json {
-        println!("{}", to_json(&StatusJson::from(&status)));
+        println!("{}", to_json(&view));
         return Ok(());
     }
     match &status.login {
-        None if CredentialStore::of(store.home()) == CredentialStore::Keyring => {
-            println!("Not signed in: Codex's keyring entry holds no login.")
-        }
         None => println!(
-            "Not signed in: {} does not exist.",
-            store.home().auth_file().display()
+            "{}",
+            output::sentence(view.error.as_deref().unwrap_or_default())
         ),
         Some(Err(reason)) => println!("Codex's login can't be used: {reason}"),
         Some(Ok(info)) => {
             match &status.profile {
                 Some(p) => println!("Profile:  {p}"),
-                None => {
-                    println!("Profile:  (none: this login is not saved; `codex-router save NAME`)")
-                }
+                None => println!("Profile:  (none: {UNSAVED_LOGIN}; `codex-router save NAME`)"),
             }
             println!("Mode:     {}", info.auth_mode.label());
             if let Some(email) = &info.email {
@@ -173,10 +188,12 @@ fn status(store: &Store, json: bool) -> Result<(), String> {
             if let Some(acct) = &info.account_id {
                 println!("Account:  {acct}");
             }
-            println!(
-                "Token:    {}",
-                output::token_state(info, chrono::Utc::now())
-            );
+            if let Some(token) = &view.token_state {
+                println!("Token:    {}", token.text);
+            }
+            if let Some(usage) = view.usage.as_ref().and_then(|u| u.summary.as_ref()) {
+                println!("Usage:    {}", usage.text);
+            }
         }
     }
     Ok(())

@@ -4,7 +4,6 @@ mod auth_commands;
 mod commands;
 mod output;
 mod serve;
-mod setup_codex;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -120,7 +119,8 @@ enum Command {
         #[arg(value_parser = ["on", "off"])]
         state: Option<String>,
     },
-    /// Add Codex Router as a model provider to Codex's config.toml (keeping every other line)
+    /// Add Codex Router as a model provider to Codex's config.toml (keeping every other line);
+    /// --remove takes it out again
     SetupCodex {
         /// The port `serve` listens on (default: router/state.json, else 9876)
         #[arg(long)]
@@ -134,6 +134,10 @@ enum Command {
         /// Always use profile NAME through this provider, whatever is active
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
+        /// Remove what setup-codex added (the provider of --profile NAME, if given), putting
+        /// back the model_provider it replaced
+        #[arg(long, conflicts_with_all = ["port", "env_key", "no_default"])]
+        remove: bool,
     },
 }
 

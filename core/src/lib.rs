@@ -21,3 +21,4 @@ pub mod settings;
 pub mod store;
 pub mod timefmt;
 pub mod usage;
+pub mod view;

@@ -3,15 +3,22 @@
 //! the file watcher and the proactive refresher, so frontends never touch a file or socket.
 
 use crate::auth_file::AuthFile;
-use crate::events::{EventBus, HomeWatcher, RouterEvent, Subscription};
+use crate::codex_config::CredentialStore;
+use crate::codex_config::provider::{
+    self, Removal, SetupError, SetupOptions, SetupOutcome, SetupState,
+};
+use crate::events::watcher::HomeWatcher;
+use crate::events::{EventBus, RouterEvent, Subscription};
 use crate::home::{CodexHome, HomeError};
 use crate::login::LoginOutcome;
 use crate::login::browser::{BrowserLogin, BrowserLoginConfig, CancelHandle};
+use crate::login::device::{DeviceCancel, DeviceLogin};
 use crate::proxy::server::{RequestObserver, RequestRecord};
 use crate::proxy::service::{Endpoint, Host as EndpointHost, Overrides, ServiceError};
 use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
 use crate::settings::{FailoverSettings, Settings, SettingsError};
 use crate::store::{Profile, Status, Store, StoreError, Stored, SwitchOutcome};
+use crate::view::{ProfileRow, StatusView};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +40,9 @@ pub enum RouterError {
     /// A sign-in failed.
     #[error(transparent)]
     Login(#[from] crate::login::LoginError),
+    /// Codex's `config.toml` could not be read or changed.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
     /// Bad input from the caller.
     #[error("{0}")]
     Invalid(String),
@@ -81,6 +91,16 @@ pub struct RefreshReport {
     pub result: Result<Fresh, RefreshError>,
 }
 
+/// What a router runs by itself, besides answering calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Background {
+    /// The file watcher, and the proactive token refresh and usage poller as the settings
+    /// ask: for an app that stays open.
+    Full,
+    /// Nothing: for one command that exits when done.
+    Nothing,
+}
+
 /// The router of one Codex home. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Router {
@@ -103,6 +123,14 @@ impl Router {
     /// 0700 when missing). Starts the file watcher and, as the settings ask, the proactive
     /// token refresh and the usage poller. A watcher that cannot start is logged, not fatal.
     pub fn open(codex_home: Option<PathBuf>) -> Result<Self, RouterError> {
+        Self::open_with(codex_home, Background::Full)
+    }
+
+    /// [`Router::open`], running only what `background` says by itself.
+    pub fn open_with(
+        codex_home: Option<PathBuf>,
+        background: Background,
+    ) -> Result<Self, RouterError> {
         let home = match codex_home {
             Some(path) => CodexHome::at(path),
             None => CodexHome::from_env()?,
@@ -123,20 +151,23 @@ impl Router {
             RetryPolicy::default(),
         );
         refresher.set_events(bus.clone());
-        let watcher = match HomeWatcher::start(store.clone(), bus.clone()) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::warn!(error = %e, "changes made outside the app will not show up by themselves");
-                None
-            }
+        let watcher = match background {
+            Background::Nothing => None,
+            Background::Full => match HomeWatcher::start(store.clone(), bus.clone()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "changes made outside the app will not show up by themselves");
+                    None
+                }
+            },
         };
-        {
+        if background == Background::Full {
             let _guard = runtime.enter();
             if settings.refresh.proactive {
                 refresher.spawn_proactive(settings.refresh.clone());
             }
             if settings.usage.refresh_minutes > 0 {
-                crate::usage::spawn_poller(
+                crate::usage::poller::spawn_poller(
                     store.clone(),
                     settings.upstream.chatgpt_base_url.clone(),
                     std::time::Duration::from_secs(settings.usage.refresh_minutes * 60),
@@ -214,6 +245,25 @@ impl Router {
     /// Every profile.
     pub fn list_profiles(&self) -> Result<Vec<Profile>, RouterError> {
         Ok(self.inner.store.list()?)
+    }
+
+    /// Every profile as frontends show it (`list --json`), judged now.
+    pub fn profile_rows(&self) -> Result<Vec<ProfileRow>, RouterError> {
+        let now = chrono::Utc::now();
+        Ok(self
+            .inner
+            .store
+            .list()?
+            .iter()
+            .map(|p| ProfileRow::new(p, now))
+            .collect())
+    }
+
+    /// The active login as frontends show it (`status --json`), judged now.
+    pub fn status_view(&self) -> Result<StatusView, RouterError> {
+        let status = self.inner.store.status()?;
+        let credentials = CredentialStore::of(self.home());
+        Ok(StatusView::new(&status, credentials, chrono::Utc::now()))
     }
 
     /// The active profile's name.
@@ -296,6 +346,47 @@ impl Router {
             login: Mutex::new(Some(login)),
             runtime: self.inner.runtime.handle().clone(),
         })
+    }
+
+    /// Starts a device-code sign-in for a new profile `name`: show
+    /// [`DeviceLoginHandle::user_code`] and [`DeviceLoginHandle::verification_url`], then
+    /// [`DeviceLoginHandle::wait`]. Blocks for the issuer's answer with the code.
+    pub fn start_device_login(
+        &self,
+        name: &str,
+        force: bool,
+    ) -> Result<DeviceLoginHandle, RouterError> {
+        let store = self.inner.store.clone();
+        let issuer = &self.inner.settings.upstream.auth_issuer;
+        let login = self
+            .inner
+            .runtime
+            .block_on(DeviceLogin::start(store, name, force, issuer))?;
+        Ok(DeviceLoginHandle {
+            verification_url: login.verification_url().to_owned(),
+            user_code: login.user_code().to_owned(),
+            cancel: login.cancel_handle(),
+            login: Mutex::new(Some(login)),
+            runtime: self.inner.runtime.handle().clone(),
+        })
+    }
+
+    /// Adds the router as a model provider to Codex's `config.toml` (keeping every other
+    /// line), by default as Codex's default provider.
+    pub fn setup_codex(&self, opts: &SetupOptions) -> Result<SetupOutcome, RouterError> {
+        Ok(provider::setup(self.home(), opts)?)
+    }
+
+    /// Removes what [`Router::setup_codex`] added for `profile` (`None`: the provider that
+    /// follows the active profile), putting back the `model_provider` it replaced.
+    pub fn remove_codex_setup(&self, profile: Option<&str>) -> Result<Removal, RouterError> {
+        Ok(provider::remove(self.home(), profile)?)
+    }
+
+    /// Whether Codex sends its requests through the router (the provider that follows the
+    /// active profile).
+    pub fn codex_setup_state(&self) -> Result<SetupState, RouterError> {
+        Ok(provider::state(self.home(), None)?)
     }
 
     /// Starts the local endpoint on `host:port` (port 0: any free port) and returns its
@@ -439,6 +530,50 @@ impl LoginHandle {
 
     /// Cancels the sign-in; a waiting [`LoginHandle::wait`] returns `Cancelled`.
     pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+}
+
+/// A device-code sign-in in progress, usable from any thread. Dropping it cancels it.
+pub struct DeviceLoginHandle {
+    verification_url: String,
+    user_code: String,
+    cancel: DeviceCancel,
+    login: Mutex<Option<DeviceLogin>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl DeviceLoginHandle {
+    /// The page to open on any device.
+    pub fn verification_url(&self) -> &str {
+        &self.verification_url
+    }
+
+    /// The code to enter there.
+    pub fn user_code(&self) -> &str {
+        &self.user_code
+    }
+
+    /// Blocks until the code is entered (the profile is stored), the sign-in fails, is
+    /// cancelled or the code expires. Only the first call waits; later ones fail.
+    pub fn wait(&self) -> Result<LoginOutcome, RouterError> {
+        let login = self
+            .login
+            .lock()
+            .expect("login lock")
+            .take()
+            .ok_or_else(|| RouterError::Invalid("this login was already waited for".into()))?;
+        Ok(self.runtime.block_on(login.wait())?)
+    }
+
+    /// Cancels the sign-in; a waiting [`DeviceLoginHandle::wait`] returns `Cancelled`.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Drop for DeviceLoginHandle {
+    fn drop(&mut self) {
         self.cancel.cancel();
     }
 }

@@ -1,5 +1,6 @@
 //! The one error type that crosses the boundary, and the guard that turns a panic into it.
 
+use codex_router_core::codex_config::provider::SetupError;
 use codex_router_core::home::HomeError;
 use codex_router_core::login::LoginError;
 use codex_router_core::refresh::RefreshError;
@@ -50,6 +51,10 @@ pub enum RouterError {
     /// `router/state.json` is broken.
     #[error("{0}")]
     Settings(String),
+    /// Codex's `config.toml` is not valid TOML, or holds something a set-up can't change
+    /// (nothing was changed).
+    #[error("{0}")]
+    CodexConfig(String),
     /// Other bad input (an empty API key, a host that is not an IP address).
     #[error("{0}")]
     Invalid(String),
@@ -119,6 +124,17 @@ impl From<CoreError> for RouterError {
             CoreError::Login(l) => l.into(),
             CoreError::Invalid(_) => RouterError::Invalid(message),
             CoreError::Proxy(_) => RouterError::Proxy(message),
+            CoreError::Setup(SetupError::Parse { .. } | SetupError::NotATable { .. }) => {
+                RouterError::CodexConfig(message)
+            }
+            CoreError::Setup(SetupError::Name(_)) => RouterError::BadName(message),
+            CoreError::Setup(SetupError::File(_)) => RouterError::Io(message),
+            CoreError::Setup(SetupError::Settings(SettingsError::Invalid { .. })) => {
+                RouterError::Settings(message)
+            }
+            CoreError::Setup(SetupError::Settings(SettingsError::File(_))) => {
+                RouterError::Io(message)
+            }
             CoreError::Runtime(_) => RouterError::Other(message),
         }
     }

@@ -9,15 +9,17 @@
 
 mod error;
 mod events;
+mod phrases;
 mod records;
 mod router;
 
 pub use error::RouterError;
 pub use events::{RouterEvent, RouterListener};
+pub use phrases::{plan_label, restart_hint, suggest_profile_name, window_label};
 pub use records::{
-    LoginResult, LoginStored, Profile, ProfileState, ProxyState, RefreshReport, Status, Usage,
-    UsageWindow,
+    CodexSetup, CodexSetupChange, Credits, LoginResult, LoginStored, Phrase, Profile, ProfileState,
+    ProxyState, RefreshReport, Status, Tone, Usage, UsageBar, UsageWindow,
 };
-pub use router::{LoginHandle, Router, SwitchResult};
+pub use router::{DeviceLoginHandle, LoginHandle, Router, SwitchResult};
 
 uniffi::setup_scaffolding!("codex_router");

@@ -1,14 +1,23 @@
-//! The plain records the frontends render: the same fields and meaning as
-//! `codex-router list --json` / `status --json`. None of them can hold a token or key.
+//! The plain records the frontends render, converted once from the core's view
+//! ([`codex_router_core::view`]): the same fields and meaning as `codex-router list --json` /
+//! `status --json`, plus the core's words for them. None of them can hold a token or key.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use codex_router_core::auth_file::LoginInfo;
+use codex_router_core::codex_config::provider::{
+    Removal as CoreRemoval, SetupOutcome as CoreSetupOutcome, SetupState as CoreSetupState,
+};
 use codex_router_core::login::LoginOutcome;
 use codex_router_core::refresh::RefreshError;
 use codex_router_core::router::{ProxyState as CoreProxyState, RefreshReport as CoreReport};
 use codex_router_core::settings::ProxySettings;
-use codex_router_core::store::{Health, Profile as CoreProfile, Status as CoreStatus, Stored};
-use codex_router_core::usage::{Usage as CoreUsage, UsageWindow as CoreWindow};
+use codex_router_core::store::{Health, Stored};
+use codex_router_core::usage::Credits as CoreCredits;
+use codex_router_core::view::messages::{
+    login_summary, removal_summary, setup_state_words, setup_summary,
+};
+use codex_router_core::view::phrases::{
+    Phrase as CorePhrase, Tone as CoreTone, UsageBar as CoreBar,
+};
+use codex_router_core::view::{ProfileRow, StatusView, UsageView, WindowView, rfc3339};
 
 /// Whether a profile can be used right now (`state` of `list --json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -24,6 +33,39 @@ pub enum ProfileState {
     Invalid,
 }
 
+/// How a piece of text should stand out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum Tone {
+    /// Ordinary text.
+    Normal,
+    /// Secondary text.
+    Muted,
+    /// Something to look at soon (an expired token, a limit).
+    Warn,
+    /// Something that needs the user (a dead login, a broken file).
+    Error,
+}
+
+/// Words to show and how they should stand out.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Phrase {
+    /// The words.
+    pub text: String,
+    /// How they stand out.
+    pub tone: Tone,
+}
+
+/// A usage window as a bar.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct UsageBar {
+    /// What the bar says: "5 h: 42% · resets 14:20".
+    pub text: String,
+    /// How full it is, 0–1.
+    pub fraction: f32,
+    /// Warn when nearly used up.
+    pub tone: Tone,
+}
+
 /// One rate-limit window of an account (the 5-hour one or the weekly one).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct UsageWindow {
@@ -33,6 +75,10 @@ pub struct UsageWindow {
     pub window_minutes: Option<u64>,
     /// When the window resets (RFC 3339), when known.
     pub resets_at: Option<String>,
+    /// Its name: "5 h", "week", "day", "window" when its length is not known.
+    pub label: String,
+    /// Its bar.
+    pub bar: UsageBar,
 }
 
 /// An account's credits (bought usage beyond the plan's windows).
@@ -61,6 +107,9 @@ pub struct Usage {
     pub limited_until: Option<String>,
     /// When these figures were read (RFC 3339).
     pub updated_at: Option<String>,
+    /// The figures in a few words: "5 h 42% · week 17%", "LIMITED until Tue 14:20"; `None`
+    /// when no window is known.
+    pub summary: Option<Phrase>,
 }
 
 /// One profile, as `codex-router list --json` shows it.
@@ -88,6 +137,11 @@ pub struct Profile {
     pub error: Option<String>,
     /// The latest usage figures, when known.
     pub usage: Option<Usage>,
+    /// How it signs in, for people: "ChatGPT", "API key"; `None` for a broken profile.
+    pub mode_label: Option<String>,
+    /// The token state in words: "expires in 3 days", "API key (does not expire)",
+    /// "NEEDS SIGN-IN: …", "INVALID: …".
+    pub token_state: Phrase,
 }
 
 /// The active login, as `codex-router status --json` shows it.
@@ -109,6 +163,8 @@ pub struct Status {
     pub error: Option<String>,
     /// The active profile's latest usage figures, when known.
     pub usage: Option<Usage>,
+    /// The token state in words, when there is a readable login.
+    pub token_state: Option<Phrase>,
 }
 
 /// The local OpenAI-compatible endpoint.
@@ -168,87 +224,154 @@ pub struct LoginResult {
     pub email: Option<String>,
     /// The plan.
     pub plan: Option<String>,
+    /// What happened, in a sentence: "Signed in as alice@example.com (plus); saved as
+    /// profile 'work'."
+    pub summary: String,
 }
 
-/// RFC 3339 with seconds and `Z`, as the CLI prints it.
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// Whether Codex sends its requests through the router (its `config.toml`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CodexSetup {
+    /// Codex's `config.toml`.
+    pub path: String,
+    /// The provider id asked about (`codex-router`).
+    pub provider_id: String,
+    /// Whether `config.toml` has the provider.
+    pub added: bool,
+    /// Whether it is Codex's default provider.
+    pub is_default: bool,
+    /// The URL the provider sends to, when it is there.
+    pub base_url: Option<String>,
+    /// Whether Codex sends `$CODEX_ROUTER_KEY` as the key.
+    pub env_key: bool,
+    /// Whether `base_url` is where the router's settings say the endpoint listens.
+    pub current: bool,
+    /// All of it in a sentence: "Codex sends its requests to Codex Router (…)."
+    pub summary: String,
 }
 
-fn unix(t: i64) -> Option<String> {
-    DateTime::from_timestamp(t, 0).map(rfc3339)
+/// What setting Codex up, or removing the set-up, did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CodexSetupChange {
+    /// Codex's `config.toml`.
+    pub path: String,
+    /// The provider id written or removed.
+    pub provider_id: String,
+    /// Whether the file changed (`false`: nothing to do).
+    pub changed: bool,
+    /// What happened and what to do next, a sentence a line.
+    pub summary: Vec<String>,
 }
 
-impl From<&CoreWindow> for UsageWindow {
-    fn from(w: &CoreWindow) -> Self {
+impl From<CoreTone> for Tone {
+    fn from(t: CoreTone) -> Self {
+        match t {
+            CoreTone::Normal => Self::Normal,
+            CoreTone::Muted => Self::Muted,
+            CoreTone::Warn => Self::Warn,
+            CoreTone::Error => Self::Error,
+        }
+    }
+}
+
+impl From<CorePhrase> for Phrase {
+    fn from(p: CorePhrase) -> Self {
+        Self {
+            text: p.text,
+            tone: p.tone.into(),
+        }
+    }
+}
+
+impl From<CoreBar> for UsageBar {
+    fn from(b: CoreBar) -> Self {
+        Self {
+            text: b.text,
+            fraction: b.fraction,
+            tone: b.tone.into(),
+        }
+    }
+}
+
+impl From<Health> for ProfileState {
+    fn from(h: Health) -> Self {
+        match h {
+            Health::Ok => Self::Ok,
+            Health::Expired => Self::Expired,
+            Health::NeedsSignIn => Self::NeedsSignIn,
+            Health::Invalid => Self::Invalid,
+        }
+    }
+}
+
+impl From<WindowView> for UsageWindow {
+    fn from(w: WindowView) -> Self {
         Self {
             used_percent: w.used_percent,
             window_minutes: w.window_minutes,
-            resets_at: w.resets_at.and_then(unix),
+            resets_at: w.resets_at,
+            label: w.label,
+            bar: w.bar.into(),
         }
     }
 }
 
-impl From<&CoreUsage> for Usage {
-    fn from(u: &CoreUsage) -> Self {
+impl From<CoreCredits> for Credits {
+    fn from(c: CoreCredits) -> Self {
         Self {
-            plan: u.plan.clone(),
-            primary: u.primary.as_ref().map(Into::into),
-            secondary: u.secondary.as_ref().map(Into::into),
-            credits: u.credits.as_ref().map(|c| Credits {
-                has_credits: c.has_credits,
-                unlimited: c.unlimited,
-                balance: c.balance.clone(),
-            }),
-            limited_until: u.limited_until.and_then(unix),
-            updated_at: unix(u.updated_at),
+            has_credits: c.has_credits,
+            unlimited: c.unlimited,
+            balance: c.balance,
         }
     }
 }
 
-impl Profile {
-    /// The record of a core profile, its state judged at `now`.
-    pub fn from_core(p: &CoreProfile, now: DateTime<Utc>) -> Self {
-        let info: Option<&LoginInfo> = p.login.as_ref().ok();
-        let state = match p.health(now) {
-            Health::Ok => ProfileState::Ok,
-            Health::Expired => ProfileState::Expired,
-            Health::NeedsSignIn => ProfileState::NeedsSignIn,
-            Health::Invalid => ProfileState::Invalid,
-        };
+impl From<UsageView> for Usage {
+    fn from(u: UsageView) -> Self {
         Self {
-            name: p.name.clone(),
-            email: info.and_then(|i| i.email.clone()),
-            plan: info.and_then(|i| i.plan.clone()),
-            account_id: info.and_then(|i| i.account_id.clone()),
-            auth_mode: info.map(|i| i.auth_mode.as_str().to_owned()),
-            expires_at: info.and_then(|i| i.expires_at).map(rfc3339),
-            last_refresh: info.and_then(|i| i.last_refresh).map(rfc3339),
-            active: p.active,
-            state,
-            error: p.problem(),
-            usage: p.usage.as_ref().map(Into::into),
+            plan: u.plan,
+            primary: u.primary.map(Into::into),
+            secondary: u.secondary.map(Into::into),
+            credits: u.credits.map(Into::into),
+            limited_until: u.limited_until,
+            updated_at: u.updated_at,
+            summary: u.summary.map(Into::into),
         }
     }
 }
 
-impl From<&CoreStatus> for Status {
-    fn from(s: &CoreStatus) -> Self {
-        let info = s.login.as_ref().and_then(|l| l.as_ref().ok());
+impl From<ProfileRow> for Profile {
+    fn from(r: ProfileRow) -> Self {
         Self {
-            profile: s.profile.clone(),
-            email: info.and_then(|i| i.email.clone()),
-            plan: info.and_then(|i| i.plan.clone()),
-            account_id: info.and_then(|i| i.account_id.clone()),
-            auth_mode: info.map(|i| i.auth_mode.as_str().to_owned()),
-            expires_at: info.and_then(|i| i.expires_at).map(rfc3339),
-            error: match (&s.login, &s.needs_sign_in) {
-                (None, _) => Some("not signed in: Codex has no login".into()),
-                (Some(Err(reason)), _) => Some(reason.clone()),
-                (Some(Ok(_)), Some(mark)) => Some(format!("needs sign-in: {}", mark.message)),
-                (Some(Ok(_)), None) => None,
-            },
-            usage: s.usage.as_ref().map(Into::into),
+            name: r.name,
+            email: r.email,
+            plan: r.plan,
+            account_id: r.account_id,
+            auth_mode: r.auth_mode,
+            expires_at: r.expires_at,
+            last_refresh: r.last_refresh,
+            active: r.active,
+            state: r.state.into(),
+            error: r.error,
+            usage: r.usage.map(Into::into),
+            mode_label: r.mode_label,
+            token_state: r.token_state.into(),
+        }
+    }
+}
+
+impl From<StatusView> for Status {
+    fn from(s: StatusView) -> Self {
+        Self {
+            profile: s.profile,
+            email: s.email,
+            plan: s.plan,
+            account_id: s.account_id,
+            auth_mode: s.auth_mode,
+            expires_at: s.expires_at,
+            error: s.error,
+            usage: s.usage.map(Into::into),
+            token_state: s.token_state.map(Into::into),
         }
     }
 }
@@ -291,6 +414,7 @@ impl From<&CoreReport> for RefreshReport {
 
 impl From<LoginOutcome> for LoginResult {
     fn from(o: LoginOutcome) -> Self {
+        let summary = login_summary(&o);
         let (profile, stored) = match o.stored {
             Stored::Created(n) => (n, LoginStored::Created),
             Stored::UpdatedExisting(n) => (n, LoginStored::UpdatedExisting),
@@ -301,6 +425,44 @@ impl From<LoginOutcome> for LoginResult {
             stored,
             email: o.email,
             plan: o.plan,
+            summary,
+        }
+    }
+}
+
+impl From<CoreSetupState> for CodexSetup {
+    fn from(s: CoreSetupState) -> Self {
+        Self {
+            summary: setup_state_words(&s),
+            path: s.path.display().to_string(),
+            provider_id: s.provider_id,
+            added: s.added,
+            is_default: s.default,
+            base_url: s.base_url,
+            env_key: s.env_key,
+            current: s.current,
+        }
+    }
+}
+
+impl From<CoreSetupOutcome> for CodexSetupChange {
+    fn from(o: CoreSetupOutcome) -> Self {
+        Self {
+            summary: setup_summary(&o),
+            path: o.path.display().to_string(),
+            provider_id: o.provider_id,
+            changed: o.changed,
+        }
+    }
+}
+
+impl From<CoreRemoval> for CodexSetupChange {
+    fn from(r: CoreRemoval) -> Self {
+        Self {
+            summary: vec![removal_summary(&r)],
+            path: r.path.display().to_string(),
+            provider_id: r.provider_id,
+            changed: r.changed,
         }
     }
 }

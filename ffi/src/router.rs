@@ -3,10 +3,18 @@
 
 use crate::error::{RouterError, guard};
 use crate::events::{Forwarder, RouterListener, forward};
-use crate::records::{LoginResult, Profile, ProxyState, RefreshReport, Status};
+use crate::records::{
+    CodexSetup, CodexSetupChange, LoginResult, Profile, ProxyState, RefreshReport, Status,
+};
+use codex_router_core::codex_config::provider::SetupOptions;
+use codex_router_core::login::LoginOutcome;
 use codex_router_core::login::browser::BrowserLoginConfig;
-use codex_router_core::router::{LoginHandle as CoreLogin, Router as CoreRouter};
+use codex_router_core::login::device::CODE_LIFETIME;
+use codex_router_core::router::{
+    DeviceLoginHandle as CoreDeviceLogin, LoginHandle as CoreLogin, Router as CoreRouter,
+};
 use codex_router_core::store::SwitchOutcome;
+use codex_router_core::view::messages::{api_key_summary, device_code_prompt, empty_home_hint};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -70,12 +78,11 @@ impl Router {
     /// their reason in `error`.
     pub fn list_profiles(&self) -> Result<Vec<Profile>, RouterError> {
         guard(|| {
-            let now = chrono::Utc::now();
             Ok(self
                 .core
-                .list_profiles()?
-                .iter()
-                .map(|p| Profile::from_core(p, now))
+                .profile_rows()?
+                .into_iter()
+                .map(Into::into)
                 .collect())
         })
     }
@@ -88,7 +95,7 @@ impl Router {
 
     /// The active login.
     pub fn status(&self) -> Result<Status, RouterError> {
-        guard(|| Ok((&self.core.status()?).into()))
+        guard(|| Ok(self.core.status_view()?.into()))
     }
 
     /// Makes `name` the login Codex uses. Newer tokens of the outgoing login are first
@@ -147,12 +154,16 @@ impl Router {
     ) -> Result<LoginResult, RouterError> {
         guard(|| {
             let stored = self.core.add_api_key(&name, &key, force)?;
-            Ok(codex_router_core::login::LoginOutcome {
+            let summary = api_key_summary(&stored, &name);
+            let outcome = LoginOutcome {
                 stored,
                 email: None,
                 plan: None,
-            }
-            .into())
+            };
+            Ok(LoginResult {
+                summary,
+                ..outcome.into()
+            })
         })
     }
 
@@ -165,6 +176,70 @@ impl Router {
             let login = self.core.start_login(&name, force)?;
             Ok(LoginHandle::new(login, self.core.clone()))
         })
+    }
+
+    /// Starts a device-code sign-in that creates profile `name` (for machines without a
+    /// browser): show `user_code()` and `verification_url()` (or `prompt()`), then `wait()`.
+    /// Async: it asks the issuer for the code. A name holding another account is refused
+    /// (`Exists`) unless `force`; an issuer without device sign-in gives `Login`.
+    #[uniffi::method(default(force = false))]
+    pub async fn start_device_login(
+        &self,
+        name: String,
+        force: bool,
+    ) -> Result<Arc<DeviceLoginHandle>, RouterError> {
+        let core = self.core.clone();
+        off_thread(move || {
+            let login = core.start_device_login(&name, force)?;
+            Ok(Arc::new(DeviceLoginHandle {
+                login: Arc::new(login),
+                router: core,
+            }))
+        })
+        .await
+    }
+
+    /// Adds the router as a model provider to Codex's `config.toml`, keeping every other
+    /// line: by default Codex's default provider at the endpoint's address from the
+    /// settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
+    /// `no_default` adds it without selecting it, `profile` pins it to one profile.
+    #[uniffi::method(default(port = None, env_key = false, no_default = false, profile = None))]
+    pub fn setup_codex(
+        &self,
+        port: Option<u16>,
+        env_key: bool,
+        no_default: bool,
+        profile: Option<String>,
+    ) -> Result<CodexSetupChange, RouterError> {
+        guard(|| {
+            let opts = SetupOptions {
+                port,
+                env_key,
+                no_default,
+                profile,
+            };
+            Ok(self.core.setup_codex(&opts)?.into())
+        })
+    }
+
+    /// Removes what `setup_codex` added (for `profile`, or the provider that follows the
+    /// active profile), putting back the `model_provider` it replaced.
+    #[uniffi::method(default(profile = None))]
+    pub fn remove_codex_setup(
+        &self,
+        profile: Option<String>,
+    ) -> Result<CodexSetupChange, RouterError> {
+        guard(|| Ok(self.core.remove_codex_setup(profile.as_deref())?.into()))
+    }
+
+    /// Whether Codex sends its requests through the router.
+    pub fn codex_setup_state(&self) -> Result<CodexSetup, RouterError> {
+        guard(|| Ok(self.core.codex_setup_state()?.into()))
+    }
+
+    /// What to do when there are no profiles yet.
+    pub fn empty_home_hint(&self) -> String {
+        empty_home_hint(&self.core.home().profiles_dir())
     }
 
     /// Starts the local OpenAI-compatible endpoint on `host:port` (port 0: any free port)
@@ -305,6 +380,59 @@ impl LoginHandle {
 }
 
 impl Drop for LoginHandle {
+    fn drop(&mut self) {
+        self.login.cancel();
+    }
+}
+
+/// A device-code sign-in in progress. Dropping it cancels the sign-in.
+#[derive(uniffi::Object)]
+pub struct DeviceLoginHandle {
+    login: Arc<CoreDeviceLogin>,
+    /// Keeps the router (and its runtime) alive while the sign-in runs.
+    router: CoreRouter,
+}
+
+#[uniffi::export]
+impl DeviceLoginHandle {
+    /// The code to enter.
+    pub fn user_code(&self) -> String {
+        self.login.user_code().to_owned()
+    }
+
+    /// The page to enter it on, from any device.
+    pub fn verification_url(&self) -> String {
+        self.login.verification_url().to_owned()
+    }
+
+    /// Both in a sentence, with how long the code holds.
+    pub fn prompt(&self) -> String {
+        device_code_prompt(
+            self.login.verification_url(),
+            self.login.user_code(),
+            CODE_LIFETIME,
+        )
+    }
+
+    /// Waits until the code is entered (the new profile is saved), the sign-in fails, is
+    /// cancelled (`Cancelled`) or the code expires (`Login`). Only the first call waits.
+    pub async fn wait(&self) -> Result<LoginResult, RouterError> {
+        let (login, router) = (self.login.clone(), self.router.clone());
+        off_thread(move || {
+            let outcome = login.wait()?;
+            drop(router);
+            Ok(outcome.into())
+        })
+        .await
+    }
+
+    /// Cancels the sign-in: a pending `wait()` fails with `Cancelled`.
+    pub fn cancel(&self) {
+        self.login.cancel();
+    }
+}
+
+impl Drop for DeviceLoginHandle {
     fn drop(&mut self) {
         self.login.cancel();
     }

@@ -553,6 +553,125 @@ def test_refresh_is_async_and_reports_each_profile(cr, home, open_router):
         fake.wait()
 
 
+def _start_fake(*args: str):
+    """The fake upstream (target/debug/fake-upstream) and its URLs."""
+    fake = subprocess.Popen([str(FAKE_BIN), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    fake.stdout.readline()
+    return fake, json.loads(fake.stdout.readline())
+
+
+@pytest.mark.skipif(not FAKE_BIN.exists(), reason="target/debug/fake-upstream is not built")
+def test_device_sign_in_shows_a_code_then_saves_the_profile(cr, home, open_router):
+    fake, info = _start_fake("--accounts", "carol:team", "--device-poll-interval", "0",
+                             "--device-pending-polls", "2")
+    try:
+        home.write("router/state.json", {"upstream": {
+            "auth_issuer": info["issuer_url"],
+            "chatgpt_base_url": info["chatgpt_base_url"],
+            "openai_base_url": info["openai_base_url"],
+        }})
+        router = open_router(home.path)
+
+        async def sign_in():
+            login = await router.start_device_login("carol")
+            return login, await login.wait()
+
+        login, result = asyncio.run(sign_in())
+        assert login.verification_url() == f"{info['issuer_url']}/codex/device"
+        assert login.user_code() and login.user_code() in login.prompt()
+        assert (result.profile, result.stored) == ("carol", cr.LoginStored.CREATED)
+        assert result.summary == "Signed in as carol@example.com (team); saved as profile 'carol'."
+        assert home.read("profiles/carol/auth.json")["tokens"]["account_id"]
+        (p,) = router.list_profiles()
+        assert (p.name, p.email, p.state) == ("carol", "carol@example.com", cr.ProfileState.OK)
+
+        async def cancelled():
+            waiting = await router.start_device_login("dave", force=False)
+            waiting.cancel()
+            await waiting.wait()
+
+        urllib.request.urlopen(urllib.request.Request(
+            f"{info['control_url']}/knobs",
+            data=json.dumps({"device_pending_polls": 1_000_000}).encode(),
+            headers={"content-type": "application/json"}, method="POST"), timeout=10).read()
+        with pytest.raises(cr.RouterError.Cancelled):
+            asyncio.run(cancelled())
+        assert not (home.path / "profiles/dave").exists()
+        with pytest.raises(cr.RouterError.Exists):
+            asyncio.run(router.start_device_login("carol"))
+    finally:
+        fake.kill()
+        fake.wait()
+
+
+def test_setting_codex_up_and_removing_it_leaves_its_config_as_it_was(cr, home):
+    mine = '# mine\nmodel = "gpt-5.5"  # favourite\nmodel_provider = "ollama"\n\n[tui]\nx = 1\n'
+    home.write("config.toml", mine)
+    router = cr.Router(str(home.path))
+    before = router.codex_setup_state()
+    assert (before.added, before.is_default) == (False, False)
+    assert before.summary == "Codex is not set up to use Codex Router."
+    change = router.setup_codex()
+    assert change.changed and change.provider_id == "codex-router"
+    assert change.summary[0].startswith("Added the model provider 'codex-router' (http://127.0.0.1:9876/v1)")
+    text = (home.path / "config.toml").read_text()
+    assert 'model_provider = "codex-router"' in text and 'model = "gpt-5.5"  # favourite' in text
+    state = router.codex_setup_state()
+    assert (state.added, state.is_default, state.current, state.env_key) == (True, True, True, False)
+    assert state.base_url == "http://127.0.0.1:9876/v1"
+    # The CLI sees the same set-up, and the removal puts back the user's provider.
+    out = subprocess.run([str(ROUTER_BIN), "setup-codex"], capture_output=True, text=True,
+                         env={**os.environ, "CODEX_HOME": str(home.path)}, timeout=20)
+    assert "nothing to change" in out.stdout, out
+    removed = router.remove_codex_setup()
+    assert removed.changed
+    assert removed.summary == [f"Removed the model provider 'codex-router' from {home.path / 'config.toml'}; "
+                               'Codex uses model_provider "ollama" again.']
+    assert (home.path / "config.toml").read_text() == mine
+    home.write("config.toml", "model = [")
+    with pytest.raises(cr.RouterError.CodexConfig):
+        router.setup_codex(port=1)
+    assert (home.path / "config.toml").read_text() == "model = ["
+
+
+@pytest.mark.skipif(not ROUTER_BIN.exists(), reason="target/debug/codex-router is not built")
+def test_the_app_and_the_cli_use_the_same_words(cr, home):
+    home.profile("work", chatgpt_auth("alice", "pro", valid=3 * 86400 + 600))
+    home.profile("old", chatgpt_auth("bob", valid=-7200))
+    home.profile("key", api_key_auth("sk-proj-SECRETKEY"))
+    home.profile("broken", "{}")
+    now = int(time.time())
+    home.write("profiles/work/router.json", {"usage": {
+        "plan": "pro", "updated_at": now, "limited_until": None, "credits": None,
+        "primary": {"used_percent": 42.4, "window_minutes": 300, "resets_at": None},
+        "secondary": {"used_percent": 17, "window_minutes": 1440, "resets_at": None}}})
+    router = cr.Router(str(home.path))
+    records = {p.name: p for p in router.list_profiles()}
+    # Usage figures younger than a minute are not fetched again: `list` shows these.
+    out = subprocess.run([str(ROUTER_BIN), "list"], capture_output=True, text=True,
+                         env={**os.environ, "CODEX_HOME": str(home.path)}, check=True, timeout=20)
+    for line in out.stdout.splitlines()[1:]:
+        name = line[2:].split()[0]
+        assert line.endswith(records[name].token_state.text), (line, records[name].token_state)
+    assert records["old"].token_state.text == "expired 2 hours ago, renewed at next use"
+    assert records["old"].token_state.tone == cr.Tone.WARN
+    assert records["broken"].token_state.tone == cr.Tone.ERROR
+    usage = records["work"].usage
+    assert usage.summary.text == "5 h 42% \u00b7 day 17%"
+    assert usage.summary.text in out.stdout
+    assert [usage.primary.label, usage.secondary.label] == ["5 h", "day"]
+    assert usage.primary.bar.text == "5 h: 42%" and abs(usage.primary.bar.fraction - 0.424) < 1e-6
+    assert cr.window_label(1440) == "day" and cr.window_label(300) == "5 h"
+    assert cr.window_label(10080) == "week" and cr.window_label(2880) == "2 d"
+    assert "Developer: Reload Window" in cr.restart_hint()
+    assert cr.plan_label("team") == "Team"
+    assert cr.suggest_profile_name("alice@example.com", ["alice"]) == "alice-2"
+    empty = cr.Router(str(Home(home.path / "elsewhere").path))
+    assert "`codex-router login NAME`" in empty.empty_home_hint()
+    assert empty.status().error == "not signed in: auth.json does not exist"
+
+
 def test_swift_bindings_are_up_to_date(tmp_path):
     """The Swift app builds against a committed copy of the generated bindings (its Swift
     file, C header and modulemap); a change to the FFI must come with a regenerated copy."""

@@ -223,3 +223,46 @@ fn list_shows_each_accounts_own_usage() {
     assert!(table.contains("LIMITED until"), "{table}");
     assert_eq!(up.count("/backend-api/wham/usage"), 2);
 }
+
+#[test]
+fn login_device_shows_the_code_then_saves_the_profile() {
+    let up = FakeUpstream::start();
+    let home = TempHome::new();
+    let carol = Identity::new("carol", "team");
+    up.set_login_identity(&carol);
+    up.set_device_poll_interval(0);
+    up.set_device_pending_polls(2);
+    let out = cmd(&home, &up)
+        .args(["login", "carol", "--device"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "On any device, open {}/codex/device and enter the code ",
+            up.issuer_url()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Signed in as carol@example.com (team); saved as profile 'carol'."),
+        "{text}"
+    );
+    assert_eq!(
+        home.read_json(&home.profile_path("carol"))["tokens"]["account_id"],
+        "acct-carol"
+    );
+    up.set_device_auth_enabled(false);
+    let off = cmd(&home, &up)
+        .args(["login", "dave", "--device"])
+        .output()
+        .unwrap();
+    assert_eq!(off.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&off.stderr).contains("device-code login is not enabled"));
+}

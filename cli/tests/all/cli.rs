@@ -180,6 +180,23 @@ fn save_rename_remove_round_trip() {
 }
 
 #[test]
+fn an_empty_home_says_how_to_begin() {
+    let home = TempHome::new();
+    let list = stdout(&router(&home, &["list"]));
+    assert!(list.contains("No profiles"), "{list}");
+    assert!(list.contains("`codex-router login NAME`"), "{list}");
+    let status = router(&home, &["status"]);
+    assert!(status.status.success());
+    assert_eq!(
+        stdout(&status).trim(),
+        "Not signed in: auth.json does not exist."
+    );
+    let json: Value = serde_json::from_str(&stdout(&router(&home, &["status", "--json"]))).unwrap();
+    assert_eq!(json["error"], "not signed in: auth.json does not exist");
+    assert_eq!(json["profile"], Value::Null);
+}
+
+#[test]
 fn no_secret_reaches_any_output() {
     let (home, _, _) = mixed_home();
     let mut secrets: Vec<String> = vec!["SECRETKEY".into(), "SECRETREFRESH".into()];

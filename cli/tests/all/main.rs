@@ -6,3 +6,4 @@ mod auth;
 mod cli;
 mod keyring;
 mod logs;
+mod setup_codex;

@@ -6,11 +6,13 @@ use crate::http::{self, CLIENT_ID};
 use crate::store::Store;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 /// How long a device code is valid.
-const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
+pub const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// A device code waiting to be entered.
 #[derive(Debug, Clone)]
@@ -144,4 +146,75 @@ pub async fn finish(
     tokio::task::spawn_blocking(move || store_tokens(&store, &name, force, tokens, None))
         .await
         .unwrap_or_else(|_| Err(LoginError::Io("storing the profile failed".into())))
+}
+
+/// A device sign-in in progress: show its code and URL, then [`DeviceLogin::wait`]. The
+/// polling runs on its own task from the start.
+pub struct DeviceLogin {
+    verification_url: String,
+    user_code: String,
+    result: oneshot::Receiver<Result<LoginOutcome, LoginError>>,
+    cancel: DeviceCancel,
+}
+
+/// Cancels a waiting device sign-in from anywhere.
+#[derive(Clone)]
+pub struct DeviceCancel(Arc<Notify>);
+
+impl DeviceCancel {
+    /// Ends the sign-in with [`LoginError::Cancelled`] (the polling stops).
+    pub fn cancel(&self) {
+        self.0.notify_one();
+    }
+}
+
+impl DeviceLogin {
+    /// Asks the issuer for a code for profile `name` ([`start`]), then polls for it in the
+    /// background ([`finish`]) until it is entered, cancelled or expired.
+    pub async fn start(
+        store: Store,
+        name: &str,
+        force: bool,
+        issuer: &str,
+    ) -> Result<Self, LoginError> {
+        let code = start(&store, name, force, issuer).await?;
+        let (verification_url, user_code) = (code.verification_url.clone(), code.user_code.clone());
+        let cancel = DeviceCancel(Arc::new(Notify::new()));
+        let (tx, result) = oneshot::channel();
+        let (stop, name) = (cancel.0.clone(), name.to_owned());
+        tokio::spawn(async move {
+            let outcome = tokio::select! {
+                r = finish(store, &name, force, code) => r,
+                _ = stop.notified() => Err(LoginError::Cancelled),
+            };
+            let _ = tx.send(outcome);
+        });
+        Ok(Self {
+            verification_url,
+            user_code,
+            result,
+            cancel,
+        })
+    }
+
+    /// The page to open on any device.
+    pub fn verification_url(&self) -> &str {
+        &self.verification_url
+    }
+
+    /// The code to type there.
+    pub fn user_code(&self) -> &str {
+        &self.user_code
+    }
+
+    /// A handle that cancels this sign-in.
+    pub fn cancel_handle(&self) -> DeviceCancel {
+        self.cancel.clone()
+    }
+
+    /// Waits until the code is entered (the profile is stored), the sign-in fails, is
+    /// cancelled or the code expires.
+    pub async fn wait(self) -> Result<LoginOutcome, LoginError> {
+        self.result.await.unwrap_or(Err(LoginError::Cancelled))
+    }
 }

@@ -23,8 +23,9 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The environment variable that holds the local key (it wins over `proxy.key`).
-pub const ENV_KEY: &str = "CODEX_ROUTER_KEY";
+/// The environment variable that holds the local key (it wins over `proxy.key`); the
+/// same one `setup-codex --env-key` has Codex send.
+pub use crate::codex_config::provider::KEY_ENV as ENV_KEY;
 
 /// Why an endpoint could not start.
 #[derive(Debug, thiserror::Error)]
@@ -229,7 +230,7 @@ impl Endpoint {
                 tasks.push(self.server.refresher().spawn_proactive(refresh));
             }
             if self.settings.usage.refresh_minutes > 0 {
-                tasks.push(crate::usage::spawn_poller(
+                tasks.push(crate::usage::poller::spawn_poller(
                     Store::new(self.server.home().clone()),
                     self.settings.upstream.chatgpt_base_url.clone(),
                     Duration::from_secs(self.settings.usage.refresh_minutes * 60),
@@ -248,7 +249,14 @@ impl Endpoint {
 /// Records the serving account's usage from each answer's headers, then tells `then`.
 fn observer(store: Store, events: EventBus, then: Option<RequestObserver>) -> RequestObserver {
     Arc::new(move |record: &RequestRecord| {
-        crate::usage::record_answer(&store, &events, record);
+        if let Some(profile) = &record.profile {
+            crate::usage::recording::record_headers(
+                &store,
+                &events,
+                profile,
+                &record.codex_headers,
+            );
+        }
         if let Some(then) = &then {
             then(record);
         }

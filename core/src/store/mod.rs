@@ -79,7 +79,8 @@ pub struct Profile {
 }
 
 /// Whether a profile can be used right now (`state` in `list --json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Health {
     /// Usable.
     Ok,

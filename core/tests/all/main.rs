@@ -5,9 +5,11 @@
 mod attacks;
 mod auth;
 mod codex_keyring;
+mod codex_setup;
 mod fuzz_corpora;
 mod keyring_watch;
 mod proxy;
 mod router;
 mod store;
 mod store_props;
+mod view;

@@ -207,3 +207,62 @@ fn the_proxy_started_by_the_router_reports_requests_and_usage() {
     wait_for(&rx, |e| *e == RouterEvent::ProxyStopped);
     assert!(!router.proxy_state().running);
 }
+
+/// A home whose issuer is the fake upstream, with device codes entered at once.
+fn device_home(up: &codex_router_testkit::upstream::FakeUpstream) -> TempHome {
+    let home = TempHome::new();
+    home.use_upstream(
+        &up.issuer_url(),
+        &up.chatgpt_base_url(),
+        &up.openai_base_url(),
+    );
+    up.set_device_poll_interval(0);
+    home
+}
+
+#[test]
+fn device_login_through_the_facade_shows_a_code_then_saves_the_profile() {
+    let up = codex_router_testkit::upstream::FakeUpstream::start();
+    let home = device_home(&up);
+    let carol = Identity::new("carol", "team");
+    up.set_login_identity(&carol);
+    up.set_device_pending_polls(2);
+    let router = Router::open(Some(home.path().to_owned())).unwrap();
+    let login = router.start_device_login("carol", false).unwrap();
+    assert!(login.verification_url().starts_with(&up.issuer_url()));
+    assert!(login.verification_url().ends_with("/codex/device"));
+    assert!(!login.user_code().is_empty());
+    let outcome = login.wait().unwrap();
+    assert_eq!(outcome.stored, Stored::Created("carol".into()));
+    assert_eq!(outcome.email.as_deref(), Some("carol@example.com"));
+    assert_eq!(
+        home.read_json(&home.profile_path("carol"))["tokens"]["account_id"],
+        "acct-carol"
+    );
+    assert!(login.wait().is_err(), "only the first wait waits");
+    // A taken name is refused before any code is asked for.
+    let asked = up.count("/api/accounts/deviceauth/usercode");
+    assert!(router.start_device_login("carol", false).is_err());
+    assert_eq!(up.count("/api/accounts/deviceauth/usercode"), asked);
+}
+
+#[test]
+fn a_device_login_can_be_cancelled_while_it_waits() {
+    use codex_router_core::login::LoginError;
+    use codex_router_core::router::RouterError;
+    let up = codex_router_testkit::upstream::FakeUpstream::start();
+    let home = device_home(&up);
+    up.set_device_pending_polls(u32::MAX);
+    let router = Router::open(Some(home.path().to_owned())).unwrap();
+    let login = std::sync::Arc::new(router.start_device_login("dave", false).unwrap());
+    let waiting = {
+        let login = login.clone();
+        std::thread::spawn(move || login.wait())
+    };
+    login.cancel();
+    assert!(matches!(
+        waiting.join().unwrap(),
+        Err(RouterError::Login(LoginError::Cancelled))
+    ));
+    assert!(!home.profile_path("dave").exists());
+}

@@ -335,3 +335,116 @@ fn a_broken_settings_file_is_a_typed_error() {
     let err = Router::new(Some(home.path().display().to_string())).map(drop);
     assert!(matches!(err, Err(RouterError::Settings(_))), "{err:?}");
 }
+
+#[test]
+fn device_sign_in_through_the_handle() {
+    let up = FakeUpstream::start();
+    let home = TempHome::new();
+    home.use_upstream(
+        &up.issuer_url(),
+        &up.chatgpt_base_url(),
+        &up.openai_base_url(),
+    );
+    let carol = Identity::new("carol", "team");
+    up.set_login_identity(&carol);
+    up.set_device_poll_interval(0);
+    up.set_device_pending_polls(2);
+    let router = open(&home);
+    let login = block_on(router.start_device_login("carol".into(), false)).unwrap();
+    assert!(login.verification_url().ends_with("/codex/device"));
+    assert!(!login.user_code().is_empty());
+    assert!(login.prompt().contains(&login.user_code()));
+    let result = block_on(login.wait()).unwrap();
+    assert_eq!(
+        (result.profile.as_str(), result.stored),
+        ("carol", LoginStored::Created)
+    );
+    assert_eq!(
+        result.summary,
+        "Signed in as carol@example.com (team); saved as profile 'carol'."
+    );
+    assert!(matches!(
+        block_on(router.start_device_login("carol".into(), false)).map(drop),
+        Err(RouterError::Exists(_))
+    ));
+
+    up.set_device_pending_polls(u32::MAX);
+    let waiting = block_on(router.start_device_login("dave".into(), false)).unwrap();
+    waiting.cancel();
+    assert!(matches!(
+        block_on(waiting.wait()),
+        Err(RouterError::Cancelled(_))
+    ));
+    up.set_device_auth_enabled(false);
+    assert!(matches!(
+        block_on(router.start_device_login("erin".into(), false)).map(drop),
+        Err(RouterError::Login(_))
+    ));
+}
+
+#[test]
+fn codex_set_up_removed_and_asked_about() {
+    let home = TempHome::new();
+    let path = home.path().join("config.toml");
+    std::fs::write(&path, "model = \"m\"\n").unwrap();
+    let router = open(&home);
+    assert!(!router.codex_setup_state().unwrap().added);
+    let added = router.setup_codex(None, false, false, None).unwrap();
+    assert!(added.changed);
+    assert_eq!(added.provider_id, "codex-router");
+    assert!(added.summary[0].starts_with("Added the model provider 'codex-router'"));
+    let state = router.codex_setup_state().unwrap();
+    assert!(state.added && state.is_default && state.current);
+    assert_eq!(
+        state.summary,
+        "Codex sends its requests to Codex Router (http://127.0.0.1:9876/v1)."
+    );
+    let removed = router.remove_codex_setup(None).unwrap();
+    assert!(removed.changed);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "model = \"m\"\n");
+    std::fs::write(&path, "model = [").unwrap();
+    assert!(matches!(
+        router.setup_codex(None, false, false, None),
+        Err(RouterError::CodexConfig(_))
+    ));
+    assert!(matches!(
+        router.setup_codex(None, false, false, Some("../x".into())),
+        Err(RouterError::BadName(_))
+    ));
+}
+
+#[test]
+fn records_carry_the_cores_words() {
+    use codex_router_ffi::{Tone, plan_label, restart_hint, suggest_profile_name, window_label};
+    let home = TempHome::new();
+    assert!(
+        open(&home)
+            .empty_home_hint()
+            .contains("`codex-router login NAME`")
+    );
+    let alice = Identity::new("alice", "plus");
+    home.write_profile("a", &chatgpt_auth(&alice, 1, -7200));
+    home.write_profile("k", &api_key_auth("sk-k"));
+    let router = open(&home);
+    let profiles = router.list_profiles().unwrap();
+    assert_eq!(
+        profiles[0].token_state.text,
+        "expired 2 hours ago, renewed at next use"
+    );
+    assert_eq!(profiles[0].token_state.tone, Tone::Warn);
+    assert_eq!(profiles[0].mode_label.as_deref(), Some("ChatGPT"));
+    assert_eq!(profiles[1].token_state.text, "API key (does not expire)");
+    let status = router.status().unwrap();
+    assert_eq!(
+        status.error.as_deref(),
+        Some("not signed in: auth.json does not exist")
+    );
+    assert_eq!(window_label(1_440), "day");
+    assert_eq!(window_label(300), "5 h");
+    assert!(restart_hint().contains("Developer: Reload Window"));
+    assert_eq!(plan_label(Some("plus".into())), "Plus");
+    assert_eq!(
+        suggest_profile_name(Some("alice@example.com".into()), vec!["alice".into()]),
+        "alice-2"
+    );
+}

@@ -503,6 +503,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterFloat: FfiConverterPrimitive {
+    typealias FfiType = Float
+    typealias SwiftType = Float
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Float {
+        return try lift(readFloat(&buf))
+    }
+
+    public static func write(_ value: Float, into buf: inout [UInt8]) {
+        writeFloat(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
     typealias FfiType = Double
     typealias SwiftType = Double
@@ -585,6 +601,211 @@ fileprivate struct FfiConverterString: FfiConverter {
         writeBytes(&buf, value.utf8)
     }
 }
+
+
+
+
+/**
+ * A device-code sign-in in progress. Dropping it cancels the sign-in.
+ */
+public protocol DeviceLoginHandleProtocol: AnyObject, Sendable {
+    
+    /**
+     * Cancels the sign-in: a pending `wait()` fails with `Cancelled`.
+     */
+    func cancel() 
+    
+    /**
+     * Both in a sentence, with how long the code holds.
+     */
+    func prompt()  -> String
+    
+    /**
+     * The code to enter.
+     */
+    func userCode()  -> String
+    
+    /**
+     * The page to enter it on, from any device.
+     */
+    func verificationUrl()  -> String
+    
+    /**
+     * Waits until the code is entered (the new profile is saved), the sign-in fails, is
+     * cancelled (`Cancelled`) or the code expires (`Login`). Only the first call waits.
+     */
+    func wait() async throws  -> LoginResult
+    
+}
+/**
+ * A device-code sign-in in progress. Dropping it cancels the sign-in.
+ */
+open class DeviceLoginHandle: DeviceLoginHandleProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_codex_router_ffi_fn_clone_deviceloginhandle(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_codex_router_ffi_fn_free_deviceloginhandle(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Cancels the sign-in: a pending `wait()` fails with `Cancelled`.
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_deviceloginhandle_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Both in a sentence, with how long the code holds.
+     */
+open func prompt() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_deviceloginhandle_prompt(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The code to enter.
+     */
+open func userCode() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_deviceloginhandle_user_code(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The page to enter it on, from any device.
+     */
+open func verificationUrl() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_deviceloginhandle_verification_url(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Waits until the code is entered (the new profile is saved), the sign-in fails, is
+     * cancelled (`Cancelled`) or the code expires (`Login`). Only the first call waits.
+     */
+open func wait()async throws  -> LoginResult  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_codex_router_ffi_fn_method_deviceloginhandle_wait(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_codex_router_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_codex_router_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_codex_router_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeLoginResult_lift,
+            errorHandler: FfiConverterTypeRouterError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceLoginHandle: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DeviceLoginHandle
+
+    public static func lift(_ handle: UInt64) throws -> DeviceLoginHandle {
+        return DeviceLoginHandle(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DeviceLoginHandle) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceLoginHandle {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DeviceLoginHandle, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceLoginHandle_lift(_ handle: UInt64) throws -> DeviceLoginHandle {
+    return try FfiConverterTypeDeviceLoginHandle.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceLoginHandle_lower(_ value: DeviceLoginHandle) -> UInt64 {
+    return FfiConverterTypeDeviceLoginHandle.lower(value)
+}
+
+
 
 
 
@@ -783,10 +1004,20 @@ public protocol RouterProtocol: AnyObject, Sendable {
     func codexHome()  -> String
     
     /**
+     * Whether Codex sends its requests through the router.
+     */
+    func codexSetupState() throws  -> CodexSetup
+    
+    /**
      * The active profile's name (`None` when the login in `auth.json` is not a saved
      * profile, or there is none).
      */
     func currentProfile() throws  -> String?
+    
+    /**
+     * What to do when there are no profiles yet.
+     */
+    func emptyHomeHint()  -> String
     
     /**
      * Whether failover is on (`router/state.json` now): a request that hits the active
@@ -813,6 +1044,12 @@ public protocol RouterProtocol: AnyObject, Sendable {
     func refreshProfile(name: String?) async throws  -> [RefreshReport]
     
     /**
+     * Removes what `setup_codex` added (for `profile`, or the provider that follows the
+     * active profile), putting back the `model_provider` it replaced.
+     */
+    func removeCodexSetup(profile: String?) throws  -> CodexSetupChange
+    
+    /**
      * Deletes a profile (`auth.json` is left alone).
      */
     func removeProfile(name: String) throws 
@@ -831,6 +1068,22 @@ public protocol RouterProtocol: AnyObject, Sendable {
      * Turns failover on or off for every running endpoint; `SettingsChanged` follows.
      */
     func setFailoverEnabled(enabled: Bool) throws 
+    
+    /**
+     * Adds the router as a model provider to Codex's `config.toml`, keeping every other
+     * line: by default Codex's default provider at the endpoint's address from the
+     * settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
+     * `no_default` adds it without selecting it, `profile` pins it to one profile.
+     */
+    func setupCodex(port: UInt16?, envKey: Bool, noDefault: Bool, profile: String?) throws  -> CodexSetupChange
+    
+    /**
+     * Starts a device-code sign-in that creates profile `name` (for machines without a
+     * browser): show `user_code()` and `verification_url()` (or `prompt()`), then `wait()`.
+     * Async: it asks the issuer for the code. A name holding another account is refused
+     * (`Exists`) unless `force`; an issuer without device sign-in gives `Login`.
+     */
+    func startDeviceLogin(name: String, force: Bool) async throws  -> DeviceLoginHandle
     
     /**
      * Starts a browser sign-in that creates profile `name` (an account that already has
@@ -985,6 +1238,18 @@ open func codexHome() -> String  {
 }
     
     /**
+     * Whether Codex sends its requests through the router.
+     */
+open func codexSetupState()throws  -> CodexSetup  {
+    return try  FfiConverterTypeCodexSetup_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_codex_setup_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The active profile's name (`None` when the login in `auth.json` is not a saved
      * profile, or there is none).
      */
@@ -992,6 +1257,18 @@ open func currentProfile()throws  -> String?  {
     return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
         uniffiCallStatus in
     uniffi_codex_router_ffi_fn_method_router_current_profile(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What to do when there are no profiles yet.
+     */
+open func emptyHomeHint() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_empty_home_hint(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1057,6 +1334,20 @@ open func refreshProfile(name: String? = nil)async throws  -> [RefreshReport]  {
 }
     
     /**
+     * Removes what `setup_codex` added (for `profile`, or the provider that follows the
+     * active profile), putting back the `model_provider` it replaced.
+     */
+open func removeCodexSetup(profile: String? = nil)throws  -> CodexSetupChange  {
+    return try  FfiConverterTypeCodexSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_remove_codex_setup(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(profile),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Deletes a profile (`auth.json` is left alone).
      */
 open func removeProfile(name: String)throws   {try rustCallWithError(FfiConverterTypeRouterError_lift) {
@@ -1103,6 +1394,47 @@ open func setFailoverEnabled(enabled: Bool)throws   {try rustCallWithError(FfiCo
         FfiConverterBool.lower(enabled),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Adds the router as a model provider to Codex's `config.toml`, keeping every other
+     * line: by default Codex's default provider at the endpoint's address from the
+     * settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
+     * `no_default` adds it without selecting it, `profile` pins it to one profile.
+     */
+open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool = false, profile: String? = nil)throws  -> CodexSetupChange  {
+    return try  FfiConverterTypeCodexSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_setup_codex(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt16.lower(port),
+        FfiConverterBool.lower(envKey),
+        FfiConverterBool.lower(noDefault),
+        FfiConverterOptionString.lower(profile),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Starts a device-code sign-in that creates profile `name` (for machines without a
+     * browser): show `user_code()` and `verification_url()` (or `prompt()`), then `wait()`.
+     * Async: it asks the issuer for the code. A name holding another account is refused
+     * (`Exists`) unless `force`; an issuer without device sign-in gives `Login`.
+     */
+open func startDeviceLogin(name: String, force: Bool = false)async throws  -> DeviceLoginHandle  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_codex_router_ffi_fn_method_router_start_device_login(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(name),FfiConverterBool.lower(force)
+                )
+            },
+            pollFunc: ffi_codex_router_ffi_rust_future_poll_u64,
+            completeFunc: ffi_codex_router_ffi_rust_future_complete_u64,
+            freeFunc: ffi_codex_router_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeDeviceLoginHandle_lift,
+            errorHandler: FfiConverterTypeRouterError_lift
+        )
 }
     
     /**
@@ -1256,6 +1588,224 @@ public func FfiConverterTypeRouter_lower(_ value: Router) -> UInt64 {
 
 
 /**
+ * Whether Codex sends its requests through the router (its `config.toml`).
+ */
+public struct CodexSetup: Equatable, Hashable {
+    /**
+     * Codex's `config.toml`.
+     */
+    public var path: String
+    /**
+     * The provider id asked about (`codex-router`).
+     */
+    public var providerId: String
+    /**
+     * Whether `config.toml` has the provider.
+     */
+    public var added: Bool
+    /**
+     * Whether it is Codex's default provider.
+     */
+    public var isDefault: Bool
+    /**
+     * The URL the provider sends to, when it is there.
+     */
+    public var baseUrl: String?
+    /**
+     * Whether Codex sends `$CODEX_ROUTER_KEY` as the key.
+     */
+    public var envKey: Bool
+    /**
+     * Whether `base_url` is where the router's settings say the endpoint listens.
+     */
+    public var current: Bool
+    /**
+     * All of it in a sentence: "Codex sends its requests to Codex Router (…)."
+     */
+    public var summary: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Codex's `config.toml`.
+         */path: String, 
+        /**
+         * The provider id asked about (`codex-router`).
+         */providerId: String, 
+        /**
+         * Whether `config.toml` has the provider.
+         */added: Bool, 
+        /**
+         * Whether it is Codex's default provider.
+         */isDefault: Bool, 
+        /**
+         * The URL the provider sends to, when it is there.
+         */baseUrl: String?, 
+        /**
+         * Whether Codex sends `$CODEX_ROUTER_KEY` as the key.
+         */envKey: Bool, 
+        /**
+         * Whether `base_url` is where the router's settings say the endpoint listens.
+         */current: Bool, 
+        /**
+         * All of it in a sentence: "Codex sends its requests to Codex Router (…)."
+         */summary: String) {
+        self.path = path
+        self.providerId = providerId
+        self.added = added
+        self.isDefault = isDefault
+        self.baseUrl = baseUrl
+        self.envKey = envKey
+        self.current = current
+        self.summary = summary
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CodexSetup: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCodexSetup: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CodexSetup {
+        return
+            try CodexSetup(
+                path: FfiConverterString.read(from: &buf), 
+                providerId: FfiConverterString.read(from: &buf), 
+                added: FfiConverterBool.read(from: &buf), 
+                isDefault: FfiConverterBool.read(from: &buf), 
+                baseUrl: FfiConverterOptionString.read(from: &buf), 
+                envKey: FfiConverterBool.read(from: &buf), 
+                current: FfiConverterBool.read(from: &buf), 
+                summary: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CodexSetup, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterString.write(value.providerId, into: &buf)
+        FfiConverterBool.write(value.added, into: &buf)
+        FfiConverterBool.write(value.isDefault, into: &buf)
+        FfiConverterOptionString.write(value.baseUrl, into: &buf)
+        FfiConverterBool.write(value.envKey, into: &buf)
+        FfiConverterBool.write(value.current, into: &buf)
+        FfiConverterString.write(value.summary, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCodexSetup_lift(_ buf: RustBuffer) throws -> CodexSetup {
+    return try FfiConverterTypeCodexSetup.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCodexSetup_lower(_ value: CodexSetup) -> RustBuffer {
+    return FfiConverterTypeCodexSetup.lower(value)
+}
+
+
+/**
+ * What setting Codex up, or removing the set-up, did.
+ */
+public struct CodexSetupChange: Equatable, Hashable {
+    /**
+     * Codex's `config.toml`.
+     */
+    public var path: String
+    /**
+     * The provider id written or removed.
+     */
+    public var providerId: String
+    /**
+     * Whether the file changed (`false`: nothing to do).
+     */
+    public var changed: Bool
+    /**
+     * What happened and what to do next, a sentence a line.
+     */
+    public var summary: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Codex's `config.toml`.
+         */path: String, 
+        /**
+         * The provider id written or removed.
+         */providerId: String, 
+        /**
+         * Whether the file changed (`false`: nothing to do).
+         */changed: Bool, 
+        /**
+         * What happened and what to do next, a sentence a line.
+         */summary: [String]) {
+        self.path = path
+        self.providerId = providerId
+        self.changed = changed
+        self.summary = summary
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CodexSetupChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCodexSetupChange: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CodexSetupChange {
+        return
+            try CodexSetupChange(
+                path: FfiConverterString.read(from: &buf), 
+                providerId: FfiConverterString.read(from: &buf), 
+                changed: FfiConverterBool.read(from: &buf), 
+                summary: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CodexSetupChange, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterString.write(value.providerId, into: &buf)
+        FfiConverterBool.write(value.changed, into: &buf)
+        FfiConverterSequenceString.write(value.summary, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCodexSetupChange_lift(_ buf: RustBuffer) throws -> CodexSetupChange {
+    return try FfiConverterTypeCodexSetupChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCodexSetupChange_lower(_ value: CodexSetupChange) -> RustBuffer {
+    return FfiConverterTypeCodexSetupChange.lower(value)
+}
+
+
+/**
  * An account's credits (bought usage beyond the plan's windows).
  */
 public struct Credits: Equatable, Hashable {
@@ -1355,6 +1905,11 @@ public struct LoginResult: Equatable, Hashable {
      * The plan.
      */
     public var plan: String?
+    /**
+     * What happened, in a sentence: "Signed in as alice@example.com (plus); saved as
+     * profile 'work'."
+     */
+    public var summary: String
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1371,11 +1926,16 @@ public struct LoginResult: Equatable, Hashable {
          */email: String?, 
         /**
          * The plan.
-         */plan: String?) {
+         */plan: String?, 
+        /**
+         * What happened, in a sentence: "Signed in as alice@example.com (plus); saved as
+         * profile 'work'."
+         */summary: String) {
         self.profile = profile
         self.stored = stored
         self.email = email
         self.plan = plan
+        self.summary = summary
     }
 
     
@@ -1397,7 +1957,8 @@ public struct FfiConverterTypeLoginResult: FfiConverterRustBuffer {
                 profile: FfiConverterString.read(from: &buf), 
                 stored: FfiConverterTypeLoginStored.read(from: &buf), 
                 email: FfiConverterOptionString.read(from: &buf), 
-                plan: FfiConverterOptionString.read(from: &buf)
+                plan: FfiConverterOptionString.read(from: &buf), 
+                summary: FfiConverterString.read(from: &buf)
         )
     }
 
@@ -1406,6 +1967,7 @@ public struct FfiConverterTypeLoginResult: FfiConverterRustBuffer {
         FfiConverterTypeLoginStored.write(value.stored, into: &buf)
         FfiConverterOptionString.write(value.email, into: &buf)
         FfiConverterOptionString.write(value.plan, into: &buf)
+        FfiConverterString.write(value.summary, into: &buf)
     }
 }
 
@@ -1422,6 +1984,75 @@ public func FfiConverterTypeLoginResult_lift(_ buf: RustBuffer) throws -> LoginR
 #endif
 public func FfiConverterTypeLoginResult_lower(_ value: LoginResult) -> RustBuffer {
     return FfiConverterTypeLoginResult.lower(value)
+}
+
+
+/**
+ * Words to show and how they should stand out.
+ */
+public struct Phrase: Equatable, Hashable {
+    /**
+     * The words.
+     */
+    public var text: String
+    /**
+     * How they stand out.
+     */
+    public var tone: Tone
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The words.
+         */text: String, 
+        /**
+         * How they stand out.
+         */tone: Tone) {
+        self.text = text
+        self.tone = tone
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Phrase: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhrase: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Phrase {
+        return
+            try Phrase(
+                text: FfiConverterString.read(from: &buf), 
+                tone: FfiConverterTypeTone.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Phrase, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterTypeTone.write(value.tone, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhrase_lift(_ buf: RustBuffer) throws -> Phrase {
+    return try FfiConverterTypePhrase.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhrase_lower(_ value: Phrase) -> RustBuffer {
+    return FfiConverterTypePhrase.lower(value)
 }
 
 
@@ -1473,6 +2104,15 @@ public struct Profile: Equatable, Hashable {
      * The latest usage figures, when known.
      */
     public var usage: Usage?
+    /**
+     * How it signs in, for people: "ChatGPT", "API key"; `None` for a broken profile.
+     */
+    public var modeLabel: String?
+    /**
+     * The token state in words: "expires in 3 days", "API key (does not expire)",
+     * "NEEDS SIGN-IN: …", "INVALID: …".
+     */
+    public var tokenState: Phrase
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1509,7 +2149,14 @@ public struct Profile: Equatable, Hashable {
          */error: String?, 
         /**
          * The latest usage figures, when known.
-         */usage: Usage?) {
+         */usage: Usage?, 
+        /**
+         * How it signs in, for people: "ChatGPT", "API key"; `None` for a broken profile.
+         */modeLabel: String?, 
+        /**
+         * The token state in words: "expires in 3 days", "API key (does not expire)",
+         * "NEEDS SIGN-IN: …", "INVALID: …".
+         */tokenState: Phrase) {
         self.name = name
         self.email = email
         self.plan = plan
@@ -1521,6 +2168,8 @@ public struct Profile: Equatable, Hashable {
         self.state = state
         self.error = error
         self.usage = usage
+        self.modeLabel = modeLabel
+        self.tokenState = tokenState
     }
 
     
@@ -1549,7 +2198,9 @@ public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
                 active: FfiConverterBool.read(from: &buf), 
                 state: FfiConverterTypeProfileState.read(from: &buf), 
                 error: FfiConverterOptionString.read(from: &buf), 
-                usage: FfiConverterOptionTypeUsage.read(from: &buf)
+                usage: FfiConverterOptionTypeUsage.read(from: &buf), 
+                modeLabel: FfiConverterOptionString.read(from: &buf), 
+                tokenState: FfiConverterTypePhrase.read(from: &buf)
         )
     }
 
@@ -1565,6 +2216,8 @@ public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
         FfiConverterTypeProfileState.write(value.state, into: &buf)
         FfiConverterOptionString.write(value.error, into: &buf)
         FfiConverterOptionTypeUsage.write(value.usage, into: &buf)
+        FfiConverterOptionString.write(value.modeLabel, into: &buf)
+        FfiConverterTypePhrase.write(value.tokenState, into: &buf)
     }
 }
 
@@ -1838,6 +2491,10 @@ public struct Status: Equatable, Hashable {
      * The active profile's latest usage figures, when known.
      */
     public var usage: Usage?
+    /**
+     * The token state in words, when there is a readable login.
+     */
+    public var tokenState: Phrase?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1865,7 +2522,10 @@ public struct Status: Equatable, Hashable {
          */error: String?, 
         /**
          * The active profile's latest usage figures, when known.
-         */usage: Usage?) {
+         */usage: Usage?, 
+        /**
+         * The token state in words, when there is a readable login.
+         */tokenState: Phrase?) {
         self.profile = profile
         self.email = email
         self.plan = plan
@@ -1874,6 +2534,7 @@ public struct Status: Equatable, Hashable {
         self.expiresAt = expiresAt
         self.error = error
         self.usage = usage
+        self.tokenState = tokenState
     }
 
     
@@ -1899,7 +2560,8 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
                 authMode: FfiConverterOptionString.read(from: &buf), 
                 expiresAt: FfiConverterOptionString.read(from: &buf), 
                 error: FfiConverterOptionString.read(from: &buf), 
-                usage: FfiConverterOptionTypeUsage.read(from: &buf)
+                usage: FfiConverterOptionTypeUsage.read(from: &buf), 
+                tokenState: FfiConverterOptionTypePhrase.read(from: &buf)
         )
     }
 
@@ -1912,6 +2574,7 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.expiresAt, into: &buf)
         FfiConverterOptionString.write(value.error, into: &buf)
         FfiConverterOptionTypeUsage.write(value.usage, into: &buf)
+        FfiConverterOptionTypePhrase.write(value.tokenState, into: &buf)
     }
 }
 
@@ -2048,6 +2711,11 @@ public struct Usage: Equatable, Hashable {
      * When these figures were read (RFC 3339).
      */
     public var updatedAt: String?
+    /**
+     * The figures in a few words: "5 h 42% · week 17%", "LIMITED until Tue 14:20"; `None`
+     * when no window is known.
+     */
+    public var summary: Phrase?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2069,13 +2737,18 @@ public struct Usage: Equatable, Hashable {
          */limitedUntil: String?, 
         /**
          * When these figures were read (RFC 3339).
-         */updatedAt: String?) {
+         */updatedAt: String?, 
+        /**
+         * The figures in a few words: "5 h 42% · week 17%", "LIMITED until Tue 14:20"; `None`
+         * when no window is known.
+         */summary: Phrase?) {
         self.plan = plan
         self.primary = primary
         self.secondary = secondary
         self.credits = credits
         self.limitedUntil = limitedUntil
         self.updatedAt = updatedAt
+        self.summary = summary
     }
 
     
@@ -2099,7 +2772,8 @@ public struct FfiConverterTypeUsage: FfiConverterRustBuffer {
                 secondary: FfiConverterOptionTypeUsageWindow.read(from: &buf), 
                 credits: FfiConverterOptionTypeCredits.read(from: &buf), 
                 limitedUntil: FfiConverterOptionString.read(from: &buf), 
-                updatedAt: FfiConverterOptionString.read(from: &buf)
+                updatedAt: FfiConverterOptionString.read(from: &buf), 
+                summary: FfiConverterOptionTypePhrase.read(from: &buf)
         )
     }
 
@@ -2110,6 +2784,7 @@ public struct FfiConverterTypeUsage: FfiConverterRustBuffer {
         FfiConverterOptionTypeCredits.write(value.credits, into: &buf)
         FfiConverterOptionString.write(value.limitedUntil, into: &buf)
         FfiConverterOptionString.write(value.updatedAt, into: &buf)
+        FfiConverterOptionTypePhrase.write(value.summary, into: &buf)
     }
 }
 
@@ -2130,6 +2805,85 @@ public func FfiConverterTypeUsage_lower(_ value: Usage) -> RustBuffer {
 
 
 /**
+ * A usage window as a bar.
+ */
+public struct UsageBar: Equatable, Hashable {
+    /**
+     * What the bar says: "5 h: 42% · resets 14:20".
+     */
+    public var text: String
+    /**
+     * How full it is, 0–1.
+     */
+    public var fraction: Float
+    /**
+     * Warn when nearly used up.
+     */
+    public var tone: Tone
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What the bar says: "5 h: 42% · resets 14:20".
+         */text: String, 
+        /**
+         * How full it is, 0–1.
+         */fraction: Float, 
+        /**
+         * Warn when nearly used up.
+         */tone: Tone) {
+        self.text = text
+        self.fraction = fraction
+        self.tone = tone
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UsageBar: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUsageBar: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UsageBar {
+        return
+            try UsageBar(
+                text: FfiConverterString.read(from: &buf), 
+                fraction: FfiConverterFloat.read(from: &buf), 
+                tone: FfiConverterTypeTone.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UsageBar, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterFloat.write(value.fraction, into: &buf)
+        FfiConverterTypeTone.write(value.tone, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageBar_lift(_ buf: RustBuffer) throws -> UsageBar {
+    return try FfiConverterTypeUsageBar.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageBar_lower(_ value: UsageBar) -> RustBuffer {
+    return FfiConverterTypeUsageBar.lower(value)
+}
+
+
+/**
  * One rate-limit window of an account (the 5-hour one or the weekly one).
  */
 public struct UsageWindow: Equatable, Hashable {
@@ -2145,6 +2899,14 @@ public struct UsageWindow: Equatable, Hashable {
      * When the window resets (RFC 3339), when known.
      */
     public var resetsAt: String?
+    /**
+     * Its name: "5 h", "week", "day", "window" when its length is not known.
+     */
+    public var label: String
+    /**
+     * Its bar.
+     */
+    public var bar: UsageBar
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2157,10 +2919,18 @@ public struct UsageWindow: Equatable, Hashable {
          */windowMinutes: UInt64?, 
         /**
          * When the window resets (RFC 3339), when known.
-         */resetsAt: String?) {
+         */resetsAt: String?, 
+        /**
+         * Its name: "5 h", "week", "day", "window" when its length is not known.
+         */label: String, 
+        /**
+         * Its bar.
+         */bar: UsageBar) {
         self.usedPercent = usedPercent
         self.windowMinutes = windowMinutes
         self.resetsAt = resetsAt
+        self.label = label
+        self.bar = bar
     }
 
     
@@ -2181,7 +2951,9 @@ public struct FfiConverterTypeUsageWindow: FfiConverterRustBuffer {
             try UsageWindow(
                 usedPercent: FfiConverterDouble.read(from: &buf), 
                 windowMinutes: FfiConverterOptionUInt64.read(from: &buf), 
-                resetsAt: FfiConverterOptionString.read(from: &buf)
+                resetsAt: FfiConverterOptionString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                bar: FfiConverterTypeUsageBar.read(from: &buf)
         )
     }
 
@@ -2189,6 +2961,8 @@ public struct FfiConverterTypeUsageWindow: FfiConverterRustBuffer {
         FfiConverterDouble.write(value.usedPercent, into: &buf)
         FfiConverterOptionUInt64.write(value.windowMinutes, into: &buf)
         FfiConverterOptionString.write(value.resetsAt, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterTypeUsageBar.write(value.bar, into: &buf)
     }
 }
 
@@ -2460,6 +3234,12 @@ enum RouterError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Settings(message: String)
     
     /**
+     * Codex's `config.toml` is not valid TOML, or holds something a set-up can't change
+     * (nothing was changed).
+     */
+    case CodexConfig(message: String)
+    
+    /**
      * Other bad input (an empty API key, a host that is not an IP address).
      */
     case Invalid(message: String)
@@ -2551,15 +3331,19 @@ public struct FfiConverterTypeRouterError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 13: return .Invalid(
+        case 13: return .CodexConfig(
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 14: return .Io(
+        case 14: return .Invalid(
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 15: return .Other(
+        case 15: return .Io(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 16: return .Other(
             message: try FfiConverterString.read(from: &buf)
         )
         
@@ -2598,12 +3382,14 @@ public struct FfiConverterTypeRouterError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(11))
         case .Settings(_ /* message is ignored*/):
             writeInt(&buf, Int32(12))
-        case .Invalid(_ /* message is ignored*/):
+        case .CodexConfig(_ /* message is ignored*/):
             writeInt(&buf, Int32(13))
-        case .Io(_ /* message is ignored*/):
+        case .Invalid(_ /* message is ignored*/):
             writeInt(&buf, Int32(14))
-        case .Other(_ /* message is ignored*/):
+        case .Io(_ /* message is ignored*/):
             writeInt(&buf, Int32(15))
+        case .Other(_ /* message is ignored*/):
+            writeInt(&buf, Int32(16))
 
         
         }
@@ -2859,6 +3645,101 @@ public func FfiConverterTypeRouterEvent_lower(_ value: RouterEvent) -> RustBuffe
 
 
 
+/**
+ * How a piece of text should stand out.
+ */
+
+public enum Tone: Equatable, Hashable {
+    
+    /**
+     * Ordinary text.
+     */
+    case normal
+    /**
+     * Secondary text.
+     */
+    case muted
+    /**
+     * Something to look at soon (an expired token, a limit).
+     */
+    case warn
+    /**
+     * Something that needs the user (a dead login, a broken file).
+     */
+    case error
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Tone: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTone: FfiConverterRustBuffer {
+    typealias SwiftType = Tone
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Tone {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .normal
+        
+        case 2: return .muted
+        
+        case 3: return .warn
+        
+        case 4: return .error
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Tone, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .normal:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .muted:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .error:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTone_lift(_ buf: RustBuffer) throws -> Tone {
+    return try FfiConverterTypeTone.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTone_lower(_ value: Tone) -> RustBuffer {
+    return FfiConverterTypeTone.lower(value)
+}
+
+
+
 
 
 /**
@@ -3004,6 +3885,30 @@ public func FfiConverterCallbackInterfaceRouterListener_lower(_ v: RouterListene
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
+    typealias SwiftType = UInt16?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt16.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt16.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -3068,6 +3973,30 @@ fileprivate struct FfiConverterOptionTypeCredits: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeCredits.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePhrase: FfiConverterRustBuffer {
+    typealias SwiftType = Phrase?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePhrase.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePhrase.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3243,6 +4172,52 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
         print("uniffiFutureContinuationCallback invalid handle")
     }
 }
+/**
+ * A plan for people: "plus" → "Plus"; none → "—".
+ */
+public func planLabel(plan: String?) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_plan_label(
+        FfiConverterOptionString.lower(plan),uniffiCallStatus
+    )
+})
+}
+/**
+ * What to restart after a switch (running Codex keeps the old login until restarted).
+ */
+public func restartHint() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_restart_hint(uniffiCallStatus
+    )
+})
+}
+/**
+ * A free, valid profile name for a login with `email` ("alice.b@example.com" →
+ * "alice.b", "alice-2" when taken; "main" without a usable email).
+ */
+public func suggestProfileName(email: String?, taken: [String]) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_suggest_profile_name(
+        FfiConverterOptionString.lower(email),
+        FfiConverterSequenceString.lower(taken),uniffiCallStatus
+    )
+})
+}
+/**
+ * A rate-limit window's name from its length: 300 → "5 h", 10080 → "week", 1440 → "day",
+ * 2880 → "2 d", 45 → "45 min".
+ */
+public func windowLabel(minutes: UInt64) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_window_label(
+        FfiConverterUInt64.lower(minutes),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -3259,6 +4234,33 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_func_plan_label() != 58039) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_func_restart_hint() != 9513) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_func_suggest_profile_name() != 12673) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_func_window_label() != 22071) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_deviceloginhandle_cancel() != 45735) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_deviceloginhandle_prompt() != 41733) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_deviceloginhandle_user_code() != 27370) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_deviceloginhandle_verification_url() != 8068) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_deviceloginhandle_wait() != 61175) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_method_loginhandle_cancel() != 34373) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3274,7 +4276,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_codex_home() != 5314) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_method_router_codex_setup_state() != 33598) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_method_router_current_profile() != 50723) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_router_empty_home_hint() != 2776) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_failover_enabled() != 29768) {
@@ -3289,6 +4297,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_refresh_profile() != 15636) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_method_router_remove_codex_setup() != 58241) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_method_router_remove_profile() != 2243) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3299,6 +4310,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_set_failover_enabled() != 50853) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_router_setup_codex() != 24392) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_router_start_device_login() != 56764) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_start_login() != 40939) {

@@ -1,34 +1,14 @@
-//! Usage limits (`shared/protocol.md` §6): the backend's usage endpoint, the `x-codex-*`
-//! headers of every proxied answer, and the reset time of a 429 `usage_limit_reached`.
+//! Usage limits (`shared/protocol.md` §6): what is known of an account's usage and the pure
+//! readers of it: the backend's usage payload, the `x-codex-*` headers of every proxied
+//! answer, and the reset time of a 429 `usage_limit_reached`. A leaf: it imports nothing of
+//! the crate. [`poller`] fetches the figures; [`recording`] stores them.
 
-use crate::auth_file::AuthMode;
-use crate::events::{EventBus, RouterEvent};
-use crate::home::ProfileName;
-use crate::http;
-use crate::secret::Secret;
-use crate::store::Store;
-use chrono::Utc;
+pub mod poller;
+pub mod recording;
+
 use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::time::Duration;
-
-/// How long a fetch of the usage endpoint may take.
-pub const FETCH_TIMEOUT: Duration = Duration::from_secs(4);
-
-/// Why usage could not be fetched.
-#[derive(Debug, thiserror::Error)]
-pub enum UsageError {
-    /// The request failed.
-    #[error("usage request failed: {0}")]
-    Network(&'static str),
-    /// The backend answered an error status.
-    #[error("usage request answered HTTP {0}")]
-    Status(u16),
-    /// The answer was not the usage payload.
-    #[error("the usage answer is not in the expected shape")]
-    Malformed,
-}
 
 /// One rate-limit window (the 5-hour or the weekly one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,156 +74,6 @@ pub fn usage_url(chatgpt_base_url: &str) -> String {
         format!("{base}/wham/usage")
     } else {
         format!("{base}/api/codex/usage")
-    }
-}
-
-/// Fetches the usage of the account an access token belongs to.
-pub async fn fetch(
-    client: &reqwest::Client,
-    url: &str,
-    access_token: &Secret,
-    account_id: Option<&str>,
-) -> Result<Usage, UsageError> {
-    let mut request = client
-        .get(url)
-        .timeout(FETCH_TIMEOUT)
-        .bearer_auth(access_token.expose())
-        .header("version", http::CODEX_VERSION);
-    if let Some(account) = account_id {
-        request = request.header("ChatGPT-Account-Id", account);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| UsageError::Network(http::error_kind(&e)))?;
-    if !response.status().is_success() {
-        return Err(UsageError::Status(response.status().as_u16()));
-    }
-    let body: Value = response.json().await.map_err(|_| UsageError::Malformed)?;
-    from_payload(&body, Utc::now().timestamp()).ok_or(UsageError::Malformed)
-}
-
-/// Fetches, records and returns the usage of every usable ChatGPT profile whose stored
-/// figures are older than `max_age` seconds, concurrently. Profiles whose access token has
-/// expired are skipped (reading usage never refreshes a token). Returns the profiles whose
-/// figures were updated, and the failures.
-pub async fn refresh_stale(
-    store: &Store,
-    chatgpt_base_url: &str,
-    max_age: i64,
-) -> (Vec<String>, Vec<(String, UsageError)>) {
-    let now = Utc::now();
-    let Ok(profiles) = store.list() else {
-        return (Vec::new(), Vec::new());
-    };
-    let client = http::client(FETCH_TIMEOUT);
-    let url = usage_url(chatgpt_base_url);
-    let mut jobs = Vec::new();
-    for p in profiles {
-        let Ok(info) = &p.login else { continue };
-        let fresh_enough = p
-            .usage
-            .as_ref()
-            .is_some_and(|u| now.timestamp() - u.updated_at < max_age);
-        let expired = info.expires_at.is_none_or(|e| e <= now);
-        if info.auth_mode != AuthMode::ChatGpt
-            || p.needs_sign_in.is_some()
-            || fresh_enough
-            || expired
-        {
-            continue;
-        }
-        let Ok(name) = ProfileName::new(&p.name) else {
-            continue;
-        };
-        let Ok(file) = store.load_profile(&name) else {
-            continue;
-        };
-        let Some(tokens) = file.tokens else { continue };
-        let (client, url, account) = (client.clone(), url.clone(), info.account_id.clone());
-        jobs.push(async move {
-            let result = fetch(&client, &url, &tokens.access_token, account.as_deref()).await;
-            (name, result)
-        });
-    }
-    let mut updated = Vec::new();
-    let mut failed = Vec::new();
-    for (name, result) in futures_util::future::join_all(jobs).await {
-        match result {
-            Ok(usage) => {
-                if store.record_usage(&name, &usage).unwrap_or(false) {
-                    updated.push(name.to_string());
-                }
-            }
-            Err(e) => failed.push((name.to_string(), e)),
-        }
-    }
-    (updated, failed)
-}
-
-/// Fetches every account's usage every `every` for as long as the task runs, announcing
-/// changed figures on `bus`. After a round with failures the pause doubles (up to 12×), so
-/// an unreachable backend is not hammered.
-pub fn spawn_poller(
-    store: Store,
-    chatgpt_base_url: String,
-    every: Duration,
-    bus: EventBus,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut factor = 1u32;
-        loop {
-            let max_age = every.as_secs().saturating_sub(5) as i64;
-            let (updated, failed) = refresh_stale(&store, &chatgpt_base_url, max_age).await;
-            for profile in updated {
-                bus.emit(RouterEvent::UsageUpdated { profile });
-            }
-            for (profile, e) in &failed {
-                tracing::debug!(%profile, error = %e, "usage not updated");
-            }
-            factor = if failed.is_empty() {
-                1
-            } else {
-                (factor * 2).min(12)
-            };
-            tokio::time::sleep(every * factor).await;
-        }
-    })
-}
-
-/// After a proxied answer: records the serving account's figures from its `x-codex-*`
-/// headers off the request's task, announcing [`RouterEvent::UsageUpdated`] when they
-/// changed. What every endpoint's request observer does.
-pub fn record_answer(store: &Store, bus: &EventBus, record: &crate::proxy::server::RequestRecord) {
-    let Some(profile) = record.profile.clone() else {
-        return;
-    };
-    if record.codex_headers.is_empty() {
-        return;
-    }
-    let (store, bus, headers) = (store.clone(), bus.clone(), record.codex_headers.clone());
-    tokio::task::spawn_blocking(move || {
-        if record_headers(&store, &profile, &headers) {
-            bus.emit(RouterEvent::UsageUpdated { profile });
-        }
-    });
-}
-
-/// Records the figures of a proxied answer's `x-codex-*` headers for `profile`. Returns
-/// whether the stored figures changed. Blocking file I/O: call it off async tasks.
-pub fn record_headers(store: &Store, profile: &str, headers: &HeaderMap) -> bool {
-    let (Ok(name), Some(usage)) = (
-        ProfileName::new(profile),
-        from_headers(headers, Utc::now().timestamp()),
-    ) else {
-        return false;
-    };
-    match store.record_usage(&name, &usage) {
-        Ok(changed) => changed,
-        Err(e) => {
-            tracing::debug!(%profile, error = %e, "usage from headers not recorded");
-            false
-        }
     }
 }
 

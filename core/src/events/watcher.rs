@@ -1,6 +1,7 @@
-//! The event stream frontends subscribe to, and the file watcher that feeds it. Nothing
-//! polls: the watcher sleeps in the OS (inotify, FSEvents) until a file changes.
+//! The file watcher that turns changes to a Codex home into events. Nothing polls: it
+//! sleeps in the OS (inotify, FSEvents) until a file changes.
 
+use super::{EventBus, RouterEvent};
 use crate::files::TEMP_PREFIX;
 use crate::settings::Settings;
 use crate::store::{Profile, Store};
@@ -9,137 +10,9 @@ use notify_debouncer_mini::notify::{self, EventKind, RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast;
 
 /// How long file changes are gathered before one event is sent.
 const DEBOUNCE: Duration = Duration::from_millis(250);
-/// Events kept for a slow subscriber before it is told to resync.
-const BACKLOG: usize = 256;
-
-/// Something a frontend may want to redraw for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouterEvent {
-    /// Profiles were added, removed or edited (by the router, Codex, or by hand).
-    ProfilesChanged,
-    /// The active login changed, by anyone.
-    Switched {
-        /// The profile active before, if any.
-        from: Option<String>,
-        /// The profile active now, if any.
-        to: Option<String>,
-    },
-    /// A profile's tokens were refreshed.
-    TokensRefreshed {
-        /// The profile.
-        profile: String,
-    },
-    /// A profile's refresh token was refused for good.
-    NeedsSignIn {
-        /// The profile.
-        profile: String,
-        /// Why, for people.
-        message: String,
-    },
-    /// The local endpoint started.
-    ProxyStarted {
-        /// Where it listens, e.g. `http://127.0.0.1:9876/v1`.
-        address: String,
-    },
-    /// The local endpoint stopped.
-    ProxyStopped,
-    /// The local endpoint answered a request.
-    RequestFinished {
-        /// The profile that served it, if any.
-        profile: Option<String>,
-        /// HTTP method.
-        method: String,
-        /// Path (no query).
-        path: String,
-        /// Status sent to the client.
-        status: u16,
-        /// Time to the response head, in milliseconds.
-        millis: u64,
-    },
-    /// Usage figures of a profile changed.
-    UsageUpdated {
-        /// The profile.
-        profile: String,
-    },
-    /// The local endpoint moved a request to another account because `from` hit its
-    /// usage limit (failover).
-    FailedOver {
-        /// The limited profile.
-        from: String,
-        /// The profile that served the request.
-        to: String,
-        /// When `from`'s limit resets (unix seconds), if known.
-        resets_at: Option<i64>,
-    },
-    /// `router/state.json` changed (failover turned on or off, say), by anyone.
-    SettingsChanged,
-}
-
-/// A broadcast of [`RouterEvent`]s. Cloning it gives another sender to the same bus.
-#[derive(Debug, Clone)]
-pub struct EventBus {
-    tx: broadcast::Sender<RouterEvent>,
-}
-
-impl Default for EventBus {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl EventBus {
-    /// A bus with no subscribers yet.
-    pub fn new() -> Self {
-        Self {
-            tx: broadcast::channel(BACKLOG).0,
-        }
-    }
-
-    /// Sends an event to every subscriber (none listening is fine).
-    pub fn emit(&self, event: RouterEvent) {
-        tracing::debug!(?event, "event");
-        let _ = self.tx.send(event);
-    }
-
-    /// A new subscription, seeing events sent from now on.
-    pub fn subscribe(&self) -> Subscription {
-        Subscription {
-            rx: self.tx.subscribe(),
-        }
-    }
-}
-
-/// One subscriber's view of the bus.
-#[derive(Debug)]
-pub struct Subscription {
-    rx: broadcast::Receiver<RouterEvent>,
-}
-
-impl Subscription {
-    /// Waits for the next event, blocking the thread (not for async code). `None` when
-    /// the bus is gone. A subscriber that fell behind gets `ProfilesChanged`, its cue to
-    /// re-read everything.
-    pub fn recv_blocking(&mut self) -> Option<RouterEvent> {
-        match self.rx.blocking_recv() {
-            Ok(e) => Some(e),
-            Err(broadcast::error::RecvError::Lagged(_)) => Some(RouterEvent::ProfilesChanged),
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
-    }
-
-    /// Waits for the next event (async); as [`Subscription::recv_blocking`].
-    pub async fn recv(&mut self) -> Option<RouterEvent> {
-        match self.rx.recv().await {
-            Ok(e) => Some(e),
-            Err(broadcast::error::RecvError::Lagged(_)) => Some(RouterEvent::ProfilesChanged),
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
-    }
-}
 
 /// Watches `auth.json`, `.current_profile`, `router/state.json` and `profiles/`, and turns
 /// changes into `ProfilesChanged` / `Switched` events. Stops when dropped.
@@ -364,6 +237,7 @@ mod tests {
 
     #[test]
     fn reads_are_not_reported_as_changes() {
+        use tokio::sync::broadcast;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(crate::home::CodexHome::at(dir.path()));
         let bus = EventBus::new();

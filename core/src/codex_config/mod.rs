@@ -1,7 +1,16 @@
-//! What the router reads from Codex's own `config.toml`: where Codex keeps its login.
+//! Codex's own `config.toml`: where Codex keeps its login (read here), and the router as
+//! one of its model providers ([`provider`]: set up, removed, queried).
+
+pub mod provider;
 
 use crate::files;
 use crate::home::CodexHome;
+use std::path::PathBuf;
+
+/// The path of Codex's `config.toml` in `home`.
+pub fn config_file(home: &CodexHome) -> PathBuf {
+    home.root().join("config.toml")
+}
 
 /// Where Codex keeps its login (`cli_auth_credentials_store`, `shared/protocol.md` §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +32,7 @@ impl CredentialStore {
     /// Reads `config.toml` of `home`; a missing or unreadable file, or an unknown value,
     /// means the default (`file`).
     pub fn of(home: &CodexHome) -> Self {
-        let Ok(bytes) = files::read_bounded(&home.root().join("config.toml")) else {
+        let Ok(bytes) = files::read_bounded(&config_file(home)) else {
             return Self::File;
         };
         let Ok(doc) = String::from_utf8_lossy(&bytes).parse::<toml_edit::DocumentMut>() else {
