@@ -18,9 +18,9 @@
 //! [`dialects::chat::ChatStreamTranslator`] (or [`dialects::chat::collect`] assembles it
 //! whole).
 
+mod accounts;
 pub mod dialects;
 pub mod errors;
-mod failover;
 mod fields;
 mod file_stamp;
 #[cfg(test)]
