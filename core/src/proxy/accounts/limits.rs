@@ -13,7 +13,7 @@ pub(super) struct LimitHit {
     /// The answer as it came.
     pub(super) failure: UpstreamFailure,
     /// Its body, parsed.
-    pub(super) body: Value,
+    body: Value,
     /// When the limit resets (Unix seconds).
     pub(super) resets_at: i64,
 }

@@ -2,12 +2,12 @@
 //! dialect's handler.
 //!
 //! A request reads top to bottom: the accept loop admits the connection within the limits
-//! (`connections.rs`) and refuses other local users' (`guards.rs`, [`peer_allowed`]); the
-//! guards refuse web pages (`Origin`), DNS rebinding (`Host`), strangers (with a local key)
-//! and oversized bodies; the router table below names the handler (`handlers.rs`), which
-//! reads the body within its limits (`request.rs`, `body.rs`), asks the account layer
-//! ([`crate::proxy::accounts`]) which profile serves, and hands the request to its dialect's
-//! route ([`crate::proxy::dialects`]) or passes it through (`pass_through.rs`).
+//! (`connections.rs`) and refuses other local users' (`guards.rs`); the guards refuse web
+//! pages (`Origin`), DNS rebinding (`Host`), strangers (with a local key) and oversized
+//! bodies; the router table below names the handler (`handlers.rs`), which reads the body
+//! within its limits (`request.rs`, `body.rs`), asks the account layer (`proxy/accounts/`)
+//! which profile serves, and hands the request to its dialect's route
+//! ([`crate::proxy::dialects`]) or passes it through (`pass_through.rs`).
 
 mod body;
 mod config;
@@ -48,9 +48,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 struct AppState {
     /// Which profile serves, with which credentials, and sending with them.
     accounts: Accounts,
+    /// Bodies over this many bytes are refused with 413.
     body_limit: usize,
+    /// When set, every `/v1` request must carry it.
     local_key: Option<Secret>,
+    /// The host the server listens on, allowed in `Host` besides the loopback names.
     bind_host: String,
+    /// Told about every finished request.
     observer: Option<RequestObserver>,
     /// Whether connections are checked for their owner (`peer.rs`).
     own_user_only: bool,
