@@ -1,5 +1,6 @@
 //! The client dialects the endpoint speaks, each translating between its clients and the
-//! backend's Responses API, both ways:
+//! backend's Responses API, both ways, and each with the route that serves a ChatGPT
+//! profile (`route.rs`, sending through the account layer):
 //!
 //! - [`chat`]: Chat Completions: request translation, stream translation, whole-answer
 //!   assembly;
@@ -9,7 +10,8 @@
 //! `events.rs` reads the backend's Responses events, which every dialect translates from. A
 //! new dialect (Anthropic Messages, Ollama) is a folder beside these: its request translated
 //! into a Responses body, a [`StreamTranslation`](crate::proxy::upstream::StreamTranslation)
-//! for streamed answers, an assembler for whole ones.
+//! for streamed answers, an assembler for whole ones, and a `route.rs`; the server's router
+//! table (`server/mod.rs`) gets its paths and `server/handlers.rs` a handler that calls it.
 
 pub mod chat;
 mod events;

@@ -2,7 +2,19 @@
 //! `Origin`, DNS rebinding by `Host`, the local key, the body size) and, per connection, the
 //! check of which local user owns it.
 
-use super::*;
+use super::AppState;
+use super::config::RequestRecord;
+use super::request::ServedBy;
+use crate::proxy::errors::ProxyError;
+use crate::proxy::peer::{self, Peer};
+use crate::secret::Secret;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// One line per request: method, path, profile, status, milliseconds to the answer's head.
 pub(super) async fn log_request(
@@ -44,7 +56,6 @@ pub(super) async fn log_request(
     resp
 }
 
-/// Refuses web pages, DNS rebinding, strangers (with a local key) and oversized bodies.
 /// Whether a connection may be served when only the endpoint's own user may use it: its
 /// socket is ours, or its owner can't be known (not Linux; a peer on another machine).
 pub(super) async fn peer_allowed(tcp: &tokio::net::TcpStream) -> bool {
@@ -73,6 +84,7 @@ pub(super) async fn peer_allowed(tcp: &tokio::net::TcpStream) -> bool {
     }
 }
 
+/// Refuses web pages, DNS rebinding, strangers (with a local key) and oversized bodies.
 pub(super) async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let headers = req.headers();
     for (name, shown) in [(header::ORIGIN, "Origin"), (header::HOST, "Host")] {
@@ -116,10 +128,8 @@ pub(super) async fn guard(State(st): State<Arc<AppState>>, req: Request, next: N
             limit: st.body_limit,
         }
         .into_response();
-        resp.headers_mut().insert(
-            header::CONNECTION,
-            axum::http::HeaderValue::from_static("close"),
-        );
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return resp;
     }
     next.run(req).await

@@ -1,235 +1,62 @@
-//! The local OpenAI-compatible endpoint: routes, guards, and the profile active at the moment
-//! of each request.
+//! The server: the accept loop, the guards, and the router table that sends each path to its
+//! dialect's handler.
 //!
-//! A request reads top to bottom: the guards refuse web pages (`Origin`), DNS rebinding
-//! (`Host`), other local users' connections and, with a local key, strangers;
-//! `ActiveCache` says which profile is active (re-resolved only when `auth.json` or
-//! `.current_profile` changed on disk); the refresher
-//! makes its token fresh; [`super::upstream`] sends it and relays the answer, translated by
-//! [`super::dialects`] for Chat Completions.
-//!
-//! A 429 `usage_limit_reached` records when that account's limit resets; with failover on
-//! (`state.json`'s `failover`), a request to the active profile then moves to the next
-//! eligible account before anything of the answer reached the client (`AppState::send_model`).
+//! A request reads top to bottom: the accept loop admits the connection within the limits
+//! (`connections.rs`) and refuses other local users' (`guards.rs`); the guards refuse web
+//! pages (`Origin`), DNS rebinding (`Host`), strangers (with a local key) and oversized
+//! bodies; the router table below names the handler (`handlers.rs`), which reads the body
+//! within its limits (`request.rs`, `body.rs`), asks the account layer (`proxy/accounts/`)
+//! which profile serves, and hands the request to its dialect's route
+//! ([`crate::proxy::dialects`]) or passes it through (`pass_through.rs`).
 
-use super::dialects::chat::{self, ChatStreamOptions, chat_to_responses};
-use super::dialects::models::models_to_openai_list;
-use super::dialects::responses;
-use super::errors::{ProxyError, json_response};
-use super::failover::{self, LiveFailover};
-use super::file_stamp::{Stamp, stamp};
-use super::forward_path;
-use super::peer::{self, Peer};
-use super::upstream::{self, Upstream, UpstreamError, UpstreamFailure, apply_chatgpt_quirks};
-use crate::auth_file::{AuthFile, AuthMode};
-use crate::events::{EventBus, RouterEvent};
-use crate::home::{CodexHome, ProfileName};
-use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
-use crate::secret::Secret;
-use crate::settings::{FailoverSettings, Settings};
-use crate::store::{Store, StoreError};
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::RawPathParamsRejection;
-use axum::extract::{FromRequestParts, RawPathParams, Request, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::any;
-use futures_util::StreamExt;
-use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-mod accounts;
+mod body;
+mod config;
 mod connections;
 mod guards;
 mod handlers;
-use accounts::*;
-use guards::*;
-use handlers::*;
+mod pass_through;
+mod request;
 
-use connections::{Busy, BusyBody, Connections, ErrorBodies};
+pub use config::{
+    DEFAULT_BODY_LIMIT, DEFAULT_DECODE_BUDGET, DEFAULT_IDLE_TIMEOUT, DEFAULT_REFRESH_MARGIN,
+    RequestObserver, RequestRecord, ServerConfig, ServerError,
+};
 pub use connections::{ConnectionLimits, raise_file_limit};
 
-/// Default limit on a request body: 32 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
-/// Default wait for each chunk of an upstream answer (Codex's own `stream_idle_timeout_ms`).
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// A token expiring within this margin is refreshed before the request (never before half
-/// its life: short-lived tokens are refreshed at half-life, not on every request).
-pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(30);
-/// Default bound on decoded bytes of compressed bodies held at once: 128 MiB.
-pub const DEFAULT_DECODE_BUDGET: usize = 128 * 1024 * 1024;
+use self::connections::{Busy, BusyBody, Connections, ErrorBodies};
+use self::guards::{guard, log_request, peer_allowed};
+use super::accounts::{Accounts, AccountsConfig};
+use super::errors::ProxyError;
+use crate::home::CodexHome;
+use crate::refresh::Refresher;
+use crate::secret::Secret;
+use axum::Router;
+use axum::body::Body;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::any;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
 /// How long a stopping server waits for open answers before it closes them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// Why the server could not start or run.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The upstream client could not be built.
-    #[error(transparent)]
-    Upstream(#[from] UpstreamError),
-    /// Serving failed.
-    #[error("the server stopped: {0}")]
-    Serve(std::io::Error),
-}
-
-/// What the server tells its observer about each finished request (never a token).
-#[derive(Debug, Clone)]
-pub struct RequestRecord {
-    /// `GET`, `POST`, …
-    pub method: String,
-    /// The path, without the query.
-    pub path: String,
-    /// The profile that served it, when one did.
-    pub profile: Option<String>,
-    /// The status sent to the client.
-    pub status: u16,
-    /// Milliseconds until the answer's head was ready.
-    pub ms: f64,
-    /// The upstream's `x-codex-*` rate-limit headers, as passed to the client.
-    pub codex_headers: HeaderMap,
-}
-
-/// Called once per request, when its answer's head is ready (e.g. to emit an event or to
-/// record usage from the `x-codex-*` headers). Runs on the request's task: keep it short.
-pub type RequestObserver = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
-
-/// Everything the server needs.
-#[derive(Clone)]
-pub struct ServerConfig {
-    /// The Codex home whose active profile is served.
-    pub home: CodexHome,
-    /// Upstream URLs and refresh settings.
-    pub settings: Settings,
-    /// Bodies over this many bytes are refused with 413.
-    pub body_limit: usize,
-    /// The longest wait for an upstream answer's head and for each of its chunks.
-    pub idle_timeout: Duration,
-    /// Tokens expiring within this margin are refreshed first.
-    pub refresh_margin: Duration,
-    /// When set, every `/v1` request must carry it (`Authorization: Bearer …` or `x-api-key`).
-    pub local_key: Option<Secret>,
-    /// The host the server was asked to listen on; requests naming it in `Host` are allowed
-    /// besides the loopback names.
-    pub bind_host: String,
-    /// The refresher to share (single flight with the rest of the process); `None` makes one.
-    pub refresher: Option<Refresher>,
-    /// Told about every finished request.
-    pub observer: Option<RequestObserver>,
-    /// Where failovers ([`RouterEvent::FailedOver`]) and recorded usage limits
-    /// ([`RouterEvent::UsageUpdated`]) are announced; `None`: only logged.
-    pub events: Option<EventBus>,
-    /// Fail over whatever `state.json` says (`serve --failover`). Otherwise failover
-    /// follows `settings.failover`, and `state.json` once it changes.
-    pub failover_forced: bool,
-    /// Serve connections of other local users too. Without a local key they are refused
-    /// by default (the kernel says who owns a loopback connection; Linux).
-    pub other_users: bool,
-    /// Limits on connections, header and body reading.
-    pub limits: ConnectionLimits,
-    /// Decoded bytes of compressed request bodies in memory at once, over all requests.
-    pub decode_budget: usize,
-}
-
-impl std::fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("home", &self.home)
-            .field("body_limit", &self.body_limit)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("refresh_margin", &self.refresh_margin)
-            .field("local_key", &self.local_key)
-            .field("bind_host", &self.bind_host)
-            .field("observer", &self.observer.is_some())
-            .field("failover", &self.settings.failover.enabled)
-            .field("failover_forced", &self.failover_forced)
-            .field("other_users", &self.other_users)
-            .field("limits", &self.limits)
-            .field("decode_budget", &self.decode_budget)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ServerConfig {
-    /// Defaults: 32 MiB bodies, 300 s idle timeout, 30 s refresh margin, no local key,
-    /// loopback only, the own user's connections only (unless `proxy.allow_other_users`).
-    pub fn new(home: CodexHome, settings: Settings) -> Self {
-        let other_users = settings.proxy.allow_other_users;
-        Self {
-            home,
-            settings,
-            body_limit: DEFAULT_BODY_LIMIT,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            refresh_margin: DEFAULT_REFRESH_MARGIN,
-            local_key: None,
-            bind_host: "127.0.0.1".into(),
-            refresher: None,
-            observer: None,
-            events: None,
-            failover_forced: false,
-            other_users,
-            limits: ConnectionLimits::default(),
-            decode_budget: DEFAULT_DECODE_BUDGET,
-        }
-    }
-}
-
-/// The profile a request is served with.
-#[derive(Debug, Clone)]
-enum Active {
-    ChatGpt { name: String },
-    ApiKey { name: String, key: Secret },
-}
-
-impl Active {
-    fn name(&self) -> &str {
-        match self {
-            Self::ChatGpt { name } | Self::ApiKey { name, .. } => name,
-        }
-    }
-}
-
-/// Stamps of the two files a cached value was read from.
-type Stamps = (Stamp, Stamp);
-
-/// The active profile, re-resolved only when `auth.json` or `.current_profile` changed.
-#[derive(Default)]
-struct ActiveCache {
-    entry: Mutex<Option<(Stamps, Arc<Active>)>>,
-}
-
-/// Credentials of one profile, valid while its files are unchanged and the token is fresh.
-type CredsCache = Mutex<HashMap<String, (Stamps, Fresh)>>;
-
+/// What the handlers and guards share: the account layer, and what the server itself
+/// enforces (the guards' settings, the connections, the body limits, the decode budget).
 struct AppState {
-    home: CodexHome,
-    store: Store,
-    refresher: Refresher,
-    upstream: Upstream,
-    active: ActiveCache,
-    creds: CredsCache,
+    /// Which profile serves, with which credentials, and sending with them.
+    accounts: Accounts,
+    /// Bodies over this many bytes are refused with 413.
     body_limit: usize,
-    refresh_margin: Duration,
+    /// When set, every `/v1` request must carry it.
     local_key: Option<Secret>,
+    /// The host the server listens on, allowed in `Host` besides the loopback names.
     bind_host: String,
+    /// Told about every finished request.
     observer: Option<RequestObserver>,
-    failover: LiveFailover,
-    events: Option<EventBus>,
-    /// Whether connections are checked for their owner ([`peer`]).
+    /// Whether connections are checked for their owner (`peer.rs`).
     own_user_only: bool,
     /// Connection limits and the open connections.
     limits: ConnectionLimits,
@@ -237,10 +64,6 @@ struct AppState {
     /// Decoded bytes of compressed bodies in memory, in KiB permits.
     decode_budget: Arc<tokio::sync::Semaphore>,
 }
-
-/// The profile a response was served with (for the request log line).
-#[derive(Clone)]
-struct ServedBy(String);
 
 /// A bound server, ready to run.
 pub struct Server {
@@ -268,18 +91,15 @@ impl Server {
             addr: addr.to_string(),
             source,
         })?;
-        let store = Store::new(config.home.clone());
-        let refresher = config.refresher.clone().unwrap_or_else(|| {
-            Refresher::new(
-                store.clone(),
-                &config.settings.upstream.auth_issuer,
-                RetryPolicy::default(),
-            )
-        });
-        let upstream = Upstream::new(&config.settings.upstream, config.idle_timeout)?;
-        let mut failover = config.settings.failover.clone();
-        failover.enabled |= config.failover_forced;
-        let failover = LiveFailover::new(config.home.clone(), failover, config.failover_forced);
+        let accounts = Accounts::new(AccountsConfig {
+            home: config.home,
+            settings: config.settings,
+            idle_timeout: config.idle_timeout,
+            refresh_margin: config.refresh_margin,
+            refresher: config.refresher,
+            failover_forced: config.failover_forced,
+            events: config.events,
+        })?;
         let own_user_only = !config.other_users && config.local_key.is_none();
         if let Some(files) = raise_file_limit() {
             tracing::debug!(files, "open-file limit");
@@ -287,23 +107,15 @@ impl Server {
         // One whole body must always fit.
         let decode_kib = config.decode_budget.max(config.body_limit + 64 * 1024) / 1024;
         let state = Arc::new(AppState {
+            accounts,
+            body_limit: config.body_limit,
+            local_key: config.local_key,
+            bind_host: config.bind_host,
+            observer: config.observer,
             own_user_only,
             limits: config.limits,
             connections: Connections::new(config.limits),
             decode_budget: Arc::new(tokio::sync::Semaphore::new(decode_kib)),
-            home: config.home,
-            store,
-            refresher,
-            upstream,
-            active: ActiveCache::default(),
-            creds: Mutex::new(HashMap::new()),
-            body_limit: config.body_limit,
-            refresh_margin: config.refresh_margin,
-            local_key: config.local_key,
-            bind_host: config.bind_host,
-            observer: config.observer,
-            failover,
-            events: config.events,
         });
         Ok(Self {
             state,
@@ -319,17 +131,18 @@ impl Server {
 
     /// The Codex home it serves.
     pub fn home(&self) -> &CodexHome {
-        &self.state.home
+        self.state.accounts.home()
     }
 
     /// The refresher requests share (for the proactive refresh loop).
     pub fn refresher(&self) -> Refresher {
-        self.state.refresher.clone()
+        self.state.accounts.refresher().clone()
     }
 
     /// The active profile's name now, or why there is none.
     pub async fn active_profile(&self) -> Result<String, String> {
         self.state
+            .accounts
             .resolve(None)
             .await
             .map(|a| a.name().to_owned())
@@ -430,18 +243,25 @@ impl Server {
     }
 }
 
+/// The router table: each dialect's paths, under `/v1` and under `/p/<name>/v1` (a pinned
+/// profile), then the pass-through for the rest of `/v1`, all behind the guards and the
+/// request log.
 fn router(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
-        .route("/chat/completions", any(chat_completions))
-        .route("/responses", any(responses))
-        .route("/models", any(models))
-        .route("/models/{id}", any(model))
-        .fallback(v1_fallback);
+        // Chat Completions: dialects/chat
+        .route("/chat/completions", any(handlers::chat_completions))
+        // Responses: dialects/responses (`/responses/compact` comes through the pass-through)
+        .route("/responses", any(handlers::responses))
+        // OpenAI's model list: dialects/models
+        .route("/models", any(handlers::models))
+        .route("/models/{id}", any(handlers::model))
+        // Anything else: passed through to the profile's upstream, its path checked
+        .fallback(pass_through::pass_through);
     Router::new()
-        .route("/health", any(health))
+        .route("/health", any(handlers::health))
         .nest("/v1", v1.clone())
         .nest("/p/{profile}/v1", v1)
-        .fallback(not_found)
+        .fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)

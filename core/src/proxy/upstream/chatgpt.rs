@@ -125,6 +125,18 @@ pub fn apply_chatgpt_quirks(req: &mut Value) -> Result<(), TranslateError> {
     Ok(())
 }
 
+/// Removes `reasoning` items from a Responses request's `input`; whether there were any.
+/// The backend refuses encrypted reasoning issued to another account, so a conversation
+/// moving to another account (a switch, a failover) goes on without them.
+pub fn strip_reasoning_items(request: &mut Value) -> bool {
+    let Some(items) = request.get_mut("input").and_then(Value::as_array_mut) else {
+        return false;
+    };
+    let before = items.len();
+    items.retain(|i| i.get("type").and_then(Value::as_str) != Some("reasoning"));
+    items.len() != before
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +231,24 @@ mod tests {
                 .field(),
             "input[0].content"
         );
+    }
+
+    #[test]
+    fn reasoning_items_stripped_for_another_account() {
+        let mut body = json!({"input": [
+            {"type": "message", "role": "user", "content": "hi"},
+            {"type": "reasoning", "encrypted_content": "abc"},
+            {"type": "function_call_output", "call_id": "c", "output": "ok"}
+        ]});
+        assert!(strip_reasoning_items(&mut body));
+        assert_eq!(
+            body["input"],
+            json!([
+                {"type": "message", "role": "user", "content": "hi"},
+                {"type": "function_call_output", "call_id": "c", "output": "ok"}
+            ])
+        );
+        assert!(!strip_reasoning_items(&mut body));
+        assert!(!strip_reasoning_items(&mut json!({"input": "hi"})));
     }
 }

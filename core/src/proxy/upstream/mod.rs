@@ -2,7 +2,8 @@
 //!
 //! - `http.rs`: the HTTP client ([`Upstream`]): URLs, the headers each kind of profile sends
 //!   and gets back, sending with an idle timeout;
-//! - `chatgpt.rs`: the ChatGPT backend's quirks on a Responses body ([`apply_chatgpt_quirks`]);
+//! - `chatgpt.rs`: the ChatGPT backend's quirks on a Responses body ([`apply_chatgpt_quirks`],
+//!   [`strip_reasoning_items`] for a conversation that moves to another account);
 //! - `failure.rs`: the backend's error answers, read and put in OpenAI's shape
 //!   ([`UpstreamFailure`]);
 //! - `relay.rs`: the answer relayed to the client chunk by chunk with an idle timeout per
@@ -15,7 +16,7 @@ mod failure;
 mod http;
 mod relay;
 
-pub use chatgpt::{REASONING_ENCRYPTED_CONTENT, apply_chatgpt_quirks};
+pub use chatgpt::{REASONING_ENCRYPTED_CONTENT, apply_chatgpt_quirks, strip_reasoning_items};
 pub use failure::{UpstreamFailure, chatgpt_error, read_error};
 pub use http::{Upstream, UpstreamError};
 pub use relay::{

@@ -5,7 +5,9 @@
 //! - `stream.rs` (with `chunks.rs` and `items.rs`): the Responses stream translated into
 //!   `chat.completion.chunk`s as it comes ([`ChatStreamTranslator`]) and relayed ([`stream()`]);
 //! - `assemble.rs`: a whole `chat.completion` for a non-streaming request
-//!   ([`ChatCompletionAssembler`], [`collect`]).
+//!   ([`ChatCompletionAssembler`], [`collect`]);
+//! - `route.rs`: the route for a ChatGPT profile, all three put together and sent through the
+//!   account layer (`via_chatgpt`).
 
 mod assemble;
 mod chunks;
@@ -14,9 +16,11 @@ mod fixtures;
 mod items;
 mod messages;
 mod request;
+mod route;
 mod stream;
 mod tools;
 
 pub use assemble::{ChatCompletionAssembler, collect};
 pub use request::{ChatTranslation, chat_to_responses};
+pub(crate) use route::via_chatgpt;
 pub use stream::{ChatStreamOptions, ChatStreamTranslator, stream};

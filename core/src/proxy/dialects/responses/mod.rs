@@ -2,13 +2,17 @@
 //!
 //! - `stream.rs`: the answer streamed through unchanged ([`stream()`]);
 //! - `assemble.rs`: the final Responses object for a non-streaming request
-//!   ([`ResponsesAssembler`], [`collect`]).
+//!   ([`ResponsesAssembler`], [`collect`]);
+//! - `route.rs`: the routes for a ChatGPT profile, sent through the account layer
+//!   (`via_chatgpt`, and `compact_via_chatgpt` for `/v1/responses/compact`).
 //!
 //! The request body only needs the backend's quirks
 //! ([`apply_chatgpt_quirks`](crate::proxy::upstream::apply_chatgpt_quirks)).
 
 mod assemble;
+mod route;
 mod stream;
 
 pub use assemble::{ResponsesAssembler, collect};
+pub(crate) use route::{compact_via_chatgpt, via_chatgpt};
 pub use stream::stream;

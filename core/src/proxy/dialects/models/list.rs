@@ -1,5 +1,4 @@
-//! The backend's model catalog as OpenAI's model list (`GET /v1/models`), for every
-//! OpenAI-compatible dialect.
+//! The backend's model catalog as OpenAI's model list, for every OpenAI-compatible dialect.
 
 use serde_json::{Value, json};
 

@@ -2,15 +2,15 @@
 //! the app or `state.json` reaches a running endpoint at its next request) and which
 //! accounts are known to be limited.
 
-use super::file_stamp::{Stamp, stamp};
 use crate::home::{CodexHome, ProfileName};
 use crate::profile_state::ProfileState;
+use crate::proxy::file_stamp::{Stamp, stamp};
 use crate::settings::{FailoverSettings, Settings};
 use std::sync::Mutex;
 
 /// The failover settings, re-read from `router/state.json` whenever it changes.
 #[derive(Debug)]
-pub(crate) struct LiveFailover {
+pub(super) struct LiveFailover {
     home: CodexHome,
     forced: bool,
     cached: Mutex<(Stamp, FailoverSettings)>,
@@ -19,7 +19,7 @@ pub(crate) struct LiveFailover {
 impl LiveFailover {
     /// Starts from `initial` (the settings the server was given); `forced` keeps failover on
     /// whatever the file says (`serve --failover`).
-    pub(crate) fn new(home: CodexHome, initial: FailoverSettings, forced: bool) -> Self {
+    pub(super) fn new(home: CodexHome, initial: FailoverSettings, forced: bool) -> Self {
         let at = stamp(&home.state_file());
         Self {
             home,
@@ -30,7 +30,7 @@ impl LiveFailover {
 
     /// The settings now. A file that fails to load keeps the last good settings (and says
     /// so in the log once per change of the file).
-    pub(crate) fn current(&self) -> FailoverSettings {
+    pub(super) fn current(&self) -> FailoverSettings {
         let now = stamp(&self.home.state_file());
         let mut cached = self.cached.lock().expect("failover settings");
         if cached.0 != now {
@@ -54,7 +54,7 @@ impl LiveFailover {
 }
 
 /// When `name`'s usage limit resets, if the router knows it is limited now.
-pub(crate) fn known_limit(home: &CodexHome, name: &str) -> Option<i64> {
+pub(super) fn known_limit(home: &CodexHome, name: &str) -> Option<i64> {
     let name = ProfileName::new(name).ok()?;
     let usage = ProfileState::load(&home.profile_dir(&name)).usage?;
     let now = chrono::Utc::now().timestamp();

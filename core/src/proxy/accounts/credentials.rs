@@ -1,0 +1,120 @@
+//! A ChatGPT profile's fresh credentials, and sending to the backend with them.
+
+use super::Accounts;
+use super::active::Stamps;
+use crate::home::ProfileName;
+use crate::proxy::errors::ProxyError;
+use crate::proxy::file_stamp::stamp;
+use crate::refresh::{Fresh, RefreshError};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Credentials of one profile, valid while its files are unchanged and the token is fresh.
+#[derive(Default)]
+pub(super) struct CredsCache(Mutex<HashMap<String, (Stamps, Fresh)>>);
+
+impl Accounts {
+    /// Fresh credentials of ChatGPT profile `name`, from the cache while its files are
+    /// unchanged and the token is not about to expire.
+    async fn credentials(&self, name: &str) -> Result<Fresh, ProxyError> {
+        let key = match ProfileName::new(name) {
+            Ok(p) => (
+                stamp(&self.home.auth_file()),
+                stamp(&self.home.profile_auth_file(&p)),
+            ),
+            Err(e) => {
+                return Err(ProxyError::ProfileUnusable {
+                    name: name.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let margin = chrono::TimeDelta::from_std(self.refresh_margin).unwrap_or_default();
+        if let Ok(cache) = self.creds.0.lock()
+            && let Some((k, fresh)) = cache.get(name)
+            && *k == key
+            && fresh
+                .expires_at
+                .is_none_or(|exp| exp > chrono::Utc::now() + margin)
+        {
+            return Ok(fresh.clone());
+        }
+        let fresh = self
+            .refresher
+            .ensure_fresh(name, self.refresh_margin)
+            .await
+            .map_err(refresh_error)?;
+        if !fresh.refreshed
+            && let Ok(mut cache) = self.creds.0.lock()
+        {
+            cache.insert(name.to_owned(), (key, fresh.clone()));
+        }
+        Ok(fresh)
+    }
+
+    fn forget_credentials(&self, name: &str) {
+        if let Ok(mut cache) = self.creds.0.lock() {
+            cache.remove(name);
+        }
+    }
+
+    /// Sends a request to the ChatGPT backend with `name`'s credentials; on a 401, refreshes
+    /// (unless someone already did) and tries once more.
+    pub(crate) async fn send_chatgpt(
+        &self,
+        name: &str,
+        method: Method,
+        url: &str,
+        incoming: &HeaderMap,
+        body: Option<Bytes>,
+        accept: &'static str,
+    ) -> Result<reqwest::Response, ProxyError> {
+        let fresh = self.credentials(name).await?;
+        let headers = self.upstream.chatgpt_headers(
+            &fresh.access_token,
+            fresh.account_id.as_deref(),
+            incoming,
+            accept,
+        );
+        let resp = self
+            .upstream
+            .send(method.clone(), url, headers, body.clone())
+            .await?;
+        if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        drop(resp);
+        self.forget_credentials(name);
+        tracing::info!(profile = %name, "upstream answered 401; refreshing the token once");
+        let fresh = self
+            .refresher
+            .refresh_if_current(name, &fresh.access_token)
+            .await
+            .map_err(refresh_error)?;
+        let headers = self.upstream.chatgpt_headers(
+            &fresh.access_token,
+            fresh.account_id.as_deref(),
+            incoming,
+            accept,
+        );
+        self.upstream.send(method, url, headers, body).await
+    }
+}
+
+fn refresh_error(e: RefreshError) -> ProxyError {
+    match e {
+        RefreshError::NeedsSignIn { name, message, .. } => {
+            ProxyError::NeedsSignIn { name, message }
+        }
+        RefreshError::Unavailable { name, detail } => {
+            ProxyError::RefreshUnavailable { name, detail }
+        }
+        RefreshError::NotChatGpt(name) => ProxyError::ProfileUnusable {
+            name,
+            reason: "it is not a ChatGPT login".into(),
+        },
+        RefreshError::Store(e) => ProxyError::NoActiveProfile(e.to_string()),
+    }
+}
