@@ -6,12 +6,12 @@
 //! `state.json`, `CODEX_ROUTER_KEY` in the environment; an override may require it too), the
 //! other-users rule, timeouts, the body limit, failover, and the background work a lone
 //! endpoint needs (the proactive token refresher and the usage poller) unless its host
-//! process already runs them. Usage figures from answers are recorded for the serving
-//! account and announced on the event bus.
+//! process already runs them. Usage figures from answers are recorded by the account layer
+//! ([`super::accounts`]) for the account that served them, not by an observer.
 
 use super::server::{
-    ConnectionLimits, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, RequestObserver, RequestRecord,
-    Server, ServerConfig, ServerError,
+    ConnectionLimits, DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, RequestObserver, Server,
+    ServerConfig, ServerError,
 };
 use crate::events::EventBus;
 use crate::home::CodexHome;
@@ -20,7 +20,6 @@ use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::store::Store;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The environment variable that holds the local key (it wins over `proxy.key`); the
@@ -176,7 +175,7 @@ impl Endpoint {
         config.limits = overrides.limits.unwrap_or_default();
         config.refresher = host.refresher.clone();
         config.events = Some(events.clone());
-        config.observer = Some(observer(Store::new(home), events.clone(), host.observer));
+        config.observer = host.observer;
         let server = Server::bind(config, addr).await?;
         Ok(Self {
             server,
@@ -244,23 +243,6 @@ impl Endpoint {
         }
         Ok(result?)
     }
-}
-
-/// Records the serving account's usage from each answer's headers, then tells `then`.
-fn observer(store: Store, events: EventBus, then: Option<RequestObserver>) -> RequestObserver {
-    Arc::new(move |record: &RequestRecord| {
-        if let Some(profile) = &record.profile {
-            crate::usage::recording::record_headers(
-                &store,
-                &events,
-                profile,
-                &record.codex_headers,
-            );
-        }
-        if let Some(then) = &then {
-            then(record);
-        }
-    })
 }
 
 #[cfg(test)]

@@ -83,6 +83,7 @@ impl Accounts {
             .send(method.clone(), url, headers, body.clone())
             .await?;
         if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+            self.record_usage(name, resp.headers());
             return Ok(resp);
         }
         drop(resp);
@@ -99,7 +100,9 @@ impl Accounts {
             incoming,
             accept,
         );
-        self.upstream.send(method, url, headers, body).await
+        let resp = self.upstream.send(method, url, headers, body).await?;
+        self.record_usage(name, resp.headers());
+        Ok(resp)
     }
 }
 

@@ -30,6 +30,7 @@ use crate::home::CodexHome;
 use crate::refresh::{Refresher, RetryPolicy};
 use crate::settings::Settings;
 use crate::store::Store;
+use axum::http::HeaderMap;
 use std::time::Duration;
 
 /// How the account layer is set up (the server's share of its config).
@@ -61,6 +62,8 @@ pub(crate) struct Accounts {
     refresh_margin: Duration,
     failover: LiveFailover,
     events: Option<EventBus>,
+    /// Where recorded usage is announced (`events`, or a bus nobody listens to).
+    usage_bus: EventBus,
 }
 
 impl Accounts {
@@ -96,8 +99,20 @@ impl Accounts {
             creds: CredsCache::default(),
             refresh_margin,
             failover,
+            usage_bus: events.clone().unwrap_or_default(),
             events,
         })
+    }
+
+    /// Keeps the usage figures an answer carries in its `x-codex-*` headers for the account
+    /// that served it (off the request's task), announcing `UsageUpdated` when they changed.
+    pub(crate) fn record_usage(&self, profile: &str, headers: &HeaderMap) {
+        let codex: HeaderMap = headers
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with("x-codex-"))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        crate::usage::recording::record_headers(&self.store, &self.usage_bus, profile, &codex);
     }
 
     /// The Codex home served.
