@@ -189,15 +189,23 @@ fn the_proxy_started_by_the_router_reports_requests_and_usage() {
             .unwrap()
     });
     assert_eq!(reply["choices"][0]["message"]["content"], "You said: hi");
-    let done = wait_for(&rx, |e| matches!(e, RouterEvent::RequestFinished { .. }));
-    assert!(
-        matches!(done, RouterEvent::RequestFinished { status: 200, ref profile, .. } if profile.as_deref() == Some("a"))
-    );
-    wait_for(&rx, |e| {
-        *e == RouterEvent::UsageUpdated {
-            profile: "a".into(),
+    // The usage is recorded when the answer's headers arrive, the request is announced when
+    // its answer has gone out: wait for both, in either order.
+    let (mut finished, mut usage) = (None, false);
+    while finished.is_none() || !usage {
+        match wait_for(&rx, |e| {
+            matches!(
+                e,
+                RouterEvent::RequestFinished { .. } | RouterEvent::UsageUpdated { .. }
+            )
+        }) {
+            RouterEvent::UsageUpdated { profile } => usage |= profile == "a",
+            done => finished = Some(done),
         }
-    });
+    }
+    assert!(
+        matches!(finished, Some(RouterEvent::RequestFinished { status: 200, ref profile, .. }) if profile.as_deref() == Some("a"))
+    );
     let state = router.proxy_state();
     assert!(state.running);
     assert_eq!(state.requests_served, 1);
