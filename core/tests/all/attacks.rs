@@ -323,8 +323,13 @@ async fn the_answers_hyper_gives_by_itself_are_in_openais_shape() {
             "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
             "a".repeat(600 * 1024)
         );
-        let cases: [(Vec<u8>, u16, &str); 3] = [
+        let long_uri = format!(
+            "GET /v1/{} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            "a".repeat(70_000)
+        );
+        let cases: [(Vec<u8>, u16, &str); 4] = [
             (b"NOT HTTP AT ALL\r\n\r\n".to_vec(), 400, "bad_request"),
+            (long_uri.into_bytes(), 414, "uri_too_long"),
             (
                 b"GET /health HTTP/1.1\r\nBad Header\r\n\r\n".to_vec(),
                 400,
