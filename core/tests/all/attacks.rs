@@ -3,7 +3,9 @@
 //! another local user), crowds of compression bombs, lax header tricks and the answers
 //! hyper gives by itself. Limits are set small so each case runs in seconds.
 
-use crate::proxy::{Router, chatgpt_home, health_as_user, raw_request, start, start_with};
+use crate::proxy::{
+    Router, bash_as_user, chatgpt_home, health_as_user, raw_request, start, start_with,
+};
 use codex_router_core::proxy::server::ConnectionLimits;
 use codex_router_core::secret::Secret;
 use codex_router_testkit::home::{TempHome, api_key_auth};
@@ -208,24 +210,14 @@ async fn a_flood_of_held_connections_does_not_lock_the_owner_out() {
 
 /// A process of user `uid` holding `n` silent connections to `addr` (`None` without root).
 fn hold_as_user(addr: std::net::SocketAddr, uid: u32, n: usize) -> Option<std::process::Child> {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: acting as another local user needs root");
-        return None;
-    }
     let script = format!(
         "for i in $(seq {n}); do exec {{fd}}<>/dev/tcp/{}/{} || true; done; sleep 30",
         addr.ip(),
         addr.port()
     );
+    let mut cmd = bash_as_user(uid, &script)?;
     Some(
-        std::process::Command::new("bash")
-            .args(["-c", &script])
-            .uid(uid)
-            .gid(uid)
-            .current_dir("/")
-            .stderr(std::process::Stdio::null())
+        cmd.stderr(std::process::Stdio::null())
             .spawn()
             .expect("bash runs"),
     )

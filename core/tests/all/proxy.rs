@@ -1468,27 +1468,29 @@ async fn turning_failover_on_in_state_json_reaches_a_running_endpoint() {
 
 // ---- other local users ------------------------------------------------------------------------
 
-/// What `GET /health` answers to a connection made by the user `uid` (bash's /dev/tcp, run
-/// as that user), or `None` when this test can't act as another user (not root).
-pub(crate) fn health_as_user(addr: std::net::SocketAddr, uid: u32) -> Option<String> {
+/// `bash -c script` to be run as the user `uid` (for connections made by another local
+/// user), or `None` when this test can't act as another user (not root).
+pub(crate) fn bash_as_user(uid: u32, script: &str) -> Option<std::process::Command> {
     use std::os::unix::process::CommandExt;
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipped: acting as another local user needs root");
         return None;
     }
+    let mut cmd = std::process::Command::new("bash");
+    cmd.args(["-c", script]).uid(uid).gid(uid).current_dir("/");
+    Some(cmd)
+}
+
+/// What `GET /health` answers to a connection made by the user `uid` (bash's /dev/tcp, run
+/// as that user), or `None` when this test can't act as another user (not root).
+pub(crate) fn health_as_user(addr: std::net::SocketAddr, uid: u32) -> Option<String> {
     let script = format!(
         "exec 3<>/dev/tcp/{}/{}; printf 'GET /health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n' >&3; cat <&3",
         addr.ip(),
         addr.port()
     );
-    let out = std::process::Command::new("bash")
-        .args(["-c", &script])
-        .uid(uid)
-        .gid(uid)
-        .current_dir("/")
-        .output()
-        .expect("bash runs");
+    let out = bash_as_user(uid, &script)?.output().expect("bash runs");
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
