@@ -2,8 +2,9 @@ import CodexRouter
 import SwiftUI
 
 /// Adds an account: a browser sign-in (the page opens in the default browser; its address
-/// can be copied; it can be cancelled) or an OpenAI API key. A sign-in started elsewhere
-/// ("Sign In Again…") shows its progress here too.
+/// can be copied; it can be cancelled), a sign-in with a code entered on any device (the
+/// address and code can be copied; it can be cancelled), or an OpenAI API key. A sign-in
+/// started elsewhere ("Sign In Again…") shows its progress here too.
 @MainActor
 struct AddAccountView: View {
     @EnvironmentObject private var model: RouterModel
@@ -29,10 +30,16 @@ struct AddAccountView: View {
                 if let login = model.login {
                     signInProgress(login)
                 } else {
-                    Button("Sign In in Browser…") {
-                        model.addAccount(name: trimmedName)
+                    HStack {
+                        Button("Sign In in Browser…") {
+                            model.addAccount(name: trimmedName)
+                        }
+                        .keyboardShortcut(.defaultAction)
+                        Button("Sign In with a Code…") {
+                            model.addAccountWithCode(name: trimmedName)
+                        }
+                        .help("For when the browser with your account is on another device: you enter a code there.")
                     }
-                    .keyboardShortcut(.defaultAction)
                     .disabled(trimmedName.isEmpty)
                 }
             } header: {
@@ -71,28 +78,64 @@ struct AddAccountView: View {
     }
 
     @ViewBuilder private func signInProgress(_ login: LoginProgress) -> some View {
+        switch login.way {
+        case .browser(let url):
+            waiting(login.waiting)
+            Text("If no browser opened, open this address:")
+                .font(.caption)
+                .foregroundStyle(.secondary)
+            Text(url)
+                .font(.caption.monospaced())
+                .lineLimit(3)
+                .textSelection(.enabled)
+            HStack {
+                Button("Open the Page Again") {
+                    model.openLoginPage()
+                }
+                Button("Copy Address") {
+                    model.copyLoginAddress()
+                }
+                cancelButton
+            }
+        case .askingForCode:
+            waiting(login.waiting)
+            cancelButton
+        case .code(let code):
+            Text(code.prompt)
+                .fixedSize(horizontal: false, vertical: true)
+                .textSelection(.enabled)
+            HStack(spacing: 8) {
+                Text(code.userCode)
+                    .font(.title2.monospaced())
+                    .textSelection(.enabled)
+                Button("Copy Code") {
+                    model.copyLoginCode()
+                }
+            }
+            HStack(spacing: 8) {
+                Text(code.verificationUrl)
+                    .font(.body.monospaced())
+                    .textSelection(.enabled)
+                Button("Copy Address") {
+                    model.copyLoginAddress()
+                }
+            }
+            waiting("Waiting for the code to be entered for “\(login.name)”…")
+            cancelButton
+        }
+    }
+
+    private func waiting(_ text: String) -> some View {
         HStack(spacing: 8) {
             ProgressView()
                 .controlSize(.small)
-            Text("Waiting for the sign-in of “\(login.name)” in your browser…")
+            Text(text)
         }
-        Text("If no browser opened, open this address:")
-            .font(.caption)
-            .foregroundStyle(.secondary)
-        Text(login.url)
-            .font(.caption.monospaced())
-            .lineLimit(3)
-            .textSelection(.enabled)
-        HStack {
-            Button("Open the Page Again") {
-                model.openLoginPage()
-            }
-            Button("Copy Address") {
-                model.copyLoginAddress()
-            }
-            Button("Cancel Sign-In", role: .cancel) {
-                model.cancelLogin()
-            }
+    }
+
+    private var cancelButton: some View {
+        Button("Cancel Sign-In", role: .cancel) {
+            model.cancelLogin()
         }
     }
 }

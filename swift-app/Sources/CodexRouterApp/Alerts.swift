@@ -11,6 +11,12 @@ enum Alerts {
         alert.runModal()
     }
 
+    /// Tells what something the user asked for did.
+    static func information(_ title: String, _ message: String) {
+        let alert = make(title, message, style: .informational)
+        alert.runModal()
+    }
+
     /// Asks for a profile name, starting from `initial`; nil when cancelled or left empty.
     static func askName(_ title: String, _ message: String, initial: String, confirm: String) -> String? {
         let alert = make(title, message, style: .informational)

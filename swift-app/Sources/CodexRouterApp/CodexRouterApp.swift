@@ -63,3 +63,10 @@ final class AppDelegate: NSObject, NSApplicationDelegate {
 func bringToFront() {
     NSApp.activate(ignoringOtherApps: true)
 }
+
+/// Puts `text` on the clipboard.
+@MainActor
+func copyToPasteboard(_ text: String) {
+    NSPasteboard.general.clearContents()
+    NSPasteboard.general.setString(text, forType: .string)
+}

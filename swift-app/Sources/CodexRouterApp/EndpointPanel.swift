@@ -2,7 +2,8 @@ import CodexRouter
 import SwiftUI
 
 /// The bottom of the window: the local endpoint (on/off, address, requests served, last
-/// error), failover and its last move, and the Codex folder in use.
+/// error), failover and its last move, whether Codex sends its requests through it (set
+/// up, undo), and the Codex folder in use.
 @MainActor
 struct EndpointPanel: View {
     @EnvironmentObject private var model: RouterModel
@@ -54,6 +55,7 @@ struct EndpointPanel: View {
                     .foregroundStyle(Tone.error.color)
                     .textSelection(.enabled)
             }
+            codexSetup
             Text("Point Codex or any OpenAI client at this address: requests go out with the active profile, so a switch takes effect at the next request.")
                 .font(.caption)
                 .foregroundStyle(.secondary)
@@ -63,5 +65,34 @@ struct EndpointPanel: View {
                 .textSelection(.enabled)
         }
         .padding(10)
+    }
+
+    /// Codex's set-up in the core's words, with what can be done about it.
+    @ViewBuilder private var codexSetup: some View {
+        if model.codexUsesRouter, !model.proxyRunning {
+            Text("Codex sends its requests here: start the endpoint, or Codex's requests fail.")
+                .foregroundStyle(Tone.warn.color)
+        }
+        HStack(spacing: 8) {
+            if let setup = model.codexSetup {
+                Text(setup.summary)
+                    .foregroundStyle(model.codexSetupTone.color)
+                    .textSelection(.enabled)
+                    .help("In \(setup.path)")
+            } else if let problem = model.codexSetupError {
+                Text(problem)
+                    .foregroundStyle(Tone.error.color)
+                    .textSelection(.enabled)
+            }
+            Spacer()
+            if model.offersCodexSetup {
+                Button("Set Up Codex to Use the Router") { model.setUpCodex() }
+                    .help("Make Codex Router the model provider in Codex's config.toml (every other line is kept), so Codex sends its requests to this endpoint.")
+            }
+            if model.offersCodexSetupUndo {
+                Button("Undo Codex Set-Up") { model.undoCodexSetup() }
+                    .help("Take Codex Router out of Codex's config.toml and give Codex back the model provider it used before.")
+            }
+        }
     }
 }

@@ -50,16 +50,25 @@ struct FirstRunView: View {
         }
     }
 
+    /// What the app is for, the core's hint for a home without profiles (the same as
+    /// `codex-router list` gives), and why Codex's own login can't be saved, if it can't.
     @ViewBuilder private var introduction: some View {
         Text("No accounts yet")
             .font(.title2)
-        if let problem = model.status?.error, model.status?.authMode == nil, !problem.hasPrefix("not signed in") {
-            Text("Codex's login can't be used: \(problem)")
-                .foregroundStyle(Tone.warn.color)
+        Text("Codex Router keeps one saved login per account and switches Codex between them. Add Account signs in with ChatGPT (in your browser, or with a code on another device) or saves an OpenAI API key; either is saved as a profile.")
+            .fixedSize(horizontal: false, vertical: true)
+        if let hint = model.router?.emptyHomeHint() {
+            Text(hint)
+                .foregroundStyle(.secondary)
+                .fixedSize(horizontal: false, vertical: true)
+                .textSelection(.enabled)
         }
-        Text("Codex Router keeps one saved login per account and switches Codex between them.")
-        Text("• Add Account: sign in with ChatGPT in your browser, or save an OpenAI API key; either is saved as a profile.")
-        Text("• Already use Codex here? Sign in with `codex login` and the login shows up here, ready to save.")
+        if let problem = model.status?.error, model.status?.authMode == nil {
+            Text("Codex: \(problem)")
+                .foregroundStyle(.secondary)
+                .fixedSize(horizontal: false, vertical: true)
+                .textSelection(.enabled)
+        }
     }
 
     private func save() {

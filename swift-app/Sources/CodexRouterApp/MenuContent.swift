@@ -3,7 +3,8 @@ import CodexRouter
 import SwiftUI
 
 /// The menu bar menu: the active login, the profiles (a click switches), re-reading and
-/// renewing, Add Account, the local endpoint with failover, Open Window, Quit.
+/// renewing, Add Account, the local endpoint with failover and Codex's set-up, Open
+/// Window, Quit.
 @MainActor
 struct MenuContent: View {
     @EnvironmentObject private var model: RouterModel
@@ -34,18 +35,26 @@ struct MenuContent: View {
 
     @ViewBuilder private var header: some View {
         Text(model.headline)
+        if let token = model.status?.tokenState {
+            Text("Token: \(token.text)")
+        }
         if model.unsavedLoginWho != nil {
             Button("Save Current Login…") {
                 model.askToSaveCurrentLogin()
             }
         }
-        if model.reminder != nil {
-            Button("Restart Codex to use the new profile") {
-                model.dismissReminder()
+        if let switched = model.reminder {
+            Button("Switched to “\(switched)”: Restart Codex…") {
+                model.showReminder()
             }
         }
         if let login = model.login {
-            Text("Waiting for the sign-in of “\(login.name)”…")
+            Text(login.waiting)
+            if case .code = login.way {
+                Button("Copy Code") {
+                    model.copyLoginCode()
+                }
+            }
             Button("Cancel Sign-In") {
                 model.cancelLogin()
             }
@@ -55,18 +64,17 @@ struct MenuContent: View {
     /// One item per profile: a check mark on the active one; a click switches. A profile
     /// whose login is dead offers a new sign-in instead.
     @ViewBuilder private var profileItems: some View {
-        let now = Date()
         if model.profiles.isEmpty {
             Text("No profiles yet")
         }
         ForEach(model.profiles) { row in
             if row.needsSignIn {
-                Button("\(row.menuTitle(now: now)) — Sign In Again…") {
+                Button("\(row.menuTitle) — Sign In Again…") {
                     model.signInAgain(row.name)
                     show(WindowID.addAccount)
                 }
             } else {
-                Toggle(row.menuTitle(now: now), isOn: Binding(
+                Toggle(row.menuTitle, isOn: Binding(
                     get: { row.profile.active },
                     set: { on in
                         if on { model.switchTo(row.name) }
@@ -111,6 +119,28 @@ struct MenuContent: View {
         ))
         if let failover = model.lastFailover {
             Text(failover)
+        }
+        Divider()
+        codexSetupItems
+    }
+
+    /// Whether Codex sends its requests through the endpoint, in the core's words, and
+    /// setting that up or undoing it.
+    @ViewBuilder private var codexSetupItems: some View {
+        if let setup = model.codexSetup {
+            Text(setup.summary)
+        } else if let problem = model.codexSetupError {
+            Text(problem)
+        }
+        if model.offersCodexSetup {
+            Button("Set Up Codex to Use the Router") {
+                model.setUpCodex()
+            }
+        }
+        if model.offersCodexSetupUndo {
+            Button("Undo Codex Set-Up") {
+                model.undoCodexSetup()
+            }
         }
     }
 

@@ -1,16 +1,8 @@
+import CodexRouter
 import SwiftUI
 
-/// How a piece of text stands out (the egui app's `Tone`).
-enum Tone: Equatable {
-    /// Ordinary text.
-    case normal
-    /// Secondary text.
-    case muted
-    /// Something to look at soon (an expired token, a usage limit).
-    case warn
-    /// Something that needs the user (a dead login, a broken file, a failed action).
-    case error
-
+/// How the core's `Tone` (of a phrase, a usage bar, a notice) looks on screen.
+extension Tone {
     /// The text colour.
     var color: Color {
         switch self {

@@ -1,8 +1,10 @@
 import CodexRouter
 import Foundation
 
-/// One profile as the menu and the table show it. The core's words come from `Phrases`;
-/// this adds only how they are laid out and coloured.
+/// One profile as the menu and the table show it. Every word about its login, token and
+/// usage is the core's (`modeLabel`, `tokenState`, `usage.summary`, each window's `bar`,
+/// `planLabel`); this adds only how they are laid out. The core words them at the moment
+/// the profiles were read, so the model reads them again every minute.
 struct ProfileRow: Identifiable, Equatable {
     /// The record from the core.
     let profile: Profile
@@ -19,9 +21,9 @@ struct ProfileRow: Identifiable, Equatable {
     /// Whether "Refresh Tokens Now" applies (a working ChatGPT login).
     var refreshable: Bool { profile.authMode == "chatgpt" && !needsSignIn }
 
-    /// The menu line: "work — alice@example.com · 5 h 42% · week 17%", "old (needs
-    /// sign-in)", "api — API key", "broken (can't be used)".
-    func menuTitle(now: Date) -> String {
+    /// The menu line, as the egui app's tray menu writes it: "work — alice@example.com ·
+    /// 5 h 42% · week 17%", "old (needs sign-in)", "api — API key", "broken (can't be used)".
+    var menuTitle: String {
         var title: String
         switch profile.state {
         case .needsSignIn:
@@ -29,83 +31,60 @@ struct ProfileRow: Identifiable, Equatable {
         case .invalid:
             title = "\(name) (can't be used)"
         case .ok, .expired:
-            if profile.authMode == "api_key" {
-                title = "\(name) — API key"
+            if profile.authMode == "api_key", let mode = profile.modeLabel {
+                title = "\(name) — \(mode)"
             } else if let email = profile.email {
                 title = "\(name) — \(email)"
             } else {
                 title = name
             }
         }
-        if let usage = profile.usage, let line = Phrases.usageLine(usage, now: now) {
-            title += " · \(line)"
+        if let usage = profile.usage?.summary {
+            title += " · \(usage.text)"
         }
         return title
     }
 
     var emailLabel: String { profile.email ?? "—" }
 
-    /// "ChatGPT Plus", "API key".
-    var signInLabel: String { Phrases.signIn(authMode: profile.authMode, plan: profile.plan) }
+    /// "Plus", "Pro"; "—" without a plan.
+    var planText: String { planLabel(plan: profile.plan) }
+
+    /// "ChatGPT", "API key"; "—" for a broken profile.
+    var modeText: String { profile.modeLabel ?? "—" }
 
     /// The email's tooltip: the workspace account id, when known.
     var accountHelp: String {
         profile.accountId.map { "Account \($0)" } ?? ""
     }
 
-    /// Who the saved login is ("alice@example.com (Plus)"); nil for a broken profile.
+    /// Whose login it is ("alice@example.com (Plus)"); nil for a broken profile or a login
+    /// without an email.
     var who: String? {
         guard profile.state != .invalid else { return nil }
-        return Phrases.who(authMode: profile.authMode, email: profile.email, plan: profile.plan)
+        return accountLabel(email: profile.email, plan: profile.plan)
     }
 
-    /// "expires in 3 days", "expired, will refresh", "needs sign-in: …".
-    func tokenLabel(now: Date) -> String {
-        Phrases.tokenState(profile, now: now)
-    }
-
-    /// How the token column stands out.
-    func tokenTone(now: Date) -> Tone {
-        switch profile.state {
-        case .invalid, .needsSignIn:
-            return .error
-        case .ok, .expired:
-            if profile.authMode == "api_key" { return .muted }
-            guard let expires = RFC3339.date(profile.expiresAt) else { return .muted }
-            return expires <= now ? .warn : .normal
-        }
-    }
-
-    /// "limited until Tue 14:20" while the account is limited, else nil.
-    func limitLine(now: Date) -> String? {
-        guard let usage = profile.usage, Phrases.limitedUntil(usage, now: now) != nil else {
-            return nil
-        }
-        return Phrases.usageLine(usage, now: now)
+    /// The usage line while the account is limited ("LIMITED until Tue 14:20"), else nil
+    /// (then the bars show the windows).
+    var limitLine: Phrase? {
+        guard let usage = profile.usage,
+              let until = RFC3339.date(usage.limitedUntil), until > Date()
+        else { return nil }
+        return usage.summary
     }
 
     /// A bar per usage window the backend reported (none when nothing is known).
-    func usageBars(now: Date) -> [UsageBar] {
+    var usageBars: [UsageBar] {
         guard let usage = profile.usage else { return [] }
-        return [usage.primary, usage.secondary].compactMap { $0 }.enumerated().map { index, window in
-            UsageBar(
-                id: index,
-                text: Phrases.usageBar(window, now: now),
-                fraction: min(max(window.usedPercent / 100, 0), 1),
-                nearlyUsedUp: window.usedPercent >= 90
-            )
-        }
+        return [usage.primary, usage.secondary].compactMap { $0?.bar }
     }
 }
 
-/// One usage window drawn as a bar.
-struct UsageBar: Identifiable, Equatable {
-    /// Its place in the row (0: the short window, 1: the long one).
-    let id: Int
-    /// "5 h: 42% · resets 14:20".
-    let text: String
-    /// How full it is, 0–1.
-    let fraction: Double
-    /// 90% or more used: drawn in the warning colour.
-    let nearlyUsedUp: Bool
+/// An account for sentences: its email with the plan in the core's words
+/// ("alice@example.com (Plus)"), or just the email; nil without an email.
+func accountLabel(email: String?, plan: String?) -> String? {
+    guard let email else { return nil }
+    guard let plan, !plan.isEmpty else { return email }
+    return "\(email) (\(planLabel(plan: plan)))"
 }

@@ -2,8 +2,8 @@ import CodexRouter
 import SwiftUI
 
 /// Every profile in a table: a double-click switches; the context menu switches, renews
-/// tokens (or signs in again), renames and removes. Token phrases ("expires in 4 minutes")
-/// age, so the table is redrawn once a minute.
+/// tokens (or signs in again), renames and removes. The token and usage words are the
+/// core's (the model reads them again every minute, so "expires in 4 minutes" ages).
 @MainActor
 struct ProfileTable: View {
     @EnvironmentObject private var model: RouterModel
@@ -18,23 +18,21 @@ struct ProfileTable: View {
     }
 
     var body: some View {
-        TimelineView(.everyMinute) { context in
-            table(now: context.date)
-        }
-        .confirmationDialog(
-            "Remove “\(removing?.name ?? "")”?",
-            isPresented: Binding(get: { removing != nil }, set: { if !$0 { removing = nil } }),
-            presenting: removing
-        ) { row in
-            Button("Remove", role: .destructive) {
-                model.remove(row.name)
+        table
+            .confirmationDialog(
+                "Remove “\(removing?.name ?? "")”?",
+                isPresented: Binding(get: { removing != nil }, set: { if !$0 { removing = nil } }),
+                presenting: removing
+            ) { row in
+                Button("Remove", role: .destructive) {
+                    model.remove(row.name)
+                }
+            } message: { row in
+                Text(removeMessage(row))
             }
-        } message: { row in
-            Text(removeMessage(row))
-        }
     }
 
-    private func table(now: Date) -> some View {
+    private var table: some View {
         Table(model.profiles, selection: $selection) {
             TableColumn("") { row in
                 Image(systemName: "checkmark")
@@ -52,18 +50,22 @@ struct ProfileTable: View {
                     .help(row.accountHelp)
             }
             .width(min: 120, ideal: 190)
-            TableColumn("Sign-in") { row in
-                Text(row.signInLabel)
+            TableColumn("Plan") { row in
+                Text(row.planText)
             }
-            .width(min: 70, ideal: 100)
+            .width(min: 40, ideal: 60)
+            TableColumn("Sign-in") { row in
+                Text(row.modeText)
+            }
+            .width(min: 60, ideal: 80)
             TableColumn("Token") { row in
-                Text(row.tokenLabel(now: now))
-                    .foregroundStyle(row.tokenTone(now: now).color)
-                    .help(row.profile.error ?? row.tokenLabel(now: now))
+                Text(row.profile.tokenState.text)
+                    .foregroundStyle(row.profile.tokenState.tone.color)
+                    .help(row.profile.tokenState.text)
             }
             .width(min: 120, ideal: 170)
             TableColumn("Usage") { row in
-                UsageCell(row: row, now: now)
+                UsageCell(row: row)
             }
             .width(min: 170, ideal: 230)
         }
@@ -103,32 +105,32 @@ struct ProfileTable: View {
     }
 }
 
-/// The usage column: "limited until …" while limited, else a bar per window with its
-/// reset time; a dash when nothing is known.
+/// The usage column, in the core's words: "LIMITED until …" while limited, else a bar per
+/// window with its reset time ("5 h: 42% · resets 14:20"); a dash when nothing is known.
 struct UsageCell: View {
     let row: ProfileRow
-    let now: Date
 
     var body: some View {
-        if let limit = row.limitLine(now: now) {
-            Text(limit)
-                .foregroundStyle(Tone.warn.color)
+        if let limit = row.limitLine {
+            Text(limit.text)
+                .foregroundStyle(limit.tone.color)
         } else {
-            let bars = row.usageBars(now: now)
+            let bars = row.usageBars
             if bars.isEmpty {
                 Text("—")
                     .foregroundStyle(.secondary)
             } else {
                 VStack(alignment: .leading, spacing: 3) {
-                    ForEach(bars) { bar in
+                    ForEach(Array(bars.enumerated()), id: \.offset) { _, bar in
+                        let warn = bar.tone == .warn || bar.tone == .error
                         VStack(alignment: .leading, spacing: 1) {
-                            ProgressView(value: bar.fraction)
+                            ProgressView(value: Double(bar.fraction))
                                 .progressViewStyle(.linear)
                                 .controlSize(.small)
-                                .tint(bar.nearlyUsedUp ? Tone.warn.color : Color.accentColor)
+                                .tint(warn ? bar.tone.color : Color.accentColor)
                             Text(bar.text)
                                 .font(.caption)
-                                .foregroundStyle(bar.nearlyUsedUp ? Tone.warn.color : Color.secondary)
+                                .foregroundStyle(warn ? bar.tone.color : Color.secondary)
                         }
                         .accessibilityElement(children: .ignore)
                         .accessibilityLabel(bar.text)

@@ -31,7 +31,7 @@ struct ProfilesWindow: View {
                 } label: {
                     Label("Add Account", systemImage: "person.badge.plus")
                 }
-                .help("Sign in with ChatGPT, or save an OpenAI API key")
+                .help("Sign in with ChatGPT (in the browser, or with a code), or save an OpenAI API key")
 
                 if model.unsavedLoginWho != nil {
                     Button {

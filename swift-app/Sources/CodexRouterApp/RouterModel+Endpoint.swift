@@ -1,4 +1,3 @@
-import AppKit
 import CodexRouter
 import Foundation
 
@@ -49,7 +48,6 @@ extension RouterModel {
 
     /// Copies the endpoint's address.
     func copyEndpointAddress() {
-        NSPasteboard.general.clearContents()
-        NSPasteboard.general.setString(endpointAddress, forType: .string)
+        copyToPasteboard(endpointAddress)
     }
 }

@@ -19,9 +19,10 @@ extension RouterModel {
             for warning in done.warnings {
                 notify(.warn, warning)
             }
-            let text = "Switched to '\(done.name)'. \(Phrases.restartHint)"
+            let text = switched(to: done.name)
             notify(.normal, text)
             reload()
+            reminder = done.name
             remindToRestart(text, warnings: done.warnings)
         } catch RouterError.UnsavedLogin(let message) {
             reload()
@@ -32,9 +33,14 @@ extension RouterModel {
         }
     }
 
-    /// Hides the restart reminder in the menu.
-    func dismissReminder() {
+    /// Shows the restart reminder the menu offers after a switch (even when "Don’t remind
+    /// me again" was ticked: it was asked for), then takes it out of the menu.
+    func showReminder() {
+        guard let name = reminder else { return }
         reminder = nil
+        if Alerts.restartReminder(switched(to: name)) {
+            UserDefaults.standard.set(true, forKey: hideReminderKey)
+        }
     }
 
     /// Reads `profiles/` and Codex's login again (the files only; no network).
@@ -125,8 +131,14 @@ extension RouterModel {
         }
     }
 
+    /// "Switched to 'work'." with the core's restart hint.
+    private func switched(to name: String) -> String {
+        "Switched to '\(name)'. \(restartHint())"
+    }
+
+    /// The restart reminder after a switch (`text`, and what the switch warned about),
+    /// unless "Don’t remind me again" was ticked and there is no warning.
     private func remindToRestart(_ text: String, warnings: [String]) {
-        reminder = text
         let defaults = UserDefaults.standard
         guard !defaults.bool(forKey: hideReminderKey) || !warnings.isEmpty else { return }
         let message = ([text] + warnings).joined(separator: "\n\n")

@@ -7,7 +7,8 @@ import SwiftUI
 /// the model only calls it and keeps the answers for the views.
 ///
 /// This file holds the state, reading and the core's events; the commands are in
-/// RouterModel+Profiles.swift, RouterModel+Endpoint.swift and RouterModel+SignIn.swift.
+/// RouterModel+Profiles.swift, RouterModel+Endpoint.swift, RouterModel+CodexSetup.swift and
+/// RouterModel+SignIn.swift.
 /// The published state is set only by those files; views only read it.
 @MainActor
 final class RouterModel: ObservableObject {
@@ -27,9 +28,13 @@ final class RouterModel: ObservableObject {
     @Published var lastFailover: String?
     /// Tokens are being renewed over the network.
     @Published var refreshingTokens = false
-    /// The restart-Codex reminder after a switch (the menu offers to dismiss it).
+    /// The profile just switched to, while the menu offers the restart-Codex reminder.
     @Published var reminder: String?
-    /// A browser sign-in in progress.
+    /// Whether Codex sends its requests through the router (its `config.toml`).
+    @Published var codexSetup: CodexSetup?
+    /// Why Codex's `config.toml` could not be read (nil when it could).
+    @Published var codexSetupError: String?
+    /// A sign-in in progress (in the browser, or with a code).
     @Published var login: LoginProgress?
     /// What the last sign-in or key did (for the Add Account window).
     @Published var loginNote: String?
@@ -42,6 +47,8 @@ final class RouterModel: ObservableObject {
     let router: Router?
     /// The browser sign-in in progress, to cancel it.
     var loginHandle: LoginHandle?
+    /// The sign-in with a code in progress, to cancel it.
+    var deviceLoginHandle: DeviceLoginHandle?
 
     /// A background re-read is waiting (see `rereadSoon`).
     private var rereadPending = false
@@ -79,6 +86,7 @@ final class RouterModel: ObservableObject {
         }
         reload()
         reloadFailover()
+        rereadEveryMinute()
         // Not from here: SwiftUI is still creating the model, and nothing may open a window
         // or an alert before it is done. A failure to start becomes a notice.
         Task { self.startEndpointIfAsked() }
@@ -115,15 +123,19 @@ final class RouterModel: ObservableObject {
     }
 
     /// Who Codex is signed in as when no profile holds that login ("alice@example.com
-    /// (Plus)"); nil when the login is saved, or there is none.
+    /// (Plus)", or how it signs in when there is no email: "an API key login"); nil when
+    /// the login is saved, or there is none.
     var unsavedLoginWho: String? {
         guard let status, status.profile == nil, status.authMode != nil else { return nil }
-        return Phrases.who(authMode: status.authMode, email: status.email, plan: status.plan)
+        if let account = accountLabel(email: status.email, plan: status.plan) {
+            return account
+        }
+        return status.authMode == "api_key" ? "an API key login" : "a login without an email"
     }
 
-    /// A free profile name for the unsaved login, from its email.
+    /// A free profile name for the unsaved login, from its email (the core's suggestion).
     var suggestedName: String {
-        suggestedProfileName(email: status?.email, taken: profiles.map(\.name))
+        suggestProfileName(email: status?.email, taken: profiles.map(\.name))
     }
 
     /// Whether the local endpoint runs.
@@ -163,6 +175,7 @@ final class RouterModel: ObservableObject {
             loadError = describe(error)
         }
         reloadEndpoint()
+        reloadCodexSetup()
     }
 
     /// Reads the endpoint's state again.
@@ -201,6 +214,18 @@ final class RouterModel: ObservableObject {
         }
     }
 
+    /// The core words token states and reset times at the moment it is read ("expires in
+    /// 4 minutes"), so they are read again once a minute, off the main thread.
+    private func rereadEveryMinute() {
+        Task { [weak self] in
+            while true {
+                try? await Task.sleep(nanoseconds: 60_000_000_000)
+                guard let self else { return }
+                self.rereadSoon(withProfiles: true)
+            }
+        }
+    }
+
     private func startEndpointIfAsked() {
         if proxy?.startWithApp == true, !proxyRunning {
             setEndpoint(true, interactive: false)
@@ -220,6 +245,7 @@ final class RouterModel: ObservableObject {
         case .settingsChanged:
             reloadEndpoint()
             reloadFailover()
+            reloadCodexSetup()
         case .profilesChanged, .switched, .tokensRefreshed:
             reload()
         case .needsSignIn(let profile, let message):
