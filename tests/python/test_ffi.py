@@ -684,3 +684,20 @@ def test_swift_bindings_are_up_to_date(tmp_path):
         assert committed.exists(), f"{committed} is missing"
         assert committed.read_text() == (tmp_path / name).read_text(), (
             f"{committed} is stale: run scripts/bindings swift {SWIFT_BINDINGS.relative_to(ROOT)}")
+
+
+def test_phrases_for_the_swift_app_come_from_the_core(cr):
+    """Sentences the Swift app shows for events and unsaved logins are the core's."""
+    assert cr.who("alice@example.com", "plus", "chatgpt") == "alice@example.com (plus)"
+    assert cr.who(None, None, "api_key") == "an API key"
+    assert "without an email" in cr.who(None, "plus", "chatgpt")
+    stamp = int(datetime(2026, 12, 1, 14, 20, tzinfo=timezone.utc).timestamp())
+    when = cr.day_time(stamp)
+    assert len(when.split()) == 2 and ":" in when
+    moved = cr.failed_over_message("work", "personal", stamp)
+    assert moved.startswith("'work' reached its usage limit; requests now go to 'personal'")
+    assert when in moved
+    assert cr.failed_over_message("work", "personal", None).endswith("'personal'")
+    assert cr.needs_sign_in_message("work", "the refresh token was already used") == (
+        "'work' needs a new sign-in: the refresh token was already used")
+    assert "not saved as a profile" in cr.unsaved_login_message()

@@ -12,6 +12,24 @@ use std::time::Duration;
 /// After a switch: Codex that is already running keeps the old login in memory.
 pub const RESTART_HINT: &str = "Restart Codex to use the new login: anything already running keeps the old one until restarted (quit and start codex again; in VS Code run \"Developer: Reload Window\").";
 
+/// After a failover: which account reached its limit, which one serves now, and when the
+/// first one's limit resets (unix seconds), if known.
+pub fn failed_over(from: &str, to: &str, resets_at: Option<i64>) -> String {
+    let mut text = format!("'{from}' reached its usage limit; requests now go to '{to}'");
+    if let Some(at) = resets_at {
+        text.push_str(&format!(
+            " (its limit resets {})",
+            super::phrases::day_time(at)
+        ));
+    }
+    text
+}
+
+/// When a profile's login died: it needs a new sign-in, and why.
+pub fn needs_sign_in(profile: &str, message: &str) -> String {
+    format!("'{profile}' needs a new sign-in: {message}")
+}
+
 /// When Codex's login is no profile: where that login is, and that it is not saved.
 pub const UNSAVED_LOGIN: &str =
     "Codex's login (auth.json or its keyring entry) is not saved as a profile";

@@ -503,6 +503,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
+    typealias FfiType = Int64
+    typealias SwiftType = Int64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int64, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterFloat: FfiConverterPrimitive {
     typealias FfiType = Float
     typealias SwiftType = Float
@@ -3933,6 +3949,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -4173,6 +4213,43 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * A moment in the user's time zone, as the core writes it ("Tue 14:20").
+ */
+public func dayTime(unix: Int64) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_day_time(
+        FfiConverterInt64.lower(unix),uniffiCallStatus
+    )
+})
+}
+/**
+ * After a failover: which account reached its limit, which serves now, and when the
+ * first one's limit resets (unix seconds).
+ */
+public func failedOverMessage(from: String, to: String, resetsAt: Int64?) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_failed_over_message(
+        FfiConverterString.lower(from),
+        FfiConverterString.lower(to),
+        FfiConverterOptionInt64.lower(resetsAt),uniffiCallStatus
+    )
+})
+}
+/**
+ * When a profile's login died and needs a new sign-in.
+ */
+public func needsSignInMessage(profile: String, message: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_needs_sign_in_message(
+        FfiConverterString.lower(profile),
+        FfiConverterString.lower(message),uniffiCallStatus
+    )
+})
+}
+/**
  * A plan for people: "plus" → "Plus"; none → "—".
  */
 public func planLabel(plan: String?) -> String  {
@@ -4207,6 +4284,30 @@ public func suggestProfileName(email: String?, taken: [String]) -> String  {
 })
 }
 /**
+ * That Codex's login is saved as no profile (it may be auth.json or a keyring entry).
+ */
+public func unsavedLoginMessage() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_unsaved_login_message(uniffiCallStatus
+    )
+})
+}
+/**
+ * Who a login is, for sentences: "alice@example.com (plus)", "an API key", "a ChatGPT
+ * login without an email". `auth_mode` is a record's `"chatgpt"` or `"api_key"`.
+ */
+public func who(email: String?, plan: String?, authMode: String?) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_who(
+        FfiConverterOptionString.lower(email),
+        FfiConverterOptionString.lower(plan),
+        FfiConverterOptionString.lower(authMode),uniffiCallStatus
+    )
+})
+}
+/**
  * A rate-limit window's name from its length: 300 → "5 h", 10080 → "week", 1440 → "day",
  * 2880 → "2 d", 45 → "45 min".
  */
@@ -4234,6 +4335,15 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_func_day_time() != 11158) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_func_failed_over_message() != 11585) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_func_needs_sign_in_message() != 40357) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_func_plan_label() != 58039) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4241,6 +4351,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_func_suggest_profile_name() != 12673) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_func_unsaved_login_message() != 30581) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_func_who() != 42246) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_func_window_label() != 22071) {

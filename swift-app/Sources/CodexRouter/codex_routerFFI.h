@@ -454,6 +454,21 @@ void uniffi_codex_router_ffi_fn_method_router_unsubscribe_all(uint64_t ptr, Rust
 void uniffi_codex_router_ffi_fn_init_callback_vtable_routerlistener(const UniffiVTableCallbackInterfaceRouterListener* _Nonnull vtable
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_DAY_TIME
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_DAY_TIME
+RustBuffer uniffi_codex_router_ffi_fn_func_day_time(int64_t unix, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_FAILED_OVER_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_FAILED_OVER_MESSAGE
+RustBuffer uniffi_codex_router_ffi_fn_func_failed_over_message(RustBuffer from, RustBuffer to, RustBuffer resets_at, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_NEEDS_SIGN_IN_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_NEEDS_SIGN_IN_MESSAGE
+RustBuffer uniffi_codex_router_ffi_fn_func_needs_sign_in_message(RustBuffer profile, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_PLAN_LABEL
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_PLAN_LABEL
 RustBuffer uniffi_codex_router_ffi_fn_func_plan_label(RustBuffer plan, RustCallStatus *_Nonnull out_status
@@ -468,6 +483,17 @@ RustBuffer uniffi_codex_router_ffi_fn_func_restart_hint(RustCallStatus *_Nonnull
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_SUGGEST_PROFILE_NAME
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_SUGGEST_PROFILE_NAME
 RustBuffer uniffi_codex_router_ffi_fn_func_suggest_profile_name(RustBuffer email, RustBuffer taken, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_UNSAVED_LOGIN_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_UNSAVED_LOGIN_MESSAGE
+RustBuffer uniffi_codex_router_ffi_fn_func_unsaved_login_message(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_WHO
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_WHO
+RustBuffer uniffi_codex_router_ffi_fn_func_who(RustBuffer email, RustBuffer plan, RustBuffer auth_mode, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_WINDOW_LABEL
@@ -735,6 +761,24 @@ void ffi_codex_router_ffi_rust_future_free_void(uint64_t handle
 void ffi_codex_router_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_DAY_TIME
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_DAY_TIME
+uint16_t uniffi_codex_router_ffi_checksum_func_day_time(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_FAILED_OVER_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_FAILED_OVER_MESSAGE
+uint16_t uniffi_codex_router_ffi_checksum_func_failed_over_message(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_NEEDS_SIGN_IN_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_NEEDS_SIGN_IN_MESSAGE
+uint16_t uniffi_codex_router_ffi_checksum_func_needs_sign_in_message(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_PLAN_LABEL
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_PLAN_LABEL
 uint16_t uniffi_codex_router_ffi_checksum_func_plan_label(void
@@ -750,6 +794,18 @@ uint16_t uniffi_codex_router_ffi_checksum_func_restart_hint(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_SUGGEST_PROFILE_NAME
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_SUGGEST_PROFILE_NAME
 uint16_t uniffi_codex_router_ffi_checksum_func_suggest_profile_name(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_UNSAVED_LOGIN_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_UNSAVED_LOGIN_MESSAGE
+uint16_t uniffi_codex_router_ffi_checksum_func_unsaved_login_message(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_WHO
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_WHO
+uint16_t uniffi_codex_router_ffi_checksum_func_who(void
     
 );
 #endif

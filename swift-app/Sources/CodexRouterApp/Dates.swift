@@ -10,13 +10,3 @@ enum RFC3339 {
         return parser.date(from: text)
     }
 }
-
-/// Formats a moment in the user's time zone with a fixed English pattern ("EEE HH:mm"),
-/// as the core writes its times (chrono's "%a %H:%M").
-func localTime(_ date: Date, _ pattern: String) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = .current
-    formatter.dateFormat = pattern
-    return formatter.string(from: date)
-}

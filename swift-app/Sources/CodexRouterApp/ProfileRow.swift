@@ -58,11 +58,11 @@ struct ProfileRow: Identifiable, Equatable {
         profile.accountId.map { "Account \($0)" } ?? ""
     }
 
-    /// Whose login it is ("alice@example.com (Plus)"); nil for a broken profile or a login
-    /// without an email.
+    /// Whose login it is, in the core's words ("alice@example.com (plus)", "an API key");
+    /// nil for a broken profile.
     var who: String? {
         guard profile.state != .invalid else { return nil }
-        return accountLabel(email: profile.email, plan: profile.plan)
+        return CodexRouter.who(email: profile.email, plan: profile.plan, authMode: profile.authMode)
     }
 
     /// The usage line while the account is limited ("LIMITED until Tue 14:20"), else nil
@@ -81,10 +81,3 @@ struct ProfileRow: Identifiable, Equatable {
     }
 }
 
-/// An account for sentences: its email with the plan in the core's words
-/// ("alice@example.com (Plus)"), or just the email; nil without an email.
-func accountLabel(email: String?, plan: String?) -> String? {
-    guard let email else { return nil }
-    guard let plan, !plan.isEmpty else { return email }
-    return "\(email) (\(planLabel(plan: plan)))"
-}

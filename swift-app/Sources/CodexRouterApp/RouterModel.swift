@@ -122,15 +122,12 @@ final class RouterModel: ObservableObject {
         }
     }
 
-    /// Who Codex is signed in as when no profile holds that login ("alice@example.com
-    /// (Plus)", or how it signs in when there is no email: "an API key login"); nil when
-    /// the login is saved, or there is none.
+    /// Who Codex is signed in as when no profile holds that login, in the core's words
+    /// ("alice@example.com (plus)", "an API key"); nil when the login is saved, or there is
+    /// none.
     var unsavedLoginWho: String? {
         guard let status, status.profile == nil, status.authMode != nil else { return nil }
-        if let account = accountLabel(email: status.email, plan: status.plan) {
-            return account
-        }
-        return status.authMode == "api_key" ? "an API key login" : "a login without an email"
+        return CodexRouter.who(email: status.email, plan: status.plan, authMode: status.authMode)
     }
 
     /// A free profile name for the unsaved login, from its email (the core's suggestion).
@@ -250,13 +247,11 @@ final class RouterModel: ObservableObject {
             reload()
         case .needsSignIn(let profile, let message):
             reload()
-            notify(.error, "'\(profile)' needs a new sign-in: \(message)")
+            notify(.error, needsSignInMessage(profile: profile, message: message))
         case .failedOver(let previous, let current, let resetsAt):
             reload()
-            var text = "'\(previous)' reached its usage limit; requests now go to '\(current)'"
-            if let resets = RFC3339.date(resetsAt) {
-                text += " (its limit resets \(localTime(resets, "EEE HH:mm")))"
-            }
+            let resets = RFC3339.date(resetsAt).map { Int64($0.timeIntervalSince1970) }
+            let text = failedOverMessage(from: previous, to: current, resetsAt: resets)
             lastFailover = text
             notify(.warn, text)
         }
