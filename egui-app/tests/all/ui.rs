@@ -67,8 +67,8 @@ fn rows_show_who_what_and_the_token_state() {
     harness.get_by_label("ChatGPT Team");
     harness.get_by_label("ChatGPT Plus");
     harness.get_by_label("API key");
-    harness.get_by_label("does not expire");
-    harness.get_by_label("expired, will refresh");
+    harness.get_by_label("API key (does not expire)");
+    harness.get_by_label("expired 1 hour ago, renewed at next use");
     harness.get_by_label_contains("expires in 3 days");
     // The active one is marked and has no Switch button; the others have one.
     harness.get_by_label("Active");
@@ -107,7 +107,7 @@ fn remove_asks_first_and_cancel_keeps_the_profile() {
     harness.get_by_label("Remove\u{2026}").click();
     harness.run();
     harness.get_by_label("Remove 'personal'?");
-    harness.get_by_label_contains("bob@example.com (Plus)");
+    harness.get_by_label_contains("bob@example.com (plus)");
     harness.get_by_label("Cancel").click();
     harness.run();
     assert!(dir.exists(), "cancel keeps the profile");
@@ -131,7 +131,7 @@ fn a_broken_profile_shows_its_reason_and_cannot_be_switched_to() {
     let home = two_accounts();
     home.write_profile_raw("broken", b"{ not json");
     let harness = harness(&home);
-    let reason = harness.get_by_label_contains("can't be used: ");
+    let reason = harness.get_by_label_contains("INVALID: ");
     let text = reason.value().unwrap_or_default();
     assert!(text.contains("JSON"), "{text}");
     // Listed, never fatal: the others are still there.
@@ -183,7 +183,7 @@ fn first_run_offers_to_save_the_current_login() {
     home.write_auth(&chatgpt_auth(&Identity::new("alice", "plus"), 1, 86_400));
     let mut harness = harness(&home);
     harness.get_by_label("Save your Codex login");
-    harness.get_by_label_contains("alice@example.com (Plus)");
+    harness.get_by_label_contains("alice@example.com (plus)");
     let field = harness.get_by_label("Profile name");
     assert_eq!(
         field.value().as_deref(),
@@ -233,7 +233,7 @@ fn switching_away_from_an_unsaved_login_asks_first() {
     let home = two_accounts();
     home.write_auth(&chatgpt_auth(&Identity::new("eve", "plus"), 1, 86_400));
     let mut harness = harness(&home);
-    harness.get_by_label_contains("eve@example.com (Plus), which is not saved");
+    harness.get_by_label_contains("eve@example.com (plus), which is not saved");
     harness.get_by_label("Switch to personal").click();
     harness.run();
     harness.get_by_label("Save the current login first?");
@@ -413,7 +413,7 @@ fn a_profile_that_needs_sign_in_says_so_and_offers_it() {
     .save(&home.path().join("profiles").join("personal"))
     .unwrap();
     let mut harness = harness(&home);
-    harness.get_by_label("needs sign-in: the refresh token was already used");
+    harness.get_by_label("NEEDS SIGN-IN: the refresh token was already used");
     harness.get_by_label("More for personal").click();
     harness.run();
     harness.get_by_label("Sign in again\u{2026}");
@@ -492,7 +492,7 @@ fn usage_shows_as_a_bar_per_window_and_beside_each_account_in_the_tray() {
     harness.get_by_label("Usage");
     harness.get_by_label("5 h: 42%");
     harness.get_by_label("week: 17%");
-    harness.get_by_label_contains("limited until");
+    harness.get_by_label_contains("LIMITED until");
     let menu = app(&harness).tray_menu();
     let work = menu.profiles.iter().find(|p| p.name == "work").unwrap();
     assert_eq!(
@@ -503,7 +503,7 @@ fn usage_shows_as_a_bar_per_window_and_beside_each_account_in_the_tray() {
     assert!(
         personal
             .label
-            .starts_with("personal \u{2014} bob@example.com \u{00b7} limited until "),
+            .starts_with("personal \u{2014} bob@example.com \u{00b7} LIMITED until "),
         "{}",
         personal.label
     );
