@@ -73,7 +73,6 @@ fn codex_setup(ui: &mut Ui, state: &State) -> Vec<Command> {
         return commands;
     };
     ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new("Codex").strong());
         let setup = match setup {
             Ok(setup) => setup,
             Err(e) => {
