@@ -19,6 +19,5 @@ pub mod router;
 pub mod secret;
 pub mod settings;
 pub mod store;
-pub mod timefmt;
 pub mod usage;
 pub mod view;

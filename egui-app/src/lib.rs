@@ -10,7 +10,6 @@
 
 pub mod app;
 pub mod desktop;
-pub mod format;
 pub mod icon;
 pub mod tray;
 mod ui;

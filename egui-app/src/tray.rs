@@ -118,11 +118,19 @@ fn build_menu(model: &TrayMenu) -> Result<Menu, String> {
         model.failover,
         None,
     );
+    let codex = CheckMenuItem::with_id(
+        model.codex_setup_id(),
+        "Set Up Codex to Use the Router",
+        model.codex_set_up.is_some(),
+        model.codex_set_up == Some(true),
+        None,
+    );
     menu.append_items(&[
         &PredefinedMenuItem::separator(),
         &MenuItem::with_id(TrayMenu::REFRESH, "Refresh Profiles", true, None),
         &proxy,
         &failover,
+        &codex,
         &MenuItem::with_id(TrayMenu::OPEN, "Open Window", true, None),
         &PredefinedMenuItem::separator(),
         &MenuItem::with_id(TrayMenu::QUIT, "Quit", true, None),

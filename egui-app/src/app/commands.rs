@@ -5,15 +5,17 @@
 //! browser becomes a [`Job`].
 
 use super::App;
-use super::jobs::Job;
+use super::jobs::{Job, SignInMethod};
 use super::state::Dialog;
-use crate::format::{self, Tone};
+use codex_router_core::codex_config::provider::SetupOptions;
 use codex_router_core::router::RouterError;
 use codex_router_core::secret::Secret;
-use codex_router_core::store::{StoreError, Stored};
-
-/// What to restart after a switch; shown after every switch.
-pub const RESTART_NOTE: &str = "Codex apps that are already running keep the old login until they restart: quit and start codex again; in VS Code run \u{201c}Developer: Reload Window\u{201d}.";
+use codex_router_core::settings::Settings;
+use codex_router_core::store::StoreError;
+use codex_router_core::view::messages::{
+    RESTART_HINT, api_key_summary, removal_summary, setup_summary,
+};
+use codex_router_core::view::phrases::{self, Tone};
 
 /// Something the window, the tray menu or a test asks the app to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,13 +56,23 @@ pub enum Command {
         /// The key (redacted in `Debug`).
         key: Secret,
     },
-    /// Check that the name is free, then sign in with ChatGPT in the browser and save the
-    /// login as a new profile with this name.
-    AddAccount(String),
+    /// Check that the name is free, then sign in with ChatGPT (in the browser, or with a
+    /// code entered on any device) and save the login as a new profile with this name.
+    AddAccount {
+        /// The new profile's name.
+        name: String,
+        /// How to sign in.
+        method: SignInMethod,
+    },
     /// Sign in again for a profile whose login died; the new login replaces it.
     SignInAgain(String),
-    /// Stop the browser sign-in under way and close its dialog.
+    /// Stop the sign-in under way and close its dialog.
     CancelSignIn,
+    /// Add the router to Codex's `config.toml` as its default model provider, so Codex
+    /// sends its requests to the local endpoint (what `codex-router setup-codex` does).
+    SetUpCodex,
+    /// Take that out of `config.toml` again (`codex-router setup-codex --remove`).
+    UndoCodexSetup,
 }
 
 /// A dialog a [`Command::Open`] opens.
@@ -104,22 +116,34 @@ impl App {
             Command::Rename { from, to } => self.rename(&from, &to),
             Command::Remove(name) => self.remove(&name),
             Command::AddApiKey { name, key } => self.add_api_key(&name, &key),
-            Command::AddAccount(name) => match self.router.store().ensure_available(&name, false) {
-                Ok(_) => self.start_job(Job::SignIn { name, force: false }),
-                Err(e) => match &mut self.forms.dialog {
-                    Some(Dialog::AddAccount { error, .. }) => *error = Some(e.to_string()),
-                    _ => self.state.notify(Tone::Error, e.to_string()),
-                },
-            },
+            Command::AddAccount { name, method } => {
+                match self.router.store().ensure_available(&name, false) {
+                    Ok(_) => self.start_job(Job::SignIn {
+                        name,
+                        force: false,
+                        method,
+                    }),
+                    Err(e) => match &mut self.forms.dialog {
+                        Some(Dialog::AddAccount { error, .. }) => *error = Some(e.to_string()),
+                        _ => self.state.notify(Tone::Error, e.to_string()),
+                    },
+                }
+            }
             // A new sign-in of the same account updates the profile; `force` lets a dead
             // login be replaced even when another account signs in under its name.
-            Command::SignInAgain(name) => self.start_job(Job::SignIn { name, force: true }),
+            Command::SignInAgain(name) => self.start_job(Job::SignIn {
+                name,
+                force: true,
+                method: SignInMethod::Browser,
+            }),
             Command::CancelSignIn => {
-                if let Some(login) = &self.login {
+                if let Some((_, login)) = &self.login {
                     login.cancel();
                 }
                 self.forms.close_if(|d| matches!(d, Dialog::Login { .. }));
             }
+            Command::SetUpCodex => self.set_up_codex(),
+            Command::UndoCodexSetup => self.undo_codex_setup(),
         }
     }
 
@@ -150,7 +174,7 @@ impl App {
                     .iter()
                     .find(|p| p.name == name)
                     .and_then(|p| p.login.as_ref().ok())
-                    .map(format::who);
+                    .map(phrases::who);
                 Dialog::Remove { name, who }
             }
         };
@@ -173,7 +197,7 @@ impl App {
                 }
                 state.notify(
                     Tone::Normal,
-                    format!("Switched to '{}'. {RESTART_NOTE}", outcome.name),
+                    format!("Switched to '{}'. {RESTART_HINT}", outcome.name),
                 );
             }
             Err(RouterError::Store(StoreError::UnsavedLogin(who))) => {
@@ -259,13 +283,8 @@ impl App {
         match self.router.add_api_key(name, key.expose(), false) {
             Ok(stored) => {
                 self.forms.close_if(|d| matches!(d, Dialog::AddKey { .. }));
-                let text = match stored {
-                    Stored::UpdatedExisting(n) => format!("This key was already saved as '{n}'."),
-                    Stored::Created(n) | Stored::Replaced(n) => {
-                        format!("Saved the API key as '{n}'.")
-                    }
-                };
-                self.state.notify(Tone::Normal, text);
+                self.state
+                    .notify(Tone::Normal, api_key_summary(&stored, name));
             }
             Err(e) => match &mut self.forms.dialog {
                 Some(Dialog::AddKey { error, .. }) => *error = Some(e.to_string()),
@@ -276,5 +295,41 @@ impl App {
             },
         }
         self.reload();
+    }
+
+    /// Sets Codex up to use the router's endpoint (as its default provider, with the local
+    /// key from `$CODEX_ROUTER_KEY` when the endpoint requires one); says what changed.
+    fn set_up_codex(&mut self) {
+        let result = Settings::load(self.router.home())
+            .map_err(RouterError::from)
+            .and_then(|settings| {
+                self.router.setup_codex(&SetupOptions {
+                    env_key: settings.proxy.require_key,
+                    ..SetupOptions::default()
+                })
+            });
+        match result {
+            Ok(outcome) => {
+                let text = setup_summary(&outcome).join("\n");
+                self.state.notify(Tone::Normal, text);
+            }
+            Err(e) => {
+                let text = format!("Could not set up Codex: {e}");
+                self.state.notify(Tone::Error, text);
+            }
+        }
+        self.reload_codex_setup();
+    }
+
+    /// Takes the set-up out of Codex's `config.toml`; says what changed.
+    fn undo_codex_setup(&mut self) {
+        match self.router.remove_codex_setup(None) {
+            Ok(removal) => self.state.notify(Tone::Normal, removal_summary(&removal)),
+            Err(e) => {
+                let text = format!("Could not undo the set-up of Codex: {e}");
+                self.state.notify(Tone::Error, text);
+            }
+        }
+        self.reload_codex_setup();
     }
 }

@@ -3,11 +3,11 @@
 //! to `App::finish`.
 
 use super::App;
-use super::state::Dialog;
-use crate::format::Tone;
+use super::state::{Dialog, LoginPrompt};
 use codex_router_core::login::{LoginError, LoginOutcome};
-use codex_router_core::router::{LoginHandle, RefreshReport, RouterError};
-use codex_router_core::store::Stored;
+use codex_router_core::router::{DeviceLoginHandle, LoginHandle, RefreshReport, RouterError};
+use codex_router_core::view::messages::login_summary;
+use codex_router_core::view::phrases::Tone;
 use std::mem::discriminant;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -21,14 +21,26 @@ pub enum Job {
     StartEndpoint,
     /// Stopping the local endpoint.
     StopEndpoint,
-    /// A browser sign-in saved as profile `name`; `force` lets it replace the profile of
-    /// another account.
+    /// A sign-in saved as profile `name`; `force` lets it replace the profile of another
+    /// account.
     SignIn {
         /// The profile it is saved as.
         name: String,
         /// Whether it may replace a profile of another account.
         force: bool,
+        /// In the browser, or with a code entered on any device.
+        method: SignInMethod,
     },
+}
+
+/// How a sign-in reaches ChatGPT's sign-in page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    /// A browser on this computer, which comes back to a local callback server.
+    Browser,
+    /// A code entered on any device (device-code sign-in): for machines where the browser
+    /// is elsewhere.
+    Code,
 }
 
 impl Job {
@@ -59,6 +71,46 @@ impl Job {
     }
 }
 
+/// A sign-in that has started and waits for the user, to cancel it.
+#[derive(Clone)]
+pub(super) enum PendingLogin {
+    /// Waiting for the browser to come back.
+    Browser(Arc<LoginHandle>),
+    /// Waiting for the code to be entered.
+    Code(Arc<DeviceLoginHandle>),
+}
+
+impl PendingLogin {
+    /// Stops it: its `wait` ends with `Cancelled`.
+    pub(super) fn cancel(&self) {
+        match self {
+            Self::Browser(h) => h.cancel(),
+            Self::Code(h) => h.cancel(),
+        }
+    }
+
+    /// Blocks until it ends (on a worker thread).
+    fn wait(&self) -> Result<LoginOutcome, RouterError> {
+        match self {
+            Self::Browser(h) => h.wait(),
+            Self::Code(h) => h.wait(),
+        }
+    }
+
+    /// What its dialog shows.
+    fn prompt(&self) -> LoginPrompt {
+        match self {
+            Self::Browser(h) => LoginPrompt::Browser {
+                url: h.url().to_owned(),
+            },
+            Self::Code(h) => LoginPrompt::Code {
+                url: h.verification_url().to_owned(),
+                code: h.user_code().to_owned(),
+            },
+        }
+    }
+}
+
 /// A job's result, sent back from its worker thread.
 pub(super) struct Finished {
     job: Job,
@@ -69,8 +121,9 @@ enum JobResult {
     Refreshed(Result<Vec<RefreshReport>, String>),
     /// The endpoint started or stopped (or could not start).
     Endpoint(Result<(), String>),
-    /// The sign-in's local callback server runs (the job goes on: waiting for the browser).
-    SignInStarted(Result<Arc<LoginHandle>, String>),
+    /// The sign-in has started: its callback server runs, or its code was handed out (the
+    /// job goes on: waiting for the user).
+    SignInStarted(Result<PendingLogin, String>),
     SignInEnded(Result<LoginOutcome, RouterError>),
     /// No worker thread could be started.
     NoThread(String),
@@ -105,18 +158,26 @@ impl App {
                 router.stop_proxy();
                 JobResult::Endpoint(Ok(()))
             }),
-            Job::SignIn { name, force } => {
+            Job::SignIn {
+                name,
+                force,
+                method,
+            } => {
                 self.forms.open(Dialog::Login {
                     name: name.clone(),
-                    url: None,
+                    method,
+                    prompt: None,
                 });
                 self.spawn(job, move || {
-                    JobResult::SignInStarted(
-                        router
+                    let started = match method {
+                        SignInMethod::Browser => router
                             .start_login(&name, force)
-                            .map(Arc::new)
-                            .map_err(|e| e.to_string()),
-                    )
+                            .map(|h| PendingLogin::Browser(Arc::new(h))),
+                        SignInMethod::Code => router
+                            .start_device_login(&name, force)
+                            .map(|h| PendingLogin::Code(Arc::new(h))),
+                    };
+                    JobResult::SignInStarted(started.map_err(|e| e.to_string()))
                 });
             }
         }
@@ -161,11 +222,11 @@ impl App {
                     self.state.notify(Tone::Error, e);
                 }
             }
-            JobResult::SignInStarted(Ok(handle)) => self.sign_in_started(job, handle),
+            JobResult::SignInStarted(Ok(login)) => self.sign_in_started(job, login),
             JobResult::SignInStarted(Err(e)) => self.sign_in_failed_to_start(job, e),
             JobResult::SignInEnded(result) => self.sign_in_ended(job, result),
             JobResult::NoThread(e) => {
-                if let Some(login) = self.login.take() {
+                if let Some((_, login)) = self.login.take() {
                     login.cancel();
                 }
                 self.forms.close_if(|d| matches!(d, Dialog::Login { .. }));
@@ -202,35 +263,41 @@ impl App {
         }
     }
 
-    fn sign_in_started(&mut self, job: Job, handle: Arc<LoginHandle>) {
-        let Job::SignIn { name, .. } = &job else {
+    fn sign_in_started(&mut self, job: Job, login: PendingLogin) {
+        let Job::SignIn { name, method, .. } = &job else {
             return;
         };
-        let url = handle.url().to_owned();
-        let still_open = matches!(
-            &self.forms.dialog,
-            Some(Dialog::Login { name: n, .. }) if n == name
-        );
-        if still_open {
+        if self.forms.is_signing_in(name, *method) {
+            let prompt = login.prompt();
+            if let LoginPrompt::Browser { url } = &prompt {
+                self.ctx.open_url(egui::OpenUrl::new_tab(url));
+            }
             self.forms.open(Dialog::Login {
                 name: name.clone(),
-                url: Some(url.clone()),
+                method: *method,
+                prompt: Some(prompt),
             });
-            self.ctx.open_url(egui::OpenUrl::new_tab(&url));
         } else {
-            // Closed while starting: give the port back at once.
-            handle.cancel();
+            // Closed while starting: give the port (or the code) back at once.
+            login.cancel();
         }
-        self.login = Some(handle.clone());
-        self.spawn(job, move || JobResult::SignInEnded(handle.wait()));
+        self.login = Some((job.clone(), login.clone()));
+        self.spawn(job, move || JobResult::SignInEnded(login.wait()));
     }
 
     fn sign_in_failed_to_start(&mut self, job: Job, error: String) {
-        let Job::SignIn { name, force } = job else {
+        let Job::SignIn {
+            name,
+            force,
+            method,
+        } = job
+        else {
             return;
         };
         if force {
-            self.forms.close_if(|d| matches!(d, Dialog::Login { .. }));
+            if self.forms.is_signing_in(&name, method) {
+                self.forms.dialog = None;
+            }
             let text = format!("Sign-in for '{name}' failed: {error}");
             self.state.notify(Tone::Error, text);
         } else {
@@ -242,25 +309,18 @@ impl App {
     }
 
     fn sign_in_ended(&mut self, job: Job, result: Result<LoginOutcome, RouterError>) {
-        let Job::SignIn { name, .. } = job else {
+        let Job::SignIn { name, method, .. } = &job else {
             return;
         };
-        self.login = None;
-        self.forms.close_if(|d| matches!(d, Dialog::Login { .. }));
-        match result {
-            Ok(outcome) => {
-                let who = outcome.email.unwrap_or_else(|| "the account".into());
-                let text = match outcome.stored {
-                    Stored::Created(n) => format!("Signed in as {who}: saved as '{n}'."),
-                    Stored::UpdatedExisting(n) => format!(
-                        "Signed in as {who}, which already had profile '{n}': its login was updated."
-                    ),
-                    Stored::Replaced(n) => {
-                        format!("Signed in as {who}: profile '{n}' was replaced.")
-                    }
-                };
-                self.state.notify(Tone::Normal, text);
+        // Another sign-in may have started since this one was cancelled: leave it be.
+        if self.login.as_ref().is_some_and(|(j, _)| *j == job) {
+            self.login = None;
+            if self.forms.is_signing_in(name, *method) {
+                self.forms.dialog = None;
             }
+        }
+        match result {
+            Ok(outcome) => self.state.notify(Tone::Normal, login_summary(&outcome)),
             Err(RouterError::Login(LoginError::Cancelled)) => {}
             Err(e) => {
                 let text = format!("Sign-in for '{name}' failed: {e}");

@@ -16,19 +16,18 @@ mod jobs;
 mod state;
 mod tray_menu;
 
-pub use commands::{Command, Prompt, RESTART_NOTE};
-pub use jobs::Job;
+pub use commands::{Command, Prompt};
+pub use jobs::{Job, SignInMethod};
 pub use state::Notice;
-pub(crate) use state::{Dialog, Forms, State};
+pub(crate) use state::{Dialog, Forms, LoginPrompt, State};
 pub use tray_menu::{TrayAction, TrayMenu, TrayProfile};
 
-use crate::format::Tone;
 use chrono::Utc;
 use codex_router_core::events::RouterEvent;
-use codex_router_core::router::{LoginHandle, Router, Snapshot};
+use codex_router_core::router::{Router, Snapshot};
+use codex_router_core::view::phrases::Tone;
 use egui::Ui;
-use jobs::Finished;
-use std::sync::Arc;
+use jobs::{Finished, PendingLogin};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
@@ -41,8 +40,8 @@ pub struct App {
     events: Receiver<RouterEvent>,
     done_tx: Sender<Finished>,
     done_rx: Receiver<Finished>,
-    /// The browser sign-in under way, to cancel it.
-    login: Option<Arc<LoginHandle>>,
+    /// The sign-in waiting for the user, with its job, to cancel it.
+    login: Option<(Job, PendingLogin)>,
 }
 
 impl App {
@@ -179,7 +178,7 @@ impl App {
         }
     }
 
-    /// Reads the profiles, the active login and the endpoint again.
+    /// Reads the profiles, the active login, the endpoint and Codex's set-up again.
     fn reload(&mut self) {
         match self.router.snapshot() {
             Ok(snapshot) => {
@@ -189,7 +188,17 @@ impl App {
             Err(e) => self.state.load_error = Some(e.to_string()),
         }
         self.reload_proxy();
+        self.reload_codex_setup();
         self.state.generation += 1;
+    }
+
+    /// Reads whether Codex uses the router (its `config.toml`) again.
+    fn reload_codex_setup(&mut self) {
+        let setup = Some(self.router.codex_setup_state().map_err(|e| e.to_string()));
+        if setup != self.state.codex_setup {
+            self.state.codex_setup = setup;
+            self.state.generation += 1;
+        }
     }
 
     fn reload_failover(&mut self) {

@@ -3,12 +3,13 @@
 //! the user is typing (the open dialog's fields, the first-run name), the only thing
 //! drawing code changes.
 
-use super::jobs::Job;
-use crate::format::{self, Tone};
+use super::jobs::{Job, SignInMethod};
 use chrono::{DateTime, Utc};
 use codex_router_core::auth_file::LoginInfo;
+use codex_router_core::codex_config::provider::SetupState;
 use codex_router_core::router::{ProxyState, Snapshot};
 use codex_router_core::store::Profile;
+use codex_router_core::view::phrases::{self, Tone};
 
 /// How many notices stay on screen.
 const MAX_NOTICES: usize = 4;
@@ -36,6 +37,9 @@ pub(crate) struct State {
     pub(crate) endpoint_address: String,
     /// Whether failover is on (`state.json`, re-read when it changes).
     pub(crate) failover: bool,
+    /// Whether Codex's `config.toml` sends Codex's requests to the router, as last read
+    /// (`Err`: it could not be read); `None` before the first read.
+    pub(crate) codex_setup: Option<Result<SetupState, String>>,
     /// The notices on screen, oldest first.
     pub(crate) notices: Vec<Notice>,
     /// What runs in the background, oldest first.
@@ -71,7 +75,7 @@ impl State {
     /// A free profile name for the unsaved login, from its email.
     pub(crate) fn suggested_name(&self) -> String {
         let email = self.unsaved_login().and_then(|i| i.email.clone());
-        format::suggest_name(
+        phrases::suggest_name(
             email.as_deref(),
             self.profiles().iter().map(|p| p.name.as_str()),
         )
@@ -95,6 +99,15 @@ impl State {
         self.jobs.iter().any(|j| j.conflicts_with(job))
     }
 
+    /// Whether Codex sends its requests to the router's endpoint as the settings say it
+    /// listens (`None` when `config.toml` could not be read).
+    pub(crate) fn codex_set_up(&self) -> Option<bool> {
+        match self.codex_setup.as_ref()? {
+            Ok(s) => Some(s.added && s.default && s.current),
+            Err(_) => None,
+        }
+    }
+
     /// Shows `text` at the top of the window (once: an older copy moves to the end).
     pub(crate) fn notify(&mut self, tone: Tone, text: String) {
         self.notices.retain(|n| n.text != text);
@@ -110,8 +123,12 @@ impl State {
 pub(crate) enum Dialog {
     /// Asking for the new profile's name before a browser sign-in.
     AddAccount { name: String, error: Option<String> },
-    /// A browser sign-in is under way (`url` is `None` until it has started).
-    Login { name: String, url: Option<String> },
+    /// A sign-in is under way (`prompt` is `None` until it has started).
+    Login {
+        name: String,
+        method: SignInMethod,
+        prompt: Option<LoginPrompt>,
+    },
     /// Asking for a profile name and an API key.
     AddKey {
         name: String,
@@ -132,6 +149,14 @@ pub(crate) enum Dialog {
     Discard { target: String, who: String },
 }
 
+/// What the dialog of a sign-in under way shows once it has started.
+pub(crate) enum LoginPrompt {
+    /// The sign-in address, opened in the browser.
+    Browser { url: String },
+    /// The page to open on any device, and the code to enter there.
+    Code { url: String, code: String },
+}
+
 /// What drawing code may change: the fields being typed in.
 #[derive(Default)]
 pub(crate) struct Forms {
@@ -148,6 +173,14 @@ impl Forms {
     pub(crate) fn open(&mut self, dialog: Dialog) {
         self.dialog = Some(dialog);
         self.focus_dialog = true;
+    }
+
+    /// Whether the open dialog is the sign-in of profile `name` by `method`.
+    pub(crate) fn is_signing_in(&self, name: &str, method: SignInMethod) -> bool {
+        matches!(
+            &self.dialog,
+            Some(Dialog::Login { name: n, method: m, .. }) if n == name && *m == method
+        )
     }
 
     /// Closes the open dialog when `which` says it is the one.

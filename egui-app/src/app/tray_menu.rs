@@ -3,10 +3,10 @@
 
 use super::App;
 use super::commands::Command;
-use crate::format;
 use chrono::{DateTime, Utc};
 use codex_router_core::auth_file::AuthMode;
 use codex_router_core::store::Profile;
+use codex_router_core::view::phrases;
 
 /// The tray menu, as data: built from the app's state, turned into a native menu by the
 /// desktop shell.
@@ -18,6 +18,9 @@ pub struct TrayMenu {
     pub proxy_running: bool,
     /// Whether failover is on.
     pub failover: bool,
+    /// Whether Codex sends its requests to the router (`None`: its `config.toml` could not
+    /// be read).
+    pub codex_set_up: Option<bool>,
 }
 
 /// A profile in the tray menu.
@@ -59,6 +62,19 @@ impl TrayMenu {
     pub const FAILOVER: &'static str = "failover";
     /// Menu id of "Quit".
     pub const QUIT: &'static str = "quit";
+    /// Menu id of the Codex set-up entry while Codex is not set up (a click sets it up).
+    pub const SET_UP_CODEX: &'static str = "setup-codex";
+    /// Menu id of the Codex set-up entry while Codex is set up (a click undoes it).
+    pub const UNDO_CODEX_SETUP: &'static str = "undo-setup-codex";
+
+    /// Menu id of the Codex set-up entry: what a click on it does now.
+    pub fn codex_setup_id(&self) -> &'static str {
+        if self.codex_set_up == Some(true) {
+            Self::UNDO_CODEX_SETUP
+        } else {
+            Self::SET_UP_CODEX
+        }
+    }
 
     /// What the menu entry `id` does (`None` for an unknown id).
     pub fn action(id: &str) -> Option<TrayAction> {
@@ -70,6 +86,8 @@ impl TrayMenu {
             Self::OPEN => Some(TrayAction::OpenWindow),
             Self::PROXY => Some(TrayAction::Run(Command::ToggleProxy)),
             Self::FAILOVER => Some(TrayAction::Run(Command::ToggleFailover)),
+            Self::SET_UP_CODEX => Some(TrayAction::Run(Command::SetUpCodex)),
+            Self::UNDO_CODEX_SETUP => Some(TrayAction::Run(Command::UndoCodexSetup)),
             Self::QUIT => Some(TrayAction::Quit),
             _ => None,
         }
@@ -95,6 +113,7 @@ impl App {
             profiles,
             proxy_running: self.state.proxy.running,
             failover: self.state.failover,
+            codex_set_up: self.state.codex_set_up(),
         }
     }
 }
@@ -110,9 +129,13 @@ fn tray_label(p: &Profile, now: DateTime<Utc>) -> String {
         },
         Err(_) => format!("{} (can't be used)", p.name),
     };
-    if let Some((usage, _)) = p.usage.as_ref().and_then(|u| format::usage_summary(u, now)) {
+    if let Some(usage) = p
+        .usage
+        .as_ref()
+        .and_then(|u| phrases::usage_summary(u, now))
+    {
         label.push_str(" \u{00b7} ");
-        label.push_str(&usage);
+        label.push_str(&usage.text);
     }
     label
 }

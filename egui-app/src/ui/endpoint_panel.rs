@@ -1,10 +1,12 @@
 //! The panel at the bottom: the local endpoint (on or off, its address, requests served,
-//! its last error) and the failover switch.
+//! its last error), the failover switch, and whether Codex is set up to use the endpoint.
 
 use super::style::{ok_color, tone_text};
 use super::widgets::set_label;
 use crate::app::{Command, Job, State};
-use crate::format::Tone;
+use codex_router_core::codex_config::provider::SetupState;
+use codex_router_core::view::messages::setup_state_words;
+use codex_router_core::view::phrases::Tone;
 use egui::{RichText, Role, Ui};
 
 /// Draws the endpoint panel; returns what was clicked.
@@ -48,6 +50,7 @@ pub(crate) fn show(ui: &mut Ui, state: &State) -> Vec<Command> {
     if toggle.changed() {
         commands.push(Command::ToggleFailover);
     }
+    commands.extend(codex_setup(ui, state));
     if let Some(error) = &state.proxy.last_error {
         ui.label(tone_text(ui, &format!("Last error: {error}"), Tone::Error));
     }
@@ -60,4 +63,56 @@ pub(crate) fn show(ui: &mut Ui, state: &State) -> Vec<Command> {
     );
     ui.add_space(4.0);
     commands
+}
+
+/// Whether Codex sends its requests here (the core's words), with the buttons to set it up
+/// and to undo that; why `config.toml` can't be read when it can't.
+fn codex_setup(ui: &mut Ui, state: &State) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let Some(setup) = &state.codex_setup else {
+        return commands;
+    };
+    ui.horizontal_wrapped(|ui| {
+        let setup = match setup {
+            Ok(setup) => setup,
+            Err(e) => {
+                ui.add(egui::Label::new(tone_text(ui, e, Tone::Error)).wrap());
+                return;
+            }
+        };
+        ui.add(egui::Label::new(tone_text(ui, &setup_state_words(setup), tone(setup))).wrap());
+        let path = setup.path.display();
+        if state.codex_set_up() != Some(true)
+            && ui
+                .button("Set up Codex to use the router")
+                .on_hover_text(format!(
+                    "Adds Codex Router as Codex's model provider in {path}, keeping every other line"
+                ))
+                .clicked()
+        {
+            commands.push(Command::SetUpCodex);
+        }
+        if setup.added
+            && ui
+                .button("Undo set-up")
+                .on_hover_text(format!(
+                    "Takes Codex Router out of {path} and puts back the provider it replaced"
+                ))
+                .clicked()
+        {
+            commands.push(Command::UndoCodexSetup);
+        }
+    });
+    commands
+}
+
+/// How the set-up's words stand out: plain when Codex uses the router as the settings say,
+/// muted when it is not set up, a warning when half set up (not the default, another
+/// address).
+fn tone(setup: &SetupState) -> Tone {
+    match (setup.added, setup.default && setup.current) {
+        (false, _) => Tone::Muted,
+        (true, true) => Tone::Normal,
+        (true, false) => Tone::Warn,
+    }
 }

@@ -4,7 +4,7 @@
 use super::style::tone_text;
 use super::widgets::submitted;
 use crate::app::{Command, Prompt, State};
-use crate::format::{self, Tone};
+use codex_router_core::view::phrases::{self, Tone};
 use egui::Ui;
 
 /// Draws the first-run page; `name` is its profile-name field. Returns what was clicked.
@@ -22,7 +22,7 @@ pub(crate) fn show(ui: &mut Ui, state: &State, name: &mut Option<String>) -> Vec
             ui.label(format!(
                 "Codex is signed in as {}, but that login is not saved as a profile yet. \
                  Save it, and you can switch back to it after adding other accounts.",
-                format::who(info)
+                phrases::who(info)
             ));
             ui.add_space(8.0);
             let name = name.get_or_insert_with(|| state.suggested_name());

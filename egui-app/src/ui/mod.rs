@@ -16,8 +16,8 @@ mod toolbar;
 mod widgets;
 
 use crate::app::{Command, Forms, Prompt, State};
-use crate::format::{self, Tone};
 use chrono::{DateTime, Utc};
+use codex_router_core::view::phrases::{self, Tone};
 use egui::Ui;
 use style::tone_text;
 
@@ -65,7 +65,7 @@ fn profiles(ui: &mut Ui, state: &State, forms: &mut Forms, now: DateTime<Utc>) -
     }
     let mut commands = Vec::new();
     if let Some(info) = state.unsaved_login() {
-        let who = format::who(info);
+        let who = phrases::who(info);
         ui.horizontal_wrapped(|ui| {
             ui.label(tone_text(
                 ui,

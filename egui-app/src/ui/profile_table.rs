@@ -4,11 +4,11 @@
 use super::style::{accent, tone_text};
 use super::widgets::set_label;
 use crate::app::{Command, Prompt};
-use crate::format::{self, Tone};
 use chrono::{DateTime, Utc};
 use codex_router_core::auth_file::AuthMode;
 use codex_router_core::store::Profile;
 use codex_router_core::usage::Usage;
+use codex_router_core::view::phrases::{self, Tone};
 use egui::{RichText, Role, Ui};
 
 /// Draws a row per profile (a usage column only when some usage is known); returns what
@@ -17,7 +17,7 @@ pub(crate) fn show(ui: &mut Ui, profiles: &[Profile], now: DateTime<Utc>) -> Vec
     let show_usage = profiles.iter().any(|p| {
         p.usage
             .as_ref()
-            .and_then(|u| format::usage_summary(u, now))
+            .and_then(|u| phrases::usage_summary(u, now))
             .is_some()
     });
     let mut commands = Vec::new();
@@ -63,11 +63,11 @@ fn row(
         info.and_then(|i| i.email.clone())
             .unwrap_or("\u{2014}".into()),
     );
-    ui.label(info.map_or("\u{2014}".into(), format::sign_in_label));
-    let (state, tone) = format::token_state(p, now);
+    ui.label(info.map_or("\u{2014}".into(), phrases::sign_in_label));
+    let state = phrases::token_state(p, now);
     ui.scope(|ui| {
         ui.set_max_width(250.0);
-        ui.add(egui::Label::new(tone_text(ui, &state, tone)).wrap());
+        ui.add(egui::Label::new(tone_text(ui, &state.text, state.tone)).wrap());
     });
     if show_usage {
         usage_cell(ui, p.usage.as_ref(), now);
@@ -106,7 +106,7 @@ fn row(
     );
 }
 
-/// The usage column: "limited until …" while limited, else a bar per window; a dash when
+/// The usage column: "LIMITED until …" while limited, else a bar per window; a dash when
 /// nothing is known.
 fn usage_cell(ui: &mut Ui, usage: Option<&Usage>, now: DateTime<Utc>) {
     let Some(usage) = usage else {
@@ -114,12 +114,12 @@ fn usage_cell(ui: &mut Ui, usage: Option<&Usage>, now: DateTime<Utc>) {
         return;
     };
     if usage.is_limited(now.timestamp())
-        && let Some((text, tone)) = format::usage_summary(usage, now)
+        && let Some(limited) = phrases::usage_summary(usage, now)
     {
-        ui.label(tone_text(ui, &text, tone));
+        ui.label(tone_text(ui, &limited.text, limited.tone));
         return;
     }
-    let bars = format::usage_bars(usage, now);
+    let bars = phrases::usage_bars(usage, now);
     if bars.is_empty() {
         ui.label(RichText::new("\u{2014}").weak());
         return;

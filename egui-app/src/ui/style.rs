@@ -1,6 +1,6 @@
 //! The app's look: type sizes, spacing, and its colours for both themes.
 
-use crate::format::Tone;
+use codex_router_core::view::phrases::Tone;
 use egui::{Color32, RichText, Ui};
 
 /// Readable type and roomier spacing than egui's defaults, for both themes.

@@ -1,7 +1,7 @@
 //! Small widgets the dialogs and pages share.
 
 use super::style::tone_text;
-use crate::format::Tone;
+use codex_router_core::view::phrases::Tone;
 use egui::{Role, Ui, WidgetInfo};
 
 /// A labelled one-line name field; returns whether Enter was pressed in it.

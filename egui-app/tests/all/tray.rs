@@ -214,6 +214,28 @@ fn the_tray_menu_lists_switches_and_quits() {
         find(&menu(&host, &item), "Fail Over on Usage Limits").checked
     });
 
+    // Codex set-up from the tray: config.toml gains the provider and the mark follows; a
+    // second click takes it out again.
+    let setup_label = "Set Up Codex to Use the Router";
+    let setup = find(&entries, setup_label);
+    assert!(!setup.checked && setup.enabled);
+    click(&host, &item, setup.id);
+    let config = home.path().join("config.toml");
+    let config_text = || std::fs::read_to_string(&config).unwrap_or_default();
+    wait_for("the set-up in config.toml", || {
+        config_text().contains("model_provider = \"codex-router\"")
+    });
+    wait_for("the set-up check mark", || {
+        find(&menu(&host, &item), setup_label).checked
+    });
+    click(&host, &item, find(&menu(&host, &item), setup_label).id);
+    wait_for("the set-up to go", || {
+        !config_text().contains("codex-router")
+    });
+    wait_for("the set-up check mark to go", || {
+        !find(&menu(&host, &item), setup_label).checked
+    });
+
     // A click switches, and the menu follows.
     click(&host, &item, personal.id);
     wait_for("the switch", || {

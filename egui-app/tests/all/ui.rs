@@ -7,6 +7,7 @@ use codex_router_core::events::RouterEvent;
 use codex_router_core::router::Router;
 use codex_router_testkit::home::{TempHome, api_key_auth, chatgpt_auth};
 use codex_router_testkit::jwt::Identity;
+use codex_router_testkit::upstream::FakeUpstream;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use std::sync::mpsc;
@@ -67,8 +68,8 @@ fn rows_show_who_what_and_the_token_state() {
     harness.get_by_label("ChatGPT Team");
     harness.get_by_label("ChatGPT Plus");
     harness.get_by_label("API key");
-    harness.get_by_label("does not expire");
-    harness.get_by_label("expired, will refresh");
+    harness.get_by_label("API key (does not expire)");
+    harness.get_by_label("expired 1 hour ago, renewed at next use");
     harness.get_by_label_contains("expires in 3 days");
     // The active one is marked and has no Switch button; the others have one.
     harness.get_by_label("Active");
@@ -107,7 +108,7 @@ fn remove_asks_first_and_cancel_keeps_the_profile() {
     harness.get_by_label("Remove\u{2026}").click();
     harness.run();
     harness.get_by_label("Remove 'personal'?");
-    harness.get_by_label_contains("bob@example.com (Plus)");
+    harness.get_by_label_contains("bob@example.com (plus)");
     harness.get_by_label("Cancel").click();
     harness.run();
     assert!(dir.exists(), "cancel keeps the profile");
@@ -131,7 +132,7 @@ fn a_broken_profile_shows_its_reason_and_cannot_be_switched_to() {
     let home = two_accounts();
     home.write_profile_raw("broken", b"{ not json");
     let harness = harness(&home);
-    let reason = harness.get_by_label_contains("can't be used: ");
+    let reason = harness.get_by_label_contains("INVALID: ");
     let text = reason.value().unwrap_or_default();
     assert!(text.contains("JSON"), "{text}");
     // Listed, never fatal: the others are still there.
@@ -183,7 +184,7 @@ fn first_run_offers_to_save_the_current_login() {
     home.write_auth(&chatgpt_auth(&Identity::new("alice", "plus"), 1, 86_400));
     let mut harness = harness(&home);
     harness.get_by_label("Save your Codex login");
-    harness.get_by_label_contains("alice@example.com (Plus)");
+    harness.get_by_label_contains("alice@example.com (plus)");
     let field = harness.get_by_label("Profile name");
     assert_eq!(
         field.value().as_deref(),
@@ -233,7 +234,7 @@ fn switching_away_from_an_unsaved_login_asks_first() {
     let home = two_accounts();
     home.write_auth(&chatgpt_auth(&Identity::new("eve", "plus"), 1, 86_400));
     let mut harness = harness(&home);
-    harness.get_by_label_contains("eve@example.com (Plus), which is not saved");
+    harness.get_by_label_contains("eve@example.com (plus), which is not saved");
     harness.get_by_label("Switch to personal").click();
     harness.run();
     harness.get_by_label("Save the current login first?");
@@ -413,7 +414,7 @@ fn a_profile_that_needs_sign_in_says_so_and_offers_it() {
     .save(&home.path().join("profiles").join("personal"))
     .unwrap();
     let mut harness = harness(&home);
-    harness.get_by_label("needs sign-in: the refresh token was already used");
+    harness.get_by_label("NEEDS SIGN-IN: the refresh token was already used");
     harness.get_by_label("More for personal").click();
     harness.run();
     harness.get_by_label("Sign in again\u{2026}");
@@ -492,7 +493,7 @@ fn usage_shows_as_a_bar_per_window_and_beside_each_account_in_the_tray() {
     harness.get_by_label("Usage");
     harness.get_by_label("5 h: 42%");
     harness.get_by_label("week: 17%");
-    harness.get_by_label_contains("limited until");
+    harness.get_by_label_contains("LIMITED until");
     let menu = app(&harness).tray_menu();
     let work = menu.profiles.iter().find(|p| p.name == "work").unwrap();
     assert_eq!(
@@ -503,7 +504,7 @@ fn usage_shows_as_a_bar_per_window_and_beside_each_account_in_the_tray() {
     assert!(
         personal
             .label
-            .starts_with("personal \u{2014} bob@example.com \u{00b7} limited until "),
+            .starts_with("personal \u{2014} bob@example.com \u{00b7} LIMITED until "),
         "{}",
         personal.label
     );
@@ -617,4 +618,266 @@ fn a_command_carrying_an_api_key_never_shows_it() {
     let shown = format!("{command:?}");
     assert!(shown.contains("api"), "{shown}");
     assert!(!shown.contains("sk-never"), "{shown}");
+}
+
+/// A user's own Codex settings, with a provider of their own selected.
+const USER_CONFIG: &str =
+    "# mine\nmodel = \"gpt-5.5\"\nmodel_provider = \"ollama\"\n\n[tui]\nnotifications = false\n";
+
+/// A home whose endpoint is configured on `port` (never started here), plus `proxy`'s other
+/// keys, and whose Codex has [`USER_CONFIG`].
+fn home_with_codex_config(port: u16, proxy: serde_json::Value) -> TempHome {
+    let home = two_accounts();
+    let mut proxy_settings = serde_json::json!({"host": "127.0.0.1", "port": port});
+    proxy_settings
+        .as_object_mut()
+        .unwrap()
+        .extend(proxy.as_object().unwrap().clone());
+    home.write_state(&serde_json::json!({
+        "proxy": proxy_settings,
+        "upstream": {
+            "auth_issuer": "http://127.0.0.1:9",
+            "chatgpt_base_url": "http://127.0.0.1:9/backend-api/codex",
+            "openai_base_url": "http://127.0.0.1:9/v1",
+        },
+    }));
+    std::fs::write(home.path().join("config.toml"), USER_CONFIG).unwrap();
+    home
+}
+
+fn codex_config(home: &TempHome) -> String {
+    std::fs::read_to_string(home.path().join("config.toml")).unwrap()
+}
+
+#[test]
+fn set_up_codex_from_the_endpoint_panel_then_undo_it() {
+    let home = home_with_codex_config(4321, serde_json::json!({}));
+    let mut harness = harness(&home);
+    harness.get_by_label("Codex is not set up to use Codex Router.");
+    assert!(harness.query_by_label("Undo set-up").is_none());
+    assert_eq!(app(&harness).tray_menu().codex_set_up, Some(false));
+
+    harness
+        .get_by_label("Set up Codex to use the router")
+        .click();
+    harness.run();
+    // config.toml sends Codex to the endpoint, and keeps every line of the user's.
+    let config = codex_config(&home);
+    assert!(
+        config.contains("model_provider = \"codex-router\""),
+        "{config}"
+    );
+    assert!(
+        config.contains("[model_providers.codex-router]"),
+        "{config}"
+    );
+    assert!(
+        config.contains("base_url = \"http://127.0.0.1:4321/v1\""),
+        "{config}"
+    );
+    assert!(!config.contains("env_key"), "no key required: {config}");
+    for line in USER_CONFIG
+        .lines()
+        .filter(|l| !l.starts_with("model_provider"))
+    {
+        assert!(config.contains(line), "lost {line:?} in\n{config}");
+    }
+    // The panel says so in the core's words, and so does the notice (the CLI's lines).
+    harness.get_by_label("Codex sends its requests to Codex Router (http://127.0.0.1:4321/v1).");
+    harness.get_by_label_contains(
+        "Added the model provider 'codex-router' (http://127.0.0.1:4321/v1) to ",
+    );
+    harness.get_by_label_contains("To undo: `codex-router setup-codex --remove`.");
+    assert!(
+        harness
+            .query_by_label("Set up Codex to use the router")
+            .is_none()
+    );
+    // The tray shows it checked; its click now undoes it.
+    let menu = app(&harness).tray_menu();
+    assert_eq!(menu.codex_set_up, Some(true));
+    assert_eq!(
+        TrayMenu::action(menu.codex_setup_id()),
+        Some(TrayAction::Run(Command::UndoCodexSetup))
+    );
+
+    harness.get_by_label("Undo set-up").click();
+    harness.run();
+    assert_eq!(codex_config(&home), USER_CONFIG, "the file is given back");
+    harness.get_by_label("Codex is not set up to use Codex Router.");
+    harness.get_by_label_contains("; Codex uses model_provider \"ollama\" again.");
+    let menu = app(&harness).tray_menu();
+    assert_eq!(menu.codex_set_up, Some(false));
+    assert_eq!(
+        TrayMenu::action(menu.codex_setup_id()),
+        Some(TrayAction::Run(Command::SetUpCodex))
+    );
+}
+
+#[test]
+fn codex_is_set_up_to_send_the_local_key_when_the_endpoint_requires_one() {
+    let home = home_with_codex_config(
+        4322,
+        serde_json::json!({"require_key": true, "key": "local-key-0123456789"}),
+    );
+    let mut harness = harness(&home);
+    harness
+        .get_by_label("Set up Codex to use the router")
+        .click();
+    harness.run();
+    let config = codex_config(&home);
+    assert!(
+        config.contains("env_key = \"CODEX_ROUTER_KEY\""),
+        "{config}"
+    );
+    assert!(
+        !config.contains("local-key"),
+        "never the key itself: {config}"
+    );
+    harness.get_by_label_contains("Codex will send $CODEX_ROUTER_KEY as the key");
+    assert!(harness.query_by_label_contains("local-key").is_none());
+}
+
+#[test]
+fn a_broken_codex_config_is_said_in_the_window_and_left_alone() {
+    let home = home_with_codex_config(4323, serde_json::json!({}));
+    std::fs::write(home.path().join("config.toml"), "model = [unclosed").unwrap();
+    let mut harness = harness(&home);
+    harness.get_by_label_contains("is not valid TOML, so it was left alone");
+    assert!(
+        harness
+            .query_by_label("Set up Codex to use the router")
+            .is_none()
+    );
+    assert_eq!(app(&harness).tray_menu().codex_set_up, None);
+    // Through the tray, the attempt fails in words and changes nothing.
+    harness
+        .state_mut()
+        .as_mut()
+        .unwrap()
+        .run(Command::SetUpCodex);
+    harness.run();
+    harness.get_by_label_contains("Could not set up Codex: ");
+    assert_eq!(codex_config(&home), "model = [unclosed");
+}
+
+/// An empty home whose issuer is the fake upstream, handing out device codes polled at
+/// once; nobody has entered a code until the test signs someone in.
+fn device_home(up: &FakeUpstream) -> TempHome {
+    let home = TempHome::new();
+    home.use_upstream(
+        &up.issuer_url(),
+        &up.chatgpt_base_url(),
+        &up.openai_base_url(),
+    );
+    up.set_device_poll_interval(0);
+    home
+}
+
+/// Opens Add Account, types `name` and clicks "Sign in with a code".
+fn sign_in_with_a_code(harness: &mut Harness<'_, Option<App>>, name: &str) {
+    harness
+        .get_all_by_label("Add Account")
+        .next()
+        .unwrap()
+        .click();
+    harness.run();
+    harness.get_by_label("Profile name").type_text(name);
+    harness.run();
+    harness.get_by_label("Sign in with a code").click();
+    harness.run();
+}
+
+#[test]
+fn sign_in_with_a_code_shows_the_code_then_saves_the_profile() {
+    let up = FakeUpstream::start();
+    let home = device_home(&up);
+    let mut harness = harness(&home);
+    sign_in_with_a_code(&mut harness, "carol");
+    wait_until(&mut harness, |h| h.query_by_label("Copy code").is_some());
+    harness.get_by_label("Signing in as 'carol'");
+
+    // The core's sentence, with the page and the code, each also shown to copy.
+    let prompt = harness
+        .get_by_label_contains("On any device, open ")
+        .value()
+        .unwrap_or_default();
+    let page = format!("{}/codex/device", up.issuer_url());
+    let start = format!("On any device, open {page} and enter the code ");
+    assert!(prompt.starts_with(&start), "{prompt}");
+    assert!(prompt.ends_with(" (valid for 15 minutes)."), "{prompt}");
+    let code = prompt[start.len()..].split(' ').next().unwrap().to_owned();
+    assert!(!code.is_empty());
+    harness.get_by_label(&code);
+    harness.get_by_label(&page);
+    let copied = |harness: &Harness<'_, Option<App>>| {
+        harness
+            .output()
+            .platform_output
+            .commands
+            .iter()
+            .find_map(|c| match c {
+                egui::OutputCommand::CopyText(text) => Some(text.clone()),
+                _ => None,
+            })
+    };
+    harness.get_by_label("Copy code").click();
+    harness.step();
+    assert_eq!(copied(&harness), Some(code.clone()));
+    harness.get_by_label("Copy address").click();
+    harness.step();
+    assert_eq!(copied(&harness), Some(page.clone()));
+    assert!(!home.profile_path("carol").exists(), "not entered yet");
+
+    // Someone enters the code on another device: the window finishes by itself.
+    up.set_login_identity(&Identity::new("carol", "team"));
+    wait_until(&mut harness, |h| {
+        h.query_by_label_contains("Signed in as ").is_some()
+    });
+    harness.get_by_label("Signed in as carol@example.com (team); saved as profile 'carol'.");
+    assert!(
+        harness.query_by_label("Copy code").is_none(),
+        "dialog closed"
+    );
+    assert_eq!(
+        home.read_json(&home.profile_path("carol"))["tokens"]["account_id"],
+        "acct-carol"
+    );
+    harness.get_by_label("Switch to carol");
+    assert!(!app(&harness).is_busy());
+}
+
+#[test]
+fn a_sign_in_with_a_code_can_be_cancelled_and_a_refusal_is_said_in_the_dialog() {
+    let up = FakeUpstream::start();
+    let home = device_home(&up);
+    let mut harness = harness(&home);
+    sign_in_with_a_code(&mut harness, "dave");
+    wait_until(&mut harness, |h| h.query_by_label("Copy code").is_some());
+    assert!(app(&harness).is_busy(), "waiting for the code");
+
+    harness.get_by_label("Cancel").click();
+    harness.run();
+    assert!(
+        harness.query_by_label("Copy code").is_none(),
+        "dialog closed"
+    );
+    // The wait ends (cancelled, so no notice) and nothing is saved.
+    wait_until(&mut harness, |h| !app(h).is_busy());
+    assert!(
+        app(&harness).notices().is_empty(),
+        "{:?}",
+        app(&harness).notices()
+    );
+    assert!(!home.profile_path("dave").exists());
+
+    // An issuer without device sign-in: said in the Add Account dialog, which stays open.
+    up.set_device_auth_enabled(false);
+    sign_in_with_a_code(&mut harness, "dave");
+    wait_until(&mut harness, |h| {
+        h.query_by_label_contains("device-code login is not enabled")
+            .is_some()
+    });
+    harness.get_by_label("Sign in with a code");
+    assert!(!app(&harness).is_busy());
 }
