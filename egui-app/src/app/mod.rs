@@ -25,6 +25,7 @@ pub use tray_menu::{TrayAction, TrayMenu, TrayProfile};
 use chrono::Utc;
 use codex_router_core::events::RouterEvent;
 use codex_router_core::router::{Router, Snapshot};
+use codex_router_core::view::messages;
 use codex_router_core::view::phrases::Tone;
 use egui::Ui;
 use jobs::{Finished, PendingLogin};
@@ -132,13 +133,16 @@ impl App {
                 | RouterEvent::UsageUpdated { .. } => profiles = true,
                 RouterEvent::NeedsSignIn { profile, message } => {
                     profiles = true;
-                    let text = format!("'{profile}' needs a new sign-in: {message}");
+                    let text = messages::needs_sign_in(&profile, &message);
                     self.state.notify(Tone::Error, text);
                 }
-                RouterEvent::FailedOver { from, to, .. } => {
+                RouterEvent::FailedOver {
+                    from,
+                    to,
+                    resets_at,
+                } => {
                     profiles = true;
-                    let text =
-                        format!("'{from}' reached its usage limit; requests now go to '{to}'");
+                    let text = messages::failed_over(&from, &to, resets_at);
                     self.state.notify(Tone::Warn, text);
                 }
                 RouterEvent::ProxyStarted { .. }
