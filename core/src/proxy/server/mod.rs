@@ -14,6 +14,7 @@ mod config;
 mod connections;
 mod guards;
 mod handlers;
+mod ollama;
 mod pass_through;
 mod request;
 
@@ -257,12 +258,27 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/models/{id}", any(handlers::model))
         // Anything else: passed through to the profile's upstream, its path checked
         .fallback(pass_through::pass_through);
-    Router::new()
+    let app = Router::new()
         .route("/health", any(handlers::health))
         .nest("/v1", v1.clone())
-        .nest("/p/{profile}/v1", v1)
-        .fallback(handlers::not_found)
+        .nest("/p/{profile}/v1", v1);
+    let app = ollama_routes(ollama_routes(app, ""), "/p/{profile}");
+    app.fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn(ollama::ollama_errors))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
+}
+
+/// Ollama's API (dialects/ollama, handlers in `ollama.rs`) at its own root under `prefix`
+/// (`""`, or `/p/{profile}` for a pinned profile): `/` and `/api/…`.
+fn ollama_routes(app: Router<Arc<AppState>>, prefix: &str) -> Router<Arc<AppState>> {
+    let root = if prefix.is_empty() { "/" } else { prefix };
+    app.route(root, any(ollama::root))
+        .route(&format!("{prefix}/api/chat"), any(ollama::chat))
+        .route(&format!("{prefix}/api/generate"), any(ollama::generate))
+        .route(&format!("{prefix}/api/tags"), any(ollama::tags))
+        .route(&format!("{prefix}/api/show"), any(ollama::show))
+        .route(&format!("{prefix}/api/ps"), any(ollama::ps))
+        .route(&format!("{prefix}/api/version"), any(ollama::version))
 }
