@@ -71,27 +71,23 @@ pub struct Server {
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    /// A second listener (Ollama's port), served the same way.
+    second: Option<(tokio::net::TcpListener, SocketAddr)>,
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.addr).finish()
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .field("second", &self.second.as_ref().map(|(_, a)| a))
+            .finish()
     }
 }
 
 impl Server {
     /// Binds `addr` (port 0 = any free port).
     pub async fn bind(config: ServerConfig, addr: SocketAddr) -> Result<Self, ServerError> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: addr.to_string(),
-            source,
-        })?;
+        let (listener, addr) = listen(addr).await?;
         let accounts = Accounts::new(AccountsConfig {
             home: config.home,
             settings: config.settings,
@@ -122,12 +118,26 @@ impl Server {
             state,
             listener,
             addr,
+            second: None,
         })
+    }
+
+    /// Listens on `addr` too (port 0 = any free port; Ollama's port), with the same routes,
+    /// guards, limits and state; returns the address bound.
+    pub async fn listen_also(&mut self, addr: SocketAddr) -> Result<SocketAddr, ServerError> {
+        let (listener, addr) = listen(addr).await?;
+        self.second = Some((listener, addr));
+        Ok(addr)
     }
 
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The second address it listens on, if any ([`Server::listen_also`]).
+    pub fn second_addr(&self) -> Option<SocketAddr> {
+        self.second.as_ref().map(|(_, a)| *a)
     }
 
     /// The Codex home it serves.
@@ -167,7 +177,7 @@ impl Server {
         loop {
             let (tcp, _) = tokio::select! {
                 () = &mut shutdown => break,
-                accepted = self.listener.accept() => match accepted {
+                accepted = accept(&self.listener, self.second.as_ref().map(|(l, _)| l)) => match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         // Out of file descriptors and the like: wait a little, go on.
@@ -232,6 +242,7 @@ impl Server {
             });
         }
         drop(self.listener);
+        drop(self.second);
         let _ = stop_tx.send(true);
         let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
             while conns.join_next().await.is_some() {}
@@ -241,6 +252,31 @@ impl Server {
             conns.abort_all();
         }
         Ok(())
+    }
+}
+
+/// A listener on `addr` and the address it got.
+async fn listen(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), ServerError> {
+    let err = |source| ServerError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(err)?;
+    let bound = listener.local_addr().map_err(err)?;
+    Ok((listener, bound))
+}
+
+/// The next connection on either listener.
+async fn accept(
+    first: &tokio::net::TcpListener,
+    second: Option<&tokio::net::TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match second {
+        None => first.accept().await,
+        Some(second) => tokio::select! {
+            a = first.accept() => a,
+            a = second.accept() => a,
+        },
     }
 }
 
