@@ -4,8 +4,8 @@
 //! in Ollama's shape by [`ollama_errors`], which the router table runs around every route.
 
 use super::AppState;
-use super::body::{decode_body, parse_json};
-use super::request::{Params, body_and_profile, get_request, result, split};
+use super::body::{Decoded, decode_body, parse_json};
+use super::request::{Incoming, Params, body_and_profile, get_request, result, split};
 use crate::proxy::accounts::Active;
 use crate::proxy::dialects::ollama::{
     self, OllamaKind, Serving, backend_model, is_ollama_path, ollama_error_answer,
@@ -60,23 +60,11 @@ async fn model_request(
     kind: OllamaKind,
 ) -> Response {
     let started = Instant::now();
-    let (inc, body) = split(req);
-    if inc.method != Method::POST {
-        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
-    }
-    let (body, active) = match body_and_profile(&st, &params, body).await {
+    let (inc, active, request, decoded) = match post_json(&st, &params, req).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
     let mut served_by = active.name().to_owned();
-    let decoded = match decode_body(&inc.headers, body, st.body_limit, &st.decode_budget).await {
-        Ok(decoded) => decoded,
-        Err(e) => return result(Err(e), &served_by),
-    };
-    let request = match parse_json(&decoded.bytes) {
-        Ok(request) => request,
-        Err(e) => return result(Err(e), &served_by),
-    };
     let serving = match active.as_ref() {
         Active::ApiKey { key, .. } => Serving::ApiKey(key),
         Active::ChatGpt { .. } => Serving::ChatGpt {
@@ -87,6 +75,26 @@ async fn model_request(
     let r = ollama::answer(&st.accounts, serving, &inc.headers, request, kind, started).await;
     drop(decoded);
     result(r, &served_by)
+}
+
+/// The start of a `POST` route: anything but `POST` refused, the body read, decoded and
+/// parsed, the profile resolved. The decoded body keeps its share of the decode budget for
+/// as long as the caller holds it.
+async fn post_json(
+    st: &AppState,
+    params: &Params,
+    req: Request,
+) -> Result<(Incoming, Arc<Active>, Value, Decoded), Response> {
+    let (inc, body) = split(req);
+    if inc.method != Method::POST {
+        return Err(ProxyError::MethodNotAllowed(inc.method.to_string()).into_response());
+    }
+    let (body, active) = body_and_profile(st, params, body).await?;
+    let decoded = decode_body(&inc.headers, body, st.body_limit, &st.decode_budget)
+        .await
+        .map_err(|e| result(Err(e), active.name()))?;
+    let request = parse_json(&decoded.bytes).map_err(|e| result(Err(e), active.name()))?;
+    Ok((inc, active, request, decoded))
 }
 
 /// `GET /api/tags`: the profile's models.
@@ -120,20 +128,13 @@ pub(super) async fn show(
     params: Params,
     req: Request,
 ) -> Response {
-    let (inc, body) = split(req);
-    if inc.method != Method::POST {
-        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
-    }
-    let (body, active) = match body_and_profile(&st, &params, body).await {
+    let (inc, active, request, decoded) = match post_json(&st, &params, req).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
+    drop(decoded);
     let mut name = active.name().to_owned();
-    let decoded = match decode_body(&inc.headers, body, st.body_limit, &st.decode_budget).await {
-        Ok(decoded) => decoded,
-        Err(e) => return result(Err(e), &name),
-    };
-    let wanted = match parse_json(&decoded.bytes).and_then(|v| shown_model(&v)) {
+    let wanted = match shown_model(&request) {
         Ok(m) => m,
         Err(e) => return result(Err(e), &name),
     };
