@@ -71,6 +71,7 @@ pub fn run(command: Command) -> Result<(), String> {
         Command::Serve {
             host,
             port,
+            ollama_port,
             require_key,
             idle_timeout,
             max_body_mib,
@@ -80,6 +81,7 @@ pub fn run(command: Command) -> Result<(), String> {
             crate::serve::ServeOptions {
                 host,
                 port,
+                ollama_port,
                 require_key,
                 idle_timeout,
                 max_body_mib,

@@ -98,6 +98,10 @@ enum Command {
         /// Port (0 = any free port)
         #[arg(long)]
         port: Option<u16>,
+        /// Also listen on this port, for tools that expect Ollama at http://localhost:11434
+        /// (also "proxy": {"ollama_port": N} in router/state.json; 0 = any free port)
+        #[arg(long, value_name = "N")]
+        ollama_port: Option<u16>,
         /// Require the local key (env CODEX_ROUTER_KEY or "proxy.key" in router/state.json)
         #[arg(long)]
         require_key: bool,

@@ -14,6 +14,8 @@ pub struct ServeOptions {
     pub host: Option<String>,
     /// Port (default from state.json: 9876; 0 = any free port).
     pub port: Option<u16>,
+    /// A second port for Ollama's tools (default from state.json: none; 0 = any free port).
+    pub ollama_port: Option<u16>,
     /// Require the local key on every request.
     pub require_key: bool,
     /// Seconds to wait for each chunk of an upstream answer.
@@ -30,6 +32,7 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
     let overrides = Overrides {
         host: opts.host.clone(),
         port: opts.port,
+        ollama_port: opts.ollama_port,
         require_key: opts.require_key,
         idle_timeout: opts.idle_timeout.map(Duration::from_secs),
         body_limit: opts
@@ -57,6 +60,9 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
                 "Codex Router listening on {} ({profile})",
                 endpoint.url()
             );
+            if let Some(url) = endpoint.ollama_url() {
+                let _ = writeln!(out, "Ollama's API also on {url}");
+            }
             if endpoint.failover_on(&overrides) {
                 let _ = writeln!(
                     out,

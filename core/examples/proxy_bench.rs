@@ -3,7 +3,8 @@
 //! Runs the fake upstream in this process and `codex-router serve` as its own process, then
 //! measures, against calling the fake upstream directly in the same run:
 //! - the latency the router adds (p50/p99 over sequential requests, interleaved with direct
-//!   ones) for Responses passthrough and for Chat Completions (streamed and not);
+//!   ones) for Responses passthrough, for Chat Completions and for Ollama's `/api/chat` (each
+//!   streamed and not);
 //! - whether streamed chunks reach the client as they arrive (per-event arrival time through
 //!   the router minus direct, with the upstream pacing events 20 ms apart);
 //! - the router's memory (RSS) while it holds N concurrent streams.
@@ -222,13 +223,24 @@ fn main() {
         body: chat(false),
         direct_auth: None,
     };
+    // Ollama's chat takes the same body shape (`stream` defaults to true there).
+    let via_ollama_stream = Target {
+        url: format!("{}/api/chat", router.url),
+        body: chat(true),
+        direct_auth: None,
+    };
+    let via_ollama = Target {
+        url: format!("{}/api/chat", router.url),
+        body: chat(false),
+        direct_auth: None,
+    };
 
     println!("# Codex Router benchmark (router: {})", a.router);
     println!();
     let idle_rss = rss_kib(pid);
 
     // ---- added latency ----------------------------------------------------------------------
-    let routes: [(&str, &Target); 3] = [
+    let routes: [(&str, &Target); 5] = [
         ("POST /v1/responses (stream, passthrough)", &via_responses),
         (
             "POST /v1/chat/completions (stream, translated)",
@@ -237,6 +249,11 @@ fn main() {
         (
             "POST /v1/chat/completions (non-stream, assembled)",
             &via_chat,
+        ),
+        ("POST /api/chat (Ollama, NDJSON stream)", &via_ollama_stream),
+        (
+            "POST /api/chat (Ollama, non-stream, assembled)",
+            &via_ollama,
         ),
     ];
     rt.block_on(async {

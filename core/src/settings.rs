@@ -66,6 +66,9 @@ pub struct ProxySettings {
     pub require_key: bool,
     /// The local key clients send as their API key; `CODEX_ROUTER_KEY` wins over it.
     pub key: Option<Secret>,
+    /// A second port, on the same host, for tools that expect Ollama at its default
+    /// `http://localhost:11434` (`serve --ollama-port`); the same routes and guards as `port`.
+    pub ollama_port: Option<u16>,
     /// Settings added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -80,6 +83,7 @@ impl Default for ProxySettings {
             allow_other_users: false,
             require_key: false,
             key: None,
+            ollama_port: None,
             extra: Map::new(),
         }
     }
@@ -280,6 +284,12 @@ impl Settings {
                 detail: "proxy.port must be between 1 and 65535".into(),
             });
         }
+        if self.proxy.ollama_port == Some(0) {
+            return Err(SettingsError::Invalid {
+                path: path.to_owned(),
+                detail: "proxy.ollama_port must be between 1 and 65535".into(),
+            });
+        }
         Ok(())
     }
 }
@@ -353,6 +363,29 @@ mod tests {
         let text = std::fs::read_to_string(home.state_file()).unwrap();
         let doc: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(doc, serde_json::json!({"failover": {"enabled": true}}));
+    }
+
+    #[test]
+    fn ollama_port_is_typed() {
+        let (_d, home) = home_with(Some(r#"{"proxy":{"ollama_port":11434}}"#));
+        let s = Settings::load_with_env(&home, |_| None).unwrap();
+        assert_eq!(s.proxy.ollama_port, Some(11434));
+        assert!(s.proxy.extra.is_empty());
+        for bad in [
+            r#"{"proxy":{"ollama_port":0}}"#,
+            r#"{"proxy":{"ollama_port":"x"}}"#,
+        ] {
+            let (_d, home) = home_with(Some(bad));
+            assert!(Settings::load_with_env(&home, |_| None).is_err(), "{bad}");
+        }
+        let (_d, home) = home_with(None);
+        assert_eq!(
+            Settings::load_with_env(&home, |_| None)
+                .unwrap()
+                .proxy
+                .ollama_port,
+            None
+        );
     }
 
     #[test]

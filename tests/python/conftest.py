@@ -38,7 +38,7 @@ def _readline(proc: subprocess.Popen, what: str) -> str:
 class Stack:
     """The fake upstream, a CODEX_HOME and the router serving it."""
 
-    def __init__(self, home: Path, config_toml: str | None = None):
+    def __init__(self, home: Path, config_toml: str | None = None, serve_args: tuple = ()):
         self.home = home
         self.fake = subprocess.Popen(
             [str(FAKE_BIN), "--codex-home", str(home), "--accounts", "alice,bob",
@@ -59,7 +59,7 @@ class Stack:
         })
         self.env.pop("CODEX_ROUTER_KEY", None)
         self.router = subprocess.Popen(
-            [str(ROUTER_BIN), "serve", "--port", "0", "--idle-timeout", "5"],
+            [str(ROUTER_BIN), "serve", "--port", "0", "--idle-timeout", "5", *serve_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env,
         )
         banner = _readline(self.router, "codex-router serve")
@@ -119,11 +119,11 @@ class Stack:
         return code
 
 
-def start_stack(home: Path, config_toml: str | None = None) -> Stack:
+def start_stack(home: Path, config_toml: str | None = None, serve_args: tuple = ()) -> Stack:
     for b in (ROUTER_BIN, FAKE_BIN):
         if not b.exists():
             raise RuntimeError(f"{b} is missing: run `cargo build --workspace` first (scripts/test does)")
-    return Stack(home, config_toml)
+    return Stack(home, config_toml, serve_args)
 
 
 def stop_stack(s: Stack) -> None:

@@ -2,7 +2,7 @@
 //! and a few explicit overrides, the same way for `codex-router serve` and for the apps
 //! (`Router::start_proxy`), so the two can't keep different promises.
 //!
-//! What it decides: the address, the local key (`proxy.require_key` and `proxy.key` in
+//! What it decides: the address (and the second port for Ollama's tools), the local key (`proxy.require_key` and `proxy.key` in
 //! `state.json`, `CODEX_ROUTER_KEY` in the environment; an override may require it too), the
 //! other-users rule, timeouts, the body limit, failover, and the background work a lone
 //! endpoint needs (the proactive token refresher and the usage poller) unless its host
@@ -57,6 +57,8 @@ pub struct Overrides {
     pub host: Option<String>,
     /// Port (0: any free port).
     pub port: Option<u16>,
+    /// A second port for Ollama's tools (0: any free port); `None`: `proxy.ollama_port`.
+    pub ollama_port: Option<u16>,
     /// Require the local key whatever `proxy.require_key` says.
     pub require_key: bool,
     /// The longest wait for each chunk of an upstream answer.
@@ -150,6 +152,15 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServiceError> {
         .ok_or_else(|| err("no address".into()))
 }
 
+/// `http://HOST:PORT` for an address.
+fn origin(addr: SocketAddr) -> String {
+    let host = match addr.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    };
+    format!("http://{host}:{}", addr.port())
+}
+
 impl Endpoint {
     /// Binds an endpoint for `home` as `settings` and `overrides` say.
     pub async fn bind(
@@ -176,7 +187,10 @@ impl Endpoint {
         config.refresher = host.refresher.clone();
         config.events = Some(events.clone());
         config.observer = host.observer;
-        let server = Server::bind(config, addr).await?;
+        let mut server = Server::bind(config, addr).await?;
+        if let Some(port) = overrides.ollama_port.or(settings.proxy.ollama_port) {
+            server.listen_also(SocketAddr::new(addr.ip(), port)).await?;
+        }
         Ok(Self {
             server,
             settings,
@@ -193,12 +207,13 @@ impl Endpoint {
 
     /// `http://HOST:PORT/v1`, for clients.
     pub fn url(&self) -> String {
-        let addr = self.local_addr();
-        let host = match addr.ip() {
-            IpAddr::V6(ip) => format!("[{ip}]"),
-            IpAddr::V4(ip) => ip.to_string(),
-        };
-        format!("http://{host}:{}/v1", addr.port())
+        format!("{}/v1", origin(self.local_addr()))
+    }
+
+    /// `http://HOST:PORT` of the second port for Ollama's tools, when it listens on one
+    /// (Ollama's API is at the root of both).
+    pub fn ollama_url(&self) -> Option<String> {
+        self.server.second_addr().map(origin)
     }
 
     /// Whether clients must send the local key.

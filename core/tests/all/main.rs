@@ -8,6 +8,7 @@ mod codex_keyring;
 mod codex_setup;
 mod fuzz_corpora;
 mod keyring_watch;
+mod ollama;
 mod proxy;
 mod router;
 mod store;

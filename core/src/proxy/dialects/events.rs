@@ -1,9 +1,11 @@
 //! The backend's Responses stream, read: each event parsed, the error a failed response
 //! carries, and how far the stream has come. Every dialect translates from these events.
 
-use crate::proxy::errors::StreamError;
+use crate::proxy::errors::{ProxyError, StreamError};
 use crate::proxy::sse::SseEvent;
+use crate::proxy::upstream::read_events;
 use serde_json::Value;
+use std::time::Duration;
 
 /// Parses an SSE event's data as a Responses event. `Ok(None)` for `[DONE]` and empty data.
 /// When the JSON has no `type`, the SSE `event:` name stands in for it.
@@ -85,4 +87,21 @@ impl ResponsesProgress {
             self.ended = true;
         }
     }
+}
+
+/// Reads a whole Responses answer (with the idle timeout per chunk), feeding each event to
+/// `push`, until its last event arrived or the upstream ended: what every whole-answer
+/// assembler reads.
+pub(super) async fn read_answer(
+    resp: reqwest::Response,
+    idle: Duration,
+    mut push: impl FnMut(&SseEvent) -> Result<(), StreamError>,
+) -> Result<(), ProxyError> {
+    let mut progress = ResponsesProgress::default();
+    read_events(resp, idle, |ev| {
+        push(ev)?;
+        progress.note(ev);
+        Ok(progress.ended)
+    })
+    .await
 }

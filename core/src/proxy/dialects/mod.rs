@@ -5,7 +5,9 @@
 //! - [`chat`]: Chat Completions: request translation, stream translation, whole-answer
 //!   assembly;
 //! - [`responses`]: Responses, relayed: stream pass-through, whole-answer assembly;
-//! - [`models`]: the backend's model catalog as OpenAI's model list.
+//! - [`models`]: the backend's model catalog as OpenAI's model list;
+//! - [`ollama`]: Ollama's API: chat and generate (NDJSON lines or whole), its model list
+//!   and model card.
 //!
 //! `events.rs` reads the backend's Responses events, which every dialect translates from. A
 //! new dialect (Anthropic Messages, Ollama) is a folder beside these: its request translated
@@ -16,4 +18,5 @@
 pub mod chat;
 mod events;
 pub mod models;
+pub mod ollama;
 pub mod responses;

@@ -14,6 +14,7 @@ mod config;
 mod connections;
 mod guards;
 mod handlers;
+mod ollama;
 mod pass_through;
 mod request;
 
@@ -70,27 +71,23 @@ pub struct Server {
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    /// A second listener (Ollama's port), served the same way.
+    second: Option<(tokio::net::TcpListener, SocketAddr)>,
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.addr).finish()
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .field("second", &self.second.as_ref().map(|(_, a)| a))
+            .finish()
     }
 }
 
 impl Server {
     /// Binds `addr` (port 0 = any free port).
     pub async fn bind(config: ServerConfig, addr: SocketAddr) -> Result<Self, ServerError> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: addr.to_string(),
-            source,
-        })?;
+        let (listener, addr) = listen(addr).await?;
         let accounts = Accounts::new(AccountsConfig {
             home: config.home,
             settings: config.settings,
@@ -121,12 +118,26 @@ impl Server {
             state,
             listener,
             addr,
+            second: None,
         })
+    }
+
+    /// Listens on `addr` too (port 0 = any free port; Ollama's port), with the same routes,
+    /// guards, limits and state; returns the address bound.
+    pub async fn listen_also(&mut self, addr: SocketAddr) -> Result<SocketAddr, ServerError> {
+        let (listener, addr) = listen(addr).await?;
+        self.second = Some((listener, addr));
+        Ok(addr)
     }
 
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The second address it listens on, if any ([`Server::listen_also`]).
+    pub fn second_addr(&self) -> Option<SocketAddr> {
+        self.second.as_ref().map(|(_, a)| *a)
     }
 
     /// The Codex home it serves.
@@ -166,7 +177,7 @@ impl Server {
         loop {
             let (tcp, _) = tokio::select! {
                 () = &mut shutdown => break,
-                accepted = self.listener.accept() => match accepted {
+                accepted = accept(&self.listener, self.second.as_ref().map(|(l, _)| l)) => match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         // Out of file descriptors and the like: wait a little, go on.
@@ -231,6 +242,7 @@ impl Server {
             });
         }
         drop(self.listener);
+        drop(self.second);
         let _ = stop_tx.send(true);
         let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
             while conns.join_next().await.is_some() {}
@@ -240,6 +252,31 @@ impl Server {
             conns.abort_all();
         }
         Ok(())
+    }
+}
+
+/// A listener on `addr` and the address it got.
+async fn listen(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), ServerError> {
+    let err = |source| ServerError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(err)?;
+    let bound = listener.local_addr().map_err(err)?;
+    Ok((listener, bound))
+}
+
+/// The next connection on either listener.
+async fn accept(
+    first: &tokio::net::TcpListener,
+    second: Option<&tokio::net::TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match second {
+        None => first.accept().await,
+        Some(second) => tokio::select! {
+            a = first.accept() => a,
+            a = second.accept() => a,
+        },
     }
 }
 
@@ -257,12 +294,27 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/models/{id}", any(handlers::model))
         // Anything else: passed through to the profile's upstream, its path checked
         .fallback(pass_through::pass_through);
-    Router::new()
+    let app = Router::new()
         .route("/health", any(handlers::health))
         .nest("/v1", v1.clone())
-        .nest("/p/{profile}/v1", v1)
-        .fallback(handlers::not_found)
+        .nest("/p/{profile}/v1", v1);
+    let app = ollama_routes(ollama_routes(app, ""), "/p/{profile}");
+    app.fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn(ollama::ollama_errors))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
+}
+
+/// Ollama's API (dialects/ollama, handlers in `ollama.rs`) at its own root under `prefix`
+/// (`""`, or `/p/{profile}` for a pinned profile): `/` and `/api/…`.
+fn ollama_routes(app: Router<Arc<AppState>>, prefix: &str) -> Router<Arc<AppState>> {
+    let root = if prefix.is_empty() { "/" } else { prefix };
+    app.route(root, any(ollama::root))
+        .route(&format!("{prefix}/api/chat"), any(ollama::chat))
+        .route(&format!("{prefix}/api/generate"), any(ollama::generate))
+        .route(&format!("{prefix}/api/tags"), any(ollama::tags))
+        .route(&format!("{prefix}/api/show"), any(ollama::show))
+        .route(&format!("{prefix}/api/ps"), any(ollama::ps))
+        .route(&format!("{prefix}/api/version"), any(ollama::version))
 }

@@ -21,4 +21,5 @@ pub use failure::{UpstreamFailure, chatgpt_error, read_error};
 pub use http::{Upstream, UpstreamError};
 pub use relay::{
     AnswerState, StreamTranslation, Translated, json_answer, raw, read_events, stream_translated,
+    stream_translated_as,
 };

@@ -200,14 +200,15 @@ fn relay_body(relay: Relay) -> Body {
     Body::from_stream(stream)
 }
 
-/// An event-stream response with `body`.
-fn sse_response(body: Body, upstream_headers: &reqwest::header::HeaderMap) -> Response {
+/// A streamed response of `content_type` with `body`.
+fn stream_response(
+    body: Body,
+    content_type: &'static str,
+    upstream_headers: &reqwest::header::HeaderMap,
+) -> Response {
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     copy_response_headers(upstream_headers, h, false);
     resp
@@ -221,6 +222,17 @@ pub fn stream_translated(
     dialect: Box<dyn StreamTranslation>,
     idle: Duration,
 ) -> Response {
+    stream_translated_as(resp, dialect, idle, "text/event-stream; charset=utf-8")
+}
+
+/// [`stream_translated`] for a dialect whose stream is not server-sent events (Ollama's
+/// NDJSON): the answer's `Content-Type` is `content_type`.
+pub fn stream_translated_as(
+    resp: reqwest::Response,
+    dialect: Box<dyn StreamTranslation>,
+    idle: Duration,
+    content_type: &'static str,
+) -> Response {
     let headers = resp.headers().clone();
     let relay = Relay::new(
         resp,
@@ -230,7 +242,7 @@ pub fn stream_translated(
         },
         idle,
     );
-    sse_response(relay_body(relay), &headers)
+    stream_response(relay_body(relay), content_type, &headers)
 }
 
 /// Relays any answer unchanged (API-key profiles): status, headers (minus hop-by-hop ones)

@@ -3,10 +3,10 @@
 
 use super::chunks::chat_usage;
 use super::stream::{ChatStreamOptions, ChatStreamTranslator};
-use crate::proxy::dialects::events::ResponsesProgress;
+use crate::proxy::dialects::events::read_answer;
 use crate::proxy::errors::{ProxyError, StreamError};
 use crate::proxy::sse::SseEvent;
-use crate::proxy::upstream::{json_answer, read_events};
+use crate::proxy::upstream::json_answer;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -202,13 +202,7 @@ pub async fn collect(
 ) -> Result<Response, ProxyError> {
     let headers = resp.headers().clone();
     let mut assembler = ChatCompletionAssembler::new(model, false);
-    let mut progress = ResponsesProgress::default();
-    read_events(resp, idle, |ev| {
-        assembler.push_sse(ev)?;
-        progress.note(ev);
-        Ok(progress.ended)
-    })
-    .await?;
+    read_answer(resp, idle, |ev| assembler.push_sse(ev)).await?;
     let value = assembler.finish()?;
     Ok(json_answer(StatusCode::OK, &value, &headers))
 }

@@ -9,4 +9,4 @@ mod list;
 mod route;
 
 pub use list::models_to_openai_list;
-pub(crate) use route::{list_via_chatgpt, model_via_chatgpt};
+pub(crate) use route::{chatgpt_catalog, list_via_chatgpt, model_via_chatgpt, read_json};

@@ -8,6 +8,7 @@ use crate::proxy::upstream;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
+use std::time::Duration;
 
 /// `GET /v1/models` for ChatGPT profile `profile`: OpenAI's list; the Codex catalog (with
 /// its `ETag`) when `client_version` is in `query` (a custom-provider Codex asks that way).
@@ -62,7 +63,7 @@ pub(crate) async fn model_via_chatgpt(
 
 /// The ChatGPT backend's catalog `{"models":[…]}` and its `ETag`, or the backend's error
 /// answer as the client's.
-async fn chatgpt_catalog(
+pub(crate) async fn chatgpt_catalog(
     accounts: &Accounts,
     profile: &str,
     headers: &HeaderMap,
@@ -83,6 +84,17 @@ async fn chatgpt_catalog(
         return Ok(Err(upstream::chatgpt_error(resp, idle).await));
     }
     let etag = resp.headers().get(header::ETAG).cloned();
+    let catalog = read_json(resp, idle, "the model catalog").await?;
+    Ok(Ok((catalog, etag)))
+}
+
+/// A successful upstream answer's JSON body (`what` names it when it is not JSON), read
+/// within the idle timeout.
+pub(crate) async fn read_json(
+    resp: reqwest::Response,
+    idle: Duration,
+    what: &str,
+) -> Result<Value, ProxyError> {
     let bytes = match tokio::time::timeout(idle, resp.bytes()).await {
         Err(_) => return Err(ProxyError::UpstreamIdle(idle.as_secs())),
         Ok(Err(e)) => {
@@ -92,8 +104,6 @@ async fn chatgpt_catalog(
         }
         Ok(Ok(b)) => b,
     };
-    let catalog: Value = serde_json::from_slice(&bytes).map_err(|_| {
-        ProxyError::UpstreamUnreachable("the model catalog was not valid JSON".into())
-    })?;
-    Ok(Ok((catalog, etag)))
+    serde_json::from_slice(&bytes)
+        .map_err(|_| ProxyError::UpstreamUnreachable(format!("{what} was not valid JSON")))
 }

@@ -1,10 +1,10 @@
 //! The final Responses object assembled from a Responses stream, for non-streaming
 //! `/v1/responses` requests (the ChatGPT backend only streams).
 
-use crate::proxy::dialects::events::{ResponsesProgress, event_json, failure};
+use crate::proxy::dialects::events::{event_json, failure, read_answer};
 use crate::proxy::errors::{ProxyError, StreamError};
 use crate::proxy::sse::SseEvent;
-use crate::proxy::upstream::{json_answer, read_events};
+use crate::proxy::upstream::json_answer;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -96,13 +96,7 @@ impl ResponsesAssembler {
 pub async fn collect(resp: reqwest::Response, idle: Duration) -> Result<Response, ProxyError> {
     let headers = resp.headers().clone();
     let mut assembler = ResponsesAssembler::new();
-    let mut progress = ResponsesProgress::default();
-    read_events(resp, idle, |ev| {
-        assembler.push_sse(ev)?;
-        progress.note(ev);
-        Ok(progress.ended)
-    })
-    .await?;
+    read_answer(resp, idle, |ev| assembler.push_sse(ev)).await?;
     let value = assembler.finish()?;
     Ok(json_answer(StatusCode::OK, &value, &headers))
 }
