@@ -44,6 +44,8 @@ pub struct Settings {
     pub usage: UsageSettings,
     /// Moving to another account when the active one hits its usage limit.
     pub failover: FailoverSettings,
+    /// Anthropic's Messages API on the local endpoint (Claude Code).
+    pub anthropic: AnthropicSettings,
     /// Sections added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -180,6 +182,69 @@ impl Default for FailoverSettings {
             follow_active: true,
             extra: Map::new(),
         }
+    }
+}
+
+/// Anthropic's Messages API on the local endpoint: which Codex model serves a Claude model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnthropicSettings {
+    /// Claude model names to Codex models. A key is an exact model name
+    /// (`claude-sonnet-4-5-20250929`) or a family (`opus`, `sonnet`, `haiku`: any Claude
+    /// model whose name contains it); exact names win. A name that is not a Claude model goes
+    /// to the backend as it is.
+    pub models: std::collections::BTreeMap<String, ClaudeModelTarget>,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The Codex model (and reasoning effort) that serves a Claude model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaudeModelTarget {
+    /// The Codex model, e.g. `gpt-5.5`.
+    pub model: String,
+    /// The reasoning effort when the request does not ask for thinking (`low`, `medium`,
+    /// `high`); `None`: the model's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+}
+
+impl Default for AnthropicSettings {
+    /// `opus` → `gpt-5.5` at high effort, `sonnet` → `gpt-5.5` at medium effort, `haiku` →
+    /// `gpt-5.4-mini` at low effort.
+    fn default() -> Self {
+        let target = |model: &str, effort: &str| ClaudeModelTarget {
+            model: model.into(),
+            effort: Some(effort.into()),
+        };
+        Self {
+            models: [
+                ("opus".to_owned(), target("gpt-5.5", "high")),
+                ("sonnet".to_owned(), target("gpt-5.5", "medium")),
+                ("haiku".to_owned(), target("gpt-5.4-mini", "low")),
+            ]
+            .into(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl AnthropicSettings {
+    /// The Codex model serving `model`: an exact entry, else the first family whose name the
+    /// model contains (for Claude models only), else `None` (the name goes through as is).
+    pub fn target(&self, model: &str) -> Option<&ClaudeModelTarget> {
+        if let Some(t) = self.models.get(model) {
+            return Some(t);
+        }
+        let lower = model.to_ascii_lowercase();
+        if !lower.starts_with("claude") {
+            return None;
+        }
+        self.models
+            .iter()
+            .find(|(family, _)| lower.contains(family.to_ascii_lowercase().as_str()))
+            .map(|(_, t)| t)
     }
 }
 

@@ -13,6 +13,7 @@
 //! for streamed answers, an assembler for whole ones, and a `route.rs`; the server's router
 //! table (`server/mod.rs`) gets its paths and `server/handlers.rs` a handler that calls it.
 
+pub mod anthropic;
 pub mod chat;
 mod events;
 pub mod models;
