@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 /// A Claude model id for each family that `anthropic.models` maps by family.
 const FAMILY_MODELS: &[(&str, &str, &str)] = &[
-    ("opus", "claude-opus-4-5", "Claude Opus 4.5"),
-    ("sonnet", "claude-sonnet-4-5", "Claude Sonnet 4.5"),
+    ("opus", "claude-opus-4-7", "Claude Opus 4.7"),
+    ("sonnet", "claude-sonnet-4-6", "Claude Sonnet 4.6"),
     ("haiku", "claude-haiku-4-5", "Claude Haiku 4.5"),
 ];
 
@@ -18,7 +18,8 @@ pub fn model_list(settings: &AnthropicSettings) -> Value {
     for (key, target) in &settings.models {
         let (id, name) = match FAMILY_MODELS.iter().find(|(f, _, _)| f == key) {
             Some((_, id, name)) => ((*id).to_owned(), (*name).to_owned()),
-            None => (key.clone(), key.clone()),
+            None if key.starts_with("claude-") => (key.clone(), key.clone()),
+            None => continue, // another family: no one model to name
         };
         data.push(json!({
             "type": "model",
@@ -47,11 +48,11 @@ mod tests {
             .collect();
         assert_eq!(
             ids,
-            ["claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-5"]
+            ["claude-haiku-4-5", "claude-opus-4-7", "claude-sonnet-4-6"]
         );
         assert_eq!(
             list["data"][1]["display_name"],
-            "Claude Opus 4.5 (served by gpt-5.5)"
+            "Claude Opus 4.7 (served by gpt-5.5)"
         );
         assert_eq!(list["first_id"], "claude-haiku-4-5");
         assert_eq!(list["has_more"], false);
