@@ -149,3 +149,58 @@ pub async fn collect(
     let value = assembler.finish()?;
     Ok(json_answer(StatusCode::OK, &value, &headers))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::fixtures::{TEXT_STREAM, events_of, failed_stream};
+
+    fn assemble(events: &[Value], thinking: bool) -> Result<Value, StreamError> {
+        let mut a = MessageAssembler::new(MessagesStreamOptions {
+            model: "claude-opus-4-7".into(),
+            thinking,
+            stop_sequences: Vec::new(),
+        });
+        for e in events {
+            a.push(e)?;
+        }
+        a.finish()
+    }
+
+    #[test]
+    fn whole_message_with_thinking_text_and_a_tool_call() {
+        let mut events = events_of(TEXT_STREAM);
+        let completed = events.pop().unwrap();
+        events.push(
+            json!({"type": "response.output_item.done", "output_index": 2, "item": {
+            "id": "fc_1", "type": "function_call", "call_id": "toolu_X", "name": "Read",
+            "arguments": "{\"path\":\"a.txt\"}"}}),
+        );
+        events.push(completed);
+        assert_eq!(
+            assemble(&events, true).unwrap(),
+            json!({
+                "id": "msg_0a1b2c", "type": "message", "role": "assistant", "model": "claude-opus-4-7",
+                "content": [
+                    {"type": "thinking", "thinking": "**Greeting** the user",
+                     "signature": "codex-router.reasoning.v1:gAAAAB"},
+                    {"type": "text", "text": "Hello, wörld 👋"},
+                    {"type": "tool_use", "id": "toolu_X", "name": "Read", "input": {"path": "a.txt"}}],
+                "stop_reason": "tool_use", "stop_sequence": null,
+                "usage": {"input_tokens": 56, "cache_creation_input_tokens": 0,
+                          "cache_read_input_tokens": 64, "output_tokens": 30}
+            })
+        );
+    }
+
+    #[test]
+    fn cut_and_failed_streams_are_errors() {
+        let mut events = events_of(TEXT_STREAM);
+        events.pop();
+        assert_eq!(assemble(&events, false), Err(StreamError::Truncated));
+        assert!(matches!(
+            assemble(&failed_stream(), false),
+            Err(StreamError::Failed { .. })
+        ));
+    }
+}

@@ -330,3 +330,220 @@ fn session_id(obj: &Map<String, Value>, headers: &HeaderMap) -> Option<String> {
     let (_, session) = user.split_once("_session_")?;
     (!session.is_empty()).then(|| session.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn translate(req: Value) -> MessagesTranslation {
+        messages_to_responses(&req, &HeaderMap::new(), &AnthropicSettings::default())
+            .expect("translates")
+    }
+
+    fn err(req: Value) -> TranslateError {
+        messages_to_responses(&req, &HeaderMap::new(), &AnthropicSettings::default())
+            .expect_err("must fail")
+    }
+
+    #[test]
+    fn a_claude_code_turn() {
+        let t = translate(json!({
+            "model": "claude-sonnet-4-6", "max_tokens": 32000, "temperature": 1, "stream": true,
+            "system": [{"type": "text", "text": "You are Claude Code."},
+                       {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "List files"}]},
+                {"role": "assistant", "content": [
+                    {"type": "text", "text": "Listing."},
+                    {"type": "tool_use", "id": "toolu_01A", "name": "Bash", "input": {"command": "ls"}}]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_01A", "content": "a.txt\nb.txt"},
+                    {"type": "text", "text": "Thanks", "cache_control": {"type": "ephemeral"}}]}],
+            "tools": [{"name": "Bash", "description": "Run a command",
+                       "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}},
+                      {"type": "web_search_20250305", "name": "web_search"}],
+            "metadata": {"user_id": "user_abc_account__session_5f1e-77"},
+            "stop_sequences": ["</done>", ""]
+        }));
+        assert!(t.stream && !t.thinking);
+        assert_eq!(t.model, "claude-sonnet-4-6");
+        assert_eq!(t.stop_sequences, ["</done>"]);
+        assert_eq!(
+            t.body,
+            json!({
+                "model": "gpt-5.5",
+                "instructions": "You are Claude Code.\n\nBe brief.",
+                "input": [
+                    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "List files"}]},
+                    {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Listing."}]},
+                    {"type": "function_call", "call_id": "toolu_01A", "name": "Bash", "arguments": "{\"command\":\"ls\"}"},
+                    {"type": "function_call_output", "call_id": "toolu_01A", "output": "a.txt\nb.txt"},
+                    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Thanks"}]}],
+                "tools": [{"type": "function", "name": "Bash", "description": "Run a command", "strict": false,
+                           "parameters": {"type": "object", "properties": {"command": {"type": "string"}}}}],
+                "parallel_tool_calls": true,
+                "reasoning": {"effort": "medium"},
+                "prompt_cache_key": "5f1e-77",
+                "store": false,
+                "stream": true
+            })
+        );
+    }
+
+    #[test]
+    fn thinking_sets_the_effort_and_asks_for_summaries() {
+        let req = |thinking: Value| {
+            json!({"model": "claude-haiku-4-5", "max_tokens": 10, "thinking": thinking,
+                   "messages": [{"role": "user", "content": "hi"}]})
+        };
+        for (budget, effort) in [
+            (1024, "low"),
+            (4000, "low"),
+            (10000, "medium"),
+            (31999, "high"),
+        ] {
+            let t = translate(req(json!({"type": "enabled", "budget_tokens": budget})));
+            assert!(t.thinking);
+            assert_eq!(
+                t.body["reasoning"],
+                json!({"effort": effort, "summary": "auto"})
+            );
+        }
+        // adaptive: the mapped model's effort (haiku → low).
+        let t = translate(req(json!({"type": "adaptive"})));
+        assert_eq!(
+            t.body["reasoning"],
+            json!({"effort": "low", "summary": "auto"})
+        );
+        let t = translate(req(json!({"type": "disabled"})));
+        assert!(!t.thinking);
+        assert_eq!(t.body["reasoning"], json!({"effort": "low"}));
+        // An effort setting wins over the budget.
+        let mut r = req(json!({"type": "enabled", "budget_tokens": 1024}));
+        r["output_config"] = json!({"effort": "max"});
+        assert_eq!(translate(r).body["reasoning"]["effort"], "high");
+        // A model that is not Claude's goes through as is, with its own default effort.
+        let t = translate(json!({"model": "gpt-5.2-codex", "max_tokens": 5,
+                                 "messages": [{"role": "user", "content": "hi"}]}));
+        assert_eq!(t.body["model"], "gpt-5.2-codex");
+        assert!(t.body.get("reasoning").is_none());
+    }
+
+    #[test]
+    fn tool_choices_and_session_header() {
+        let base = |choice: Value| {
+            json!({"model": "m", "max_tokens": 5, "tool_choice": choice,
+                   "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+                   "messages": [{"role": "user", "content": "hi"}]})
+        };
+        let cases = [
+            (json!({"type": "auto"}), json!("auto"), true),
+            (
+                json!({"type": "any", "disable_parallel_tool_use": true}),
+                json!("required"),
+                false,
+            ),
+            (
+                json!({"type": "tool", "name": "f"}),
+                json!({"type": "function", "name": "f"}),
+                true,
+            ),
+            (json!({"type": "none"}), json!("none"), true),
+        ];
+        for (choice, want, parallel) in cases {
+            let t = translate(base(choice));
+            assert_eq!(t.body["tool_choice"], want);
+            assert_eq!(t.body["parallel_tool_calls"], parallel);
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert("x-claude-code-session-id", "sess-1".parse().unwrap());
+        let t = messages_to_responses(
+            &json!({"model": "m", "messages": []}),
+            &headers,
+            &AnthropicSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(t.body["prompt_cache_key"], "sess-1");
+    }
+
+    #[test]
+    fn documents_and_tool_results_with_images() {
+        let t = translate(
+            json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "document", "title": "spec.pdf",
+             "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBER"}},
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "plain"}},
+            {"type": "tool_result", "tool_use_id": "toolu_9", "content": [
+                {"type": "text", "text": "see"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}]}]}]}),
+        );
+        assert_eq!(
+            t.body["input"],
+            json!([
+                {"type": "message", "role": "user", "content": [
+                    {"type": "input_file", "filename": "spec.pdf", "file_data": "data:application/pdf;base64,JVBER"},
+                    {"type": "input_text", "text": "plain"}]},
+                {"type": "function_call_output", "call_id": "toolu_9", "output": [
+                    {"type": "input_text", "text": "see"},
+                    {"type": "input_image", "image_url": "data:image/png;base64,iVBO", "detail": "auto"}]}
+            ])
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let cases = [
+            (json!([]), "body"),
+            (json!({"messages": []}), "model"),
+            (json!({"model": "m"}), "messages"),
+            (
+                json!({"model": "m", "messages": [{"role": "system", "content": "x"}]}),
+                "messages[0].role",
+            ),
+            (
+                json!({"model": "m", "messages": [{"role": "user", "content": 5}]}),
+                "messages[0].content",
+            ),
+            (
+                json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "audio"}]}]}),
+                "messages[0].content[0].type",
+            ),
+            (
+                json!({"model": "m", "messages": [{"role": "assistant", "content": [{"type": "tool_use", "name": "f"}]}]}),
+                "messages[0].content[0].id",
+            ),
+            (
+                json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}),
+                "messages[0].content[0].tool_use_id",
+            ),
+            (
+                json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "file"}}]}]}),
+                "messages[0].content[0].source.type",
+            ),
+            (json!({"model": "m", "messages": [], "system": 3}), "system"),
+            (
+                json!({"model": "m", "messages": [], "tools": [{"name": "f"}]}),
+                "tools[0].input_schema",
+            ),
+            (
+                json!({"model": "m", "messages": [], "tool_choice": {"type": "some"}}),
+                "tool_choice.type",
+            ),
+            (
+                json!({"model": "m", "messages": [], "thinking": {"type": "enabled"}}),
+                "thinking.budget_tokens",
+            ),
+            (
+                json!({"model": "m", "messages": [], "stop_sequences": [1]}),
+                "stop_sequences[0]",
+            ),
+            (
+                json!({"model": "m", "messages": [], "stream": "yes"}),
+                "stream",
+            ),
+        ];
+        for (req, field) in cases {
+            assert_eq!(err(req.clone()).field(), field, "{req}");
+        }
+    }
+}

@@ -562,3 +562,218 @@ impl StreamTranslation for MessagesStreamTranslator {
 pub fn stream(resp: reqwest::Response, opts: MessagesStreamOptions, idle: Duration) -> Response {
     stream_translated(resp, Box::new(MessagesStreamTranslator::new(opts)), idle)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::fixtures::{TEXT_STREAM, decode_all, events_of, failed_stream};
+
+    fn opts(thinking: bool, stops: &[&str]) -> MessagesStreamOptions {
+        MessagesStreamOptions {
+            model: "claude-sonnet-4-6".into(),
+            thinking,
+            stop_sequences: stops.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// Every event the translator gives for `events`, and how the stream ended.
+    fn run(
+        events: &[Value],
+        o: MessagesStreamOptions,
+    ) -> (Vec<MessagesEvent>, Result<(), StreamError>) {
+        let mut t = MessagesStreamTranslator::new(o);
+        let mut out = Vec::new();
+        for e in events {
+            match t.push(e) {
+                Ok(evs) => out.extend(evs),
+                Err(e) => return (out, Err(e)),
+            }
+        }
+        let end = t.finish_stream();
+        (out, end)
+    }
+
+    fn names(events: &[MessagesEvent]) -> Vec<&str> {
+        events.iter().map(|(n, _)| *n).collect()
+    }
+
+    fn texts(events: &[MessagesEvent]) -> String {
+        events
+            .iter()
+            .filter_map(|(_, d)| d.pointer("/delta/text").and_then(Value::as_str))
+            .collect()
+    }
+
+    /// A text answer streamed in `pieces`.
+    fn text_stream(pieces: &[&str]) -> Vec<Value> {
+        let mut events = vec![json!({"type": "response.created", "response": {"id": "resp_s"}})];
+        for p in pieces {
+            events.push(json!({"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "delta": p}));
+        }
+        let text: String = pieces.concat();
+        events.push(
+            json!({"type": "response.output_item.done", "output_index": 0, "item": {
+            "id": "msg_1", "type": "message", "content": [{"type": "output_text", "text": text}]}}),
+        );
+        events.push(
+            json!({"type": "response.completed", "response": {"id": "resp_s", "output": []}}),
+        );
+        events
+    }
+
+    #[test]
+    fn text_with_thinking_is_anthropics_event_sequence() {
+        let (events, end) = run(&events_of(TEXT_STREAM), opts(true, &[]));
+        end.unwrap();
+        assert_eq!(
+            names(&events),
+            [
+                "message_start",
+                "ping",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        assert_eq!(
+            events[0].1["message"],
+            json!({"id": "msg_0a1b2c", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
+                   "content": [], "stop_reason": null, "stop_sequence": null,
+                   "usage": {"input_tokens": 0, "cache_creation_input_tokens": 0,
+                             "cache_read_input_tokens": 0, "output_tokens": 0}})
+        );
+        assert_eq!(
+            events[2].1["content_block"],
+            json!({"type": "thinking", "thinking": "", "signature": ""})
+        );
+        assert_eq!(
+            events[3].1["delta"],
+            json!({"type": "thinking_delta", "thinking": "**Greeting** the user"})
+        );
+        assert_eq!(
+            events[4].1["delta"],
+            json!({"type": "signature_delta", "signature": "codex-router.reasoning.v1:gAAAAB"})
+        );
+        assert_eq!(
+            events[6].1,
+            json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}})
+        );
+        assert_eq!(texts(&events), "Hello, wörld 👋");
+        assert_eq!(
+            events[10].1,
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                   "usage": {"input_tokens": 56, "cache_creation_input_tokens": 0,
+                             "cache_read_input_tokens": 64, "output_tokens": 30}})
+        );
+
+        // Without thinking asked for, reasoning stays out and the text is block 0.
+        let (events, _) = run(&events_of(TEXT_STREAM), opts(false, &[]));
+        assert_eq!(events[2].1["content_block"]["type"], "text");
+        assert_eq!(events[2].1["index"], 0);
+    }
+
+    #[test]
+    fn tool_calls_stream_as_input_json() {
+        let events = [
+            json!({"type": "response.created", "response": {"id": "resp_t"}}),
+            json!({"type": "response.output_item.added", "output_index": 0, "item": {"id": "fc_1", "type": "function_call", "call_id": "toolu_A", "name": "get_weather", "arguments": ""}}),
+            json!({"type": "response.function_call_arguments.delta", "item_id": "fc_1", "output_index": 0, "delta": "{\"city\":"}),
+            json!({"type": "response.function_call_arguments.delta", "item_id": "fc_1", "output_index": 0, "delta": "\"Paris\"}"}),
+            json!({"type": "response.output_item.done", "output_index": 0, "item": {"id": "fc_1", "type": "function_call", "call_id": "toolu_A", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}),
+            // A call with no argument deltas: its arguments come whole.
+            json!({"type": "response.output_item.done", "output_index": 1, "item": {"id": "fc_2", "type": "function_call", "call_id": "toolu_B", "name": "get_time", "arguments": "{}"}}),
+            json!({"type": "response.incomplete", "response": {"id": "resp_t", "output": [], "incomplete_details": {"reason": "max_output_tokens"}}}),
+        ];
+        let (out, end) = run(&events, opts(false, &[]));
+        end.unwrap();
+        assert_eq!(
+            out[2].1["content_block"],
+            json!({"type": "tool_use", "id": "toolu_A", "name": "get_weather", "input": {}})
+        );
+        let json: Vec<&str> = out
+            .iter()
+            .filter_map(|(_, d)| d.pointer("/delta/partial_json").and_then(Value::as_str))
+            .collect();
+        assert_eq!(json, ["{\"city\":", "\"Paris\"}", "{}"]);
+        assert_eq!(out[6].1["content_block"]["id"], "toolu_B");
+        assert_eq!(out[6].1["index"], 1);
+        // Incomplete wins over tool_use: the answer was cut at the token limit.
+        assert_eq!(out[out.len() - 2].1["delta"]["stop_reason"], "max_tokens");
+    }
+
+    #[test]
+    fn stop_sequences_end_the_answer_wherever_the_pieces_split() {
+        let text = "one two STOP three";
+        for split in 1..text.len() {
+            let (a, b) = text.split_at(split);
+            let (out, end) = run(&text_stream(&[a, b]), opts(false, &["STOP", "xyz"]));
+            end.unwrap();
+            assert_eq!(texts(&out), "one two ", "split at {split}");
+            let delta = &out[out.len() - 2].1["delta"];
+            assert_eq!(delta["stop_reason"], "stop_sequence");
+            assert_eq!(delta["stop_sequence"], "STOP");
+            assert_eq!(names(&out).last(), Some(&"message_stop"));
+        }
+        // Held-back text that turns out not to be a stop sequence is sent.
+        let (out, end) = run(
+            &text_stream(&["Pre ST", "OX ", "end S"]),
+            opts(false, &["STOP"]),
+        );
+        end.unwrap();
+        assert_eq!(texts(&out), "Pre STOX end S");
+        assert_eq!(out[out.len() - 2].1["delta"]["stop_reason"], "end_turn");
+        // Multi-byte characters are never split.
+        let (out, _) = run(
+            &text_stream(&["wörld 👋", "🤖 done"]),
+            opts(false, &["👋🤖"]),
+        );
+        assert_eq!(texts(&out), "wörld ");
+    }
+
+    #[test]
+    fn a_cut_or_failed_stream_ends_in_an_error_event() {
+        let mut events = events_of(TEXT_STREAM);
+        events.pop();
+        let (out, end) = run(&events, opts(false, &[]));
+        assert_eq!(end, Err(StreamError::Truncated));
+        assert!(!names(&out).contains(&"message_stop"));
+
+        let (_, end) = run(&failed_stream(), opts(false, &[]));
+        assert!(matches!(end, Err(StreamError::Failed { .. })));
+
+        // On the wire: the relay's end() gives `event: error`, never message_stop.
+        let cut = &TEXT_STREAM[..TEXT_STREAM.find("event: response.completed").unwrap()];
+        let mut t = MessagesStreamTranslator::new(opts(false, &[]));
+        let Translated { state, .. } = t.chunk(Bytes::new(), &decode_all(cut.as_bytes()));
+        assert_eq!(state, AnswerState::Open);
+        let last = String::from_utf8(t.end().unwrap().to_vec()).unwrap();
+        assert!(
+            last.starts_with(
+                "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\""
+            ),
+            "{last}"
+        );
+
+        let whole = Bytes::from_static(TEXT_STREAM.as_bytes());
+        let mut t = MessagesStreamTranslator::new(opts(false, &[]));
+        let Translated { out, state } = t.chunk(whole.clone(), &decode_all(&whole));
+        assert_eq!(state, AnswerState::Complete);
+        let wire = String::from_utf8(out.unwrap().to_vec()).unwrap();
+        assert!(
+            wire.starts_with("event: message_start\ndata: {\"type\":\"message_start\""),
+            "{wire}"
+        );
+        assert!(
+            wire.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+            "{wire}"
+        );
+        assert_eq!(t.end(), None);
+    }
+}
