@@ -1,7 +1,8 @@
 //! A Messages conversation's messages as Responses input items, in order:
 //!
 //! - user `text`, `image` (base64 or URL) and `document` (PDF as base64 or URL, plain text)
-//!   blocks → a user message's `input_text`, `input_image`, `input_file` parts;
+//!   blocks → a user message's `input_text`, `input_image`, `input_file` parts; a `system`
+//!   message between the turns (Claude Code sends them) → a developer message in place;
 //! - user `tool_result` (content a string or text and image blocks; `is_error` puts
 //!   `Error: ` before its text) → a `function_call_output` with the same `call_id`;
 //! - assistant `text` → an assistant message; `tool_use` → a `function_call` with the same
@@ -28,18 +29,20 @@ pub(super) fn translate_message(
         Some(_) => return Err(wrong_type(format!("{path}.role"), "a string")),
         None => return Err(missing(format!("{path}.role"))),
     };
-    let assistant = match role {
-        "user" => false,
-        "assistant" => true,
+    let (assistant, role) = match role {
+        "user" => (false, "user"),
+        "assistant" => (true, "assistant"),
+        // Claude Code puts system messages between the turns: developer messages in place.
+        "system" => (false, "developer"),
         other => {
             return Err(invalid(
                 format!("{path}.role"),
-                format!("unknown role '{other}' (expected user or assistant)"),
+                format!("unknown role '{other}' (expected user, assistant or system)"),
             ));
         }
     };
     let content_path = format!("{path}.content");
-    let mut parts = Parts::new(assistant);
+    let mut parts = Parts::new(role);
     match non_null(obj, "content") {
         Some(Value::String(s)) => parts.text(s),
         Some(Value::Array(blocks)) => {
@@ -67,20 +70,20 @@ pub(super) fn translate_message(
 /// The content parts of the message being built, flushed as one message item before an item
 /// of another kind (a tool call or result) and at the end.
 struct Parts {
-    assistant: bool,
+    role: &'static str,
     parts: Vec<Value>,
 }
 
 impl Parts {
-    fn new(assistant: bool) -> Self {
+    fn new(role: &'static str) -> Self {
         Self {
-            assistant,
+            role,
             parts: Vec::new(),
         }
     }
 
     fn text(&mut self, text: &str) {
-        let kind = if self.assistant {
+        let kind = if self.role == "assistant" {
             "output_text"
         } else {
             "input_text"
@@ -92,10 +95,9 @@ impl Parts {
         if self.parts.is_empty() {
             return;
         }
-        let role = if self.assistant { "assistant" } else { "user" };
         input.push(json!({
             "type": "message",
-            "role": role,
+            "role": self.role,
             "content": std::mem::take(&mut self.parts),
         }));
     }
