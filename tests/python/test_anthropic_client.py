@@ -96,7 +96,7 @@ def test_streamed_answer_has_anthropics_event_sequence(stack):
         assert r.headers["content-type"].startswith("text/event-stream")
         wire = r.read().decode()
     names = [line.removeprefix("event: ") for line in wire.splitlines() if line.startswith("event: ")]
-    assert names[:4] == ["message_start", "ping", "content_block_start", "content_block_delta"]
+    assert names[:4] == ["message_start", "content_block_start", "ping", "content_block_delta"]
     assert names[-3:] == ["content_block_stop", "message_delta", "message_stop"]
     for line in wire.splitlines():
         if line.startswith("data: "):

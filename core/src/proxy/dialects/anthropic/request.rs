@@ -491,13 +491,27 @@ mod tests {
     }
 
     #[test]
+    fn system_messages_between_turns_stay_in_place_as_developer_messages() {
+        let t = translate(json!({"model": "m", "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": [{"type": "text", "text": "<reminder>"}]},
+            {"role": "user", "content": "again"}]}));
+        assert_eq!(
+            t.body["input"][1],
+            json!({"type": "message", "role": "developer",
+                   "content": [{"type": "input_text", "text": "<reminder>"}]})
+        );
+        assert_eq!(t.body["input"][2]["role"], "user");
+    }
+
+    #[test]
     fn bad_fields_are_named() {
         let cases = [
             (json!([]), "body"),
             (json!({"messages": []}), "model"),
             (json!({"model": "m"}), "messages"),
             (
-                json!({"model": "m", "messages": [{"role": "system", "content": "x"}]}),
+                json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]}),
                 "messages[0].role",
             ),
             (

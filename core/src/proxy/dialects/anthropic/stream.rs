@@ -1,5 +1,6 @@
 //! The backend's Responses stream translated into Anthropic's Messages events as it comes:
-//! `message_start` and `ping`, then per content block `content_block_start`, its
+//! `message_start`, then per content block `content_block_start` (the first followed by a
+//! `ping`, where Anthropic sends it), its
 //! `content_block_delta`s (`text_delta`, `input_json_delta`, `thinking_delta`,
 //! `signature_delta`) and `content_block_stop`, then `message_delta` (stop reason, usage)
 //! and `message_stop`. A failed, cut or stalled upstream ends the stream with an `error`
@@ -201,7 +202,7 @@ impl MessagesStreamTranslator {
         }
     }
 
-    /// `message_start` and a `ping`, once.
+    /// `message_start`, once.
     fn start(&mut self, out: &mut Vec<MessagesEvent>, response: Option<&Value>) {
         if self.started {
             return;
@@ -222,7 +223,6 @@ impl MessagesStreamTranslator {
                 "usage": {"input_tokens": 0, "cache_creation_input_tokens": 0,
                           "cache_read_input_tokens": 0, "output_tokens": 0}}}),
         ));
-        out.push(("ping", json!({"type": "ping"})));
     }
 
     /// Makes the block of item `key` the open one (closing another), unless that item's
@@ -253,6 +253,10 @@ impl MessagesStreamTranslator {
             "content_block_start",
             json!({"type": "content_block_start", "index": index, "content_block": block}),
         ));
+        if index == 0 {
+            // Where Anthropic sends its first ping: after the first block's start.
+            out.push(("ping", json!({"type": "ping"})));
+        }
         self.open = Some(OpenBlock { key, index, kind });
     }
 
@@ -629,8 +633,8 @@ mod tests {
             names(&events),
             [
                 "message_start",
-                "ping",
                 "content_block_start",
+                "ping",
                 "content_block_delta",
                 "content_block_delta",
                 "content_block_stop",
@@ -650,7 +654,7 @@ mod tests {
                              "cache_read_input_tokens": 0, "output_tokens": 0}})
         );
         assert_eq!(
-            events[2].1["content_block"],
+            events[1].1["content_block"],
             json!({"type": "thinking", "thinking": "", "signature": ""})
         );
         assert_eq!(
@@ -675,8 +679,8 @@ mod tests {
 
         // Without thinking asked for, reasoning stays out and the text is block 0.
         let (events, _) = run(&events_of(TEXT_STREAM), opts(false, &[]));
-        assert_eq!(events[2].1["content_block"]["type"], "text");
-        assert_eq!(events[2].1["index"], 0);
+        assert_eq!(events[1].1["content_block"]["type"], "text");
+        assert_eq!(events[1].1["index"], 0);
     }
 
     #[test]
@@ -694,7 +698,7 @@ mod tests {
         let (out, end) = run(&events, opts(false, &[]));
         end.unwrap();
         assert_eq!(
-            out[2].1["content_block"],
+            out[1].1["content_block"],
             json!({"type": "tool_use", "id": "toolu_A", "name": "get_weather", "input": {}})
         );
         let json: Vec<&str> = out
