@@ -81,6 +81,8 @@ def test_claude_p_answers_through_the_router(stack, tmp_path):
     assert body["instructions"]  # Claude Code's system prompt
     assert body["tools"] and all(t["type"] == "function" for t in body["tools"])
     assert "max_output_tokens" not in body and "temperature" not in body
+    # Claude Code's session id is the prompt cache key.
+    assert body["prompt_cache_key"] == out["session_id"]
 
 
 def test_claude_code_runs_a_tool_call(stack, tmp_path):
@@ -100,6 +102,9 @@ def test_claude_code_runs_a_tool_call(stack, tmp_path):
     result = [i for i in items if i["type"] == "function_call_output"][-1]
     assert call["name"] == "Bash" and json.loads(call["arguments"])["command"] == command
     assert result["call_id"] == call["call_id"]
+    # Claude Code gave the thinking back with the tool result: the reasoning is restored.
+    reasoning = [i for i in items if i["type"] == "reasoning"]
+    assert reasoning and reasoning[-1]["encrypted_content"]
 
 
 def test_a_switch_between_two_runs(stack, tmp_path):
