@@ -2,6 +2,8 @@
 //! backend's Responses API, both ways, and each with the route that serves a ChatGPT
 //! profile (`route.rs`, sending through the account layer):
 //!
+//! - [`anthropic`]: Anthropic's Messages (Claude Code): request translation, stream
+//!   translation, whole-answer assembly, Anthropic's errors, `count_tokens`;
 //! - [`chat`]: Chat Completions: request translation, stream translation, whole-answer
 //!   assembly;
 //! - [`responses`]: Responses, relayed: stream pass-through, whole-answer assembly;
