@@ -3,6 +3,7 @@
 use crate::Command;
 use crate::auth_commands;
 use crate::output;
+use codex_router_core::claude_config;
 use codex_router_core::codex_config::CredentialStore;
 use codex_router_core::codex_config::provider::{self, SetupOptions};
 use codex_router_core::home::CodexHome;
@@ -114,7 +115,39 @@ pub fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::SetupClaude {
+            port,
+            profile,
+            remove,
+        } => setup_claude(store.home(), port, profile.as_deref(), remove),
     }
+}
+
+/// `setup-claude`: Claude Code's settings.json pointed at the endpoint, or (`remove`) not.
+fn setup_claude(
+    home: &CodexHome,
+    port: Option<u16>,
+    profile: Option<&str>,
+    remove: bool,
+) -> Result<(), String> {
+    let dir = claude_config::claude_dir().map_err(|e| e.to_string())?;
+    let done = if remove {
+        claude_config::remove(&dir)
+    } else {
+        claude_config::setup(home, &dir, port, profile)
+    }
+    .map_err(|e| e.to_string())?;
+    let path = done.path.display();
+    match (&done.base_url, done.changed) {
+        (Some(url), true) => println!("Claude Code now sends to {url} ({path})"),
+        (Some(url), false) => println!("Claude Code already sends to {url} ({path})"),
+        (None, true) => println!("Claude Code no longer uses the router ({path})"),
+        (None, false) => println!("Claude Code was not set up to use the router ({path})"),
+    }
+    if done.local_key {
+        println!("The endpoint's local key is Claude Code's token (ANTHROPIC_AUTH_TOKEN).");
+    }
+    Ok(())
 }
 
 /// Brings stale usage figures up to date (a short, concurrent fetch; failures only logged).

@@ -143,6 +143,19 @@ enum Command {
         #[arg(long, conflicts_with_all = ["port", "env_key", "no_default"])]
         remove: bool,
     },
+    /// Point Claude Code at the endpoint's Messages routes (env.ANTHROPIC_BASE_URL in
+    /// ~/.claude/settings.json, keeping every other key); --remove takes it out again
+    SetupClaude {
+        /// The port `serve` listens on (default: router/state.json, else 9876)
+        #[arg(long)]
+        port: Option<u16>,
+        /// Always use profile NAME for Claude Code, whatever is active
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// Remove what setup-claude added
+        #[arg(long, conflicts_with_all = ["port", "profile"])]
+        remove: bool,
+    },
 }
 
 fn main() -> ExitCode {

@@ -218,6 +218,14 @@ fn main() {
         body: chat(true),
         direct_auth: None,
     };
+    // The same request in Anthropic's dialect (a non-Claude model name: no mapped effort, so
+    // the backend does the same work as for the direct request).
+    let via_messages = Target {
+        url: format!("{}/v1/messages", router.url),
+        body: json!({"model": "gpt-5.5", "max_tokens": 1024, "stream": true,
+                     "messages": [{"role": "user", "content": "Hello there, how are you today?"}]}),
+        direct_auth: None,
+    };
     let via_chat = Target {
         url: format!("{}/v1/chat/completions", router.url),
         body: chat(false),
@@ -240,7 +248,7 @@ fn main() {
     let idle_rss = rss_kib(pid);
 
     // ---- added latency ----------------------------------------------------------------------
-    let routes: [(&str, &Target); 5] = [
+    let routes: [(&str, &Target); 6] = [
         ("POST /v1/responses (stream, passthrough)", &via_responses),
         (
             "POST /v1/chat/completions (stream, translated)",
@@ -255,6 +263,7 @@ fn main() {
             "POST /api/chat (Ollama, non-stream, assembled)",
             &via_ollama,
         ),
+        ("POST /v1/messages (stream, translated)", &via_messages),
     ];
     rt.block_on(async {
         for _ in 0..200 {

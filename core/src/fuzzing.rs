@@ -9,6 +9,7 @@ use crate::auth_file::{AuthFile, Identity};
 use crate::claims;
 use crate::home::ProfileName;
 use crate::login::browser::{self, CallbackParams};
+use crate::proxy::dialects::anthropic;
 use crate::proxy::dialects::chat::{
     self, ChatCompletionAssembler, ChatStreamOptions, ChatStreamTranslator, ChatTranslation,
 };
@@ -17,6 +18,7 @@ use crate::proxy::errors::StreamError;
 use crate::proxy::sse::{self, SseDecoder, SseError, SseEvent};
 use crate::proxy::upstream::apply_chatgpt_quirks;
 use crate::secret::Secret;
+use crate::settings::AnthropicSettings;
 use serde_json::Value;
 use std::path::{Component, Path};
 
@@ -27,6 +29,7 @@ pub const TARGETS: &[&str] = &[
     "chat_request",
     "sse_stream",
     "login_callback",
+    "messages_request",
 ];
 
 /// Runs the target called `name` on `data`; `false` when there is no such target.
@@ -37,6 +40,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "chat_request" => chat_request(data),
         "sse_stream" => sse_stream(data),
         "login_callback" => login_callback(data),
+        "messages_request" => messages_request(data),
         _ => return false,
     }
     true
@@ -169,6 +173,35 @@ pub fn chat_request(data: &[u8]) {
     let mut passthrough = request;
     if apply_chatgpt_quirks(&mut passthrough).is_ok() {
         check_quirks(&passthrough);
+    }
+}
+
+/// An Anthropic Messages request body: [`anthropic::messages_to_responses`] gives a
+/// Responses body the quirks accept (model, input list, `stream:true`, `store:false`, no
+/// empty stop sequence) or an error naming a field; [`anthropic::count_tokens`] counts
+/// exactly the requests that translate.
+pub fn messages_request(data: &[u8]) {
+    let Ok(request) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let settings = AnthropicSettings::default();
+    let headers = axum::http::HeaderMap::new();
+    let translated = anthropic::messages_to_responses(&request, &headers, &settings);
+    let counted = anthropic::count_tokens(&request, &headers, &settings);
+    assert_eq!(translated.is_ok(), counted.is_ok());
+    match translated {
+        Ok(t) => {
+            assert!(t.body["model"].as_str().is_some_and(|m| !m.is_empty()));
+            assert!(t.body["input"].is_array());
+            assert!(t.stop_sequences.iter().all(|s| !s.is_empty()));
+            let mut body = t.body;
+            apply_chatgpt_quirks(&mut body).expect("a translated request passes the quirks");
+            check_quirks(&body);
+        }
+        Err(e) => {
+            let error = e.error_body();
+            assert_eq!(error["error"]["param"].as_str(), Some(e.field()));
+        }
     }
 }
 

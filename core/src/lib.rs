@@ -3,6 +3,7 @@
 
 pub mod auth_file;
 pub mod claims;
+pub mod claude_config;
 pub mod codex_config;
 pub mod codex_keyring;
 pub mod events;

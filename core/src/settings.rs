@@ -44,6 +44,8 @@ pub struct Settings {
     pub usage: UsageSettings,
     /// Moving to another account when the active one hits its usage limit.
     pub failover: FailoverSettings,
+    /// Anthropic's Messages API on the local endpoint (Claude Code).
+    pub anthropic: AnthropicSettings,
     /// Sections added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -187,6 +189,77 @@ impl Default for FailoverSettings {
     }
 }
 
+/// Anthropic's Messages API on the local endpoint: which Codex model serves a Claude model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnthropicSettings {
+    /// Claude model names to Codex models. A key is an exact model name
+    /// (`claude-sonnet-4-5-20250929`), a family (`opus`, `sonnet`, `haiku`: any Claude model
+    /// whose name contains it) or `*` (any other Claude model); exact names win, then the
+    /// longest family. A name that is not a Claude model (not starting with `claude`) goes to
+    /// the backend as it is.
+    pub models: std::collections::BTreeMap<String, ClaudeModelTarget>,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The Codex model (and reasoning effort) that serves a Claude model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaudeModelTarget {
+    /// The Codex model, e.g. `gpt-5.5`.
+    pub model: String,
+    /// The reasoning effort when the request does not ask for thinking (`low`, `medium`,
+    /// `high`); `None`: the model's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+}
+
+impl Default for AnthropicSettings {
+    /// `opus` → `gpt-5.5` at high effort, `sonnet` → `gpt-5.5` at medium effort, `haiku` →
+    /// `gpt-5.4-mini` at low effort, any other Claude model (`*`) → `gpt-5.5` at medium
+    /// effort.
+    fn default() -> Self {
+        let target = |model: &str, effort: &str| ClaudeModelTarget {
+            model: model.into(),
+            effort: Some(effort.into()),
+        };
+        Self {
+            models: [
+                ("*".to_owned(), target("gpt-5.5", "medium")),
+                ("opus".to_owned(), target("gpt-5.5", "high")),
+                ("sonnet".to_owned(), target("gpt-5.5", "medium")),
+                ("haiku".to_owned(), target("gpt-5.4-mini", "low")),
+            ]
+            .into(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl AnthropicSettings {
+    /// The Codex model serving `model`: an exact entry, else the longest family whose name
+    /// the model contains, else `*` (for Claude models only), else `None` (the name goes
+    /// through as is).
+    pub fn target(&self, model: &str) -> Option<&ClaudeModelTarget> {
+        if let Some(t) = self.models.get(model) {
+            return Some(t);
+        }
+        let lower = model.to_ascii_lowercase();
+        if !lower.starts_with("claude") {
+            return None;
+        }
+        self.models
+            .iter()
+            .filter(|(family, _)| {
+                *family != "*" && lower.contains(family.to_ascii_lowercase().as_str())
+            })
+            .max_by_key(|(family, _)| family.len())
+            .map(|(_, t)| t)
+            .or_else(|| self.models.get("*"))
+    }
+}
+
 impl Settings {
     /// Reads `router/state.json` (defaults when missing) and applies the environment.
     pub fn load(home: &CodexHome) -> Result<Self, SettingsError> {
@@ -306,6 +379,35 @@ mod tests {
             std::fs::write(home.state_file(), s).unwrap();
         }
         (dir, home)
+    }
+
+    #[test]
+    fn claude_models_map_by_exact_name_then_longest_family() {
+        let (_d, home) = home_with(Some(
+            r#"{"anthropic": {"models": {"claude-sonnet-4-6": {"model": "gpt-5.2-codex"},
+                                          "sonnet": {"model": "gpt-5.4", "effort": "low"}}}}"#,
+        ));
+        let a = Settings::load_with_env(&home, |_| None).unwrap().anthropic;
+        assert_eq!(
+            a.target("claude-sonnet-4-6").unwrap().model,
+            "gpt-5.2-codex"
+        );
+        let t = a.target("Claude-Sonnet-4-5-20250929").unwrap();
+        assert_eq!(
+            (t.model.as_str(), t.effort.as_deref()),
+            ("gpt-5.4", Some("low"))
+        );
+        assert!(a.target("claude-opus-4-7").is_none()); // the file's table replaces the defaults
+        assert!(a.target("gpt-5.2-codex").is_none());
+
+        let d = AnthropicSettings::default();
+        assert_eq!(
+            d.target("claude-opus-4-7").unwrap().effort.as_deref(),
+            Some("high")
+        );
+        assert_eq!(d.target("claude-haiku-4-5").unwrap().model, "gpt-5.4-mini");
+        assert_eq!(d.target("claude-mythos-5").unwrap().model, "gpt-5.5");
+        assert!(d.target("sonnet-but-not-claude").is_none());
     }
 
     #[test]

@@ -6,4 +6,5 @@ mod auth;
 mod cli;
 mod keyring;
 mod logs;
+mod setup_claude;
 mod setup_codex;

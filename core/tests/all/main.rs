@@ -2,6 +2,7 @@
 //! One test binary for the crate (a binary per file costs a link each); each file below
 //! is a module.
 
+mod anthropic;
 mod attacks;
 mod auth;
 mod codex_keyring;

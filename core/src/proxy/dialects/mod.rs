@@ -2,6 +2,8 @@
 //! backend's Responses API, both ways, and each with the route that serves a ChatGPT
 //! profile (`route.rs`, sending through the account layer):
 //!
+//! - [`anthropic`]: Anthropic's Messages (Claude Code): request translation, stream
+//!   translation, whole-answer assembly, Anthropic's errors, `count_tokens`;
 //! - [`chat`]: Chat Completions: request translation, stream translation, whole-answer
 //!   assembly;
 //! - [`responses`]: Responses, relayed: stream pass-through, whole-answer assembly;
@@ -15,6 +17,7 @@
 //! for streamed answers, an assembler for whole ones, and a `route.rs`; the server's router
 //! table (`server/mod.rs`) gets its paths and `server/handlers.rs` a handler that calls it.
 
+pub mod anthropic;
 pub mod chat;
 mod events;
 pub mod models;

@@ -4,12 +4,12 @@
 //! ([`crate::proxy::dialects`]). Also `/health` and the 404 for anything else.
 
 use super::AppState;
-use super::body::{decode_body, parse_json};
+use super::body::{decode_body, parse_json, read_body};
 use super::guards::has_key;
 use super::pass_through::forward_api_key;
 use super::request::{Incoming, Params, body_and_profile, get_request, result, served, split};
 use crate::proxy::accounts::Active;
-use crate::proxy::dialects::{chat, models, responses};
+use crate::proxy::dialects::{anthropic, chat, models, responses};
 use crate::proxy::errors::{ProxyError, json_response};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -83,6 +83,8 @@ pub(super) async fn responses(
 enum Dialect {
     Chat,
     Responses,
+    /// Anthropic's Messages: translated for API-key profiles too.
+    Messages,
 }
 
 /// A model request: read the body, pick the profile (pinned or active), forward an API-key
@@ -103,14 +105,15 @@ async fn model_request(
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    let name = match active.as_ref() {
-        Active::ApiKey { key, .. } => {
+    let api_key = match active.as_ref() {
+        Active::ApiKey { key, .. } if !matches!(dialect, Dialect::Messages) => {
             let r = forward_api_key(&st, key, Method::POST, &inc, Some(body)).await;
             return result(r, active.name());
         }
-        Active::ChatGpt { name } => name,
+        Active::ApiKey { key, .. } => Some(key),
+        Active::ChatGpt { .. } => None,
     };
-    let mut served_by = name.clone();
+    let mut served_by = active.name().to_owned();
     let failover = params.may_fail_over();
     let decoded = match decode_body(&inc.headers, body, st.body_limit, &st.decode_budget).await {
         Ok(decoded) => decoded,
@@ -121,16 +124,66 @@ async fn model_request(
         Err(e) => return result(Err(e), &served_by),
     };
     let (accounts, headers) = (&st.accounts, &inc.headers);
-    let r = match dialect {
-        Dialect::Chat => {
+    let r = match (dialect, api_key) {
+        (Dialect::Chat, _) => {
             chat::via_chatgpt(accounts, &mut served_by, failover, headers, request).await
         }
-        Dialect::Responses => {
+        (Dialect::Responses, _) => {
             responses::via_chatgpt(accounts, &mut served_by, failover, headers, request).await
+        }
+        (Dialect::Messages, Some(key)) => {
+            anthropic::via_api_key(accounts, key, headers, request, &st.anthropic).await
+        }
+        (Dialect::Messages, None) => {
+            let settings = &st.anthropic;
+            anthropic::via_chatgpt(
+                accounts,
+                &mut served_by,
+                failover,
+                headers,
+                request,
+                settings,
+            )
+            .await
         }
     };
     drop(decoded);
     result(r, &served_by)
+}
+
+// ---- Anthropic's Messages ------------------------------------------------------------------
+
+/// `POST /v1/messages` ([`anthropic::via_chatgpt`], [`anthropic::via_api_key`]).
+pub(super) async fn messages(
+    State(st): State<Arc<AppState>>,
+    params: Params,
+    req: Request,
+) -> Response {
+    let (inc, body) = split(req);
+    model_request(st, params, inc, body, Dialect::Messages).await
+}
+
+/// `POST /v1/messages/count_tokens` ([`anthropic::count_tokens`]): counted here, nothing
+/// goes upstream.
+pub(super) async fn count_tokens(State(st): State<Arc<AppState>>, req: Request) -> Response {
+    let (inc, body) = split(req);
+    if inc.method != Method::POST {
+        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
+    }
+    let counted = async {
+        let bytes = read_body(body, st.body_limit).await?;
+        let decoded = decode_body(&inc.headers, bytes, st.body_limit, &st.decode_budget).await?;
+        let request = parse_json(&decoded.bytes)?;
+        Ok::<_, ProxyError>(anthropic::count_tokens(
+            &request,
+            &inc.headers,
+            &st.anthropic,
+        )?)
+    };
+    match counted.await {
+        Ok(n) => json_response(StatusCode::OK, &json!({ "input_tokens": n })),
+        Err(e) => e.into_response(),
+    }
 }
 
 // ---- the model list -------------------------------------------------------------------------
@@ -141,6 +194,9 @@ pub(super) async fn models(
     params: Params,
     req: Request,
 ) -> Response {
+    if req.headers().contains_key("anthropic-version") && req.method() == Method::GET {
+        return json_response(StatusCode::OK, &anthropic::model_list(&st.anthropic));
+    }
     let (inc, active) = match get_request(&st, &params, req).await {
         Ok(x) => x,
         Err(resp) => return resp,
@@ -177,7 +233,7 @@ pub(super) async fn model(
 /// Anything outside `/health` and `/v1`: 404, naming what the endpoint serves.
 pub(super) async fn not_found(req: Request) -> Response {
     ProxyError::NotFound(format!(
-        "no route for {} {}; this endpoint serves /v1/chat/completions, /v1/responses, /v1/models and /health",
+        "no route for {} {}; this endpoint serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/models, Ollama's /api/… and /health",
         req.method(),
         req.uri().path()
     ))

@@ -27,10 +27,12 @@ pub use connections::{ConnectionLimits, raise_file_limit};
 use self::connections::{Busy, BusyBody, Connections, ErrorBodies};
 use self::guards::{guard, log_request, peer_allowed};
 use super::accounts::{Accounts, AccountsConfig};
+use super::dialects::anthropic;
 use super::errors::ProxyError;
 use crate::home::CodexHome;
 use crate::refresh::Refresher;
 use crate::secret::Secret;
+use crate::settings::AnthropicSettings;
 use axum::Router;
 use axum::body::Body;
 use axum::middleware;
@@ -64,6 +66,8 @@ struct AppState {
     connections: Arc<Connections>,
     /// Decoded bytes of compressed bodies in memory, in KiB permits.
     decode_budget: Arc<tokio::sync::Semaphore>,
+    /// Anthropic's Messages routes: which Codex model serves a Claude model.
+    anthropic: AnthropicSettings,
 }
 
 /// A bound server, ready to run.
@@ -88,6 +92,7 @@ impl Server {
     /// Binds `addr` (port 0 = any free port).
     pub async fn bind(config: ServerConfig, addr: SocketAddr) -> Result<Self, ServerError> {
         let (listener, addr) = listen(addr).await?;
+        let anthropic = config.settings.anthropic.clone();
         let accounts = Accounts::new(AccountsConfig {
             home: config.home,
             settings: config.settings,
@@ -113,6 +118,7 @@ impl Server {
             limits: config.limits,
             connections: Connections::new(config.limits),
             decode_budget: Arc::new(tokio::sync::Semaphore::new(decode_kib)),
+            anthropic,
         });
         Ok(Self {
             state,
@@ -292,6 +298,9 @@ fn router(state: Arc<AppState>) -> Router {
         // OpenAI's model list: dialects/models
         .route("/models", any(handlers::models))
         .route("/models/{id}", any(handlers::model))
+        // Anthropic's Messages: dialects/anthropic (Claude Code adds `?beta=true`)
+        .route("/messages", any(handlers::messages))
+        .route("/messages/count_tokens", any(handlers::count_tokens))
         // Anything else: passed through to the profile's upstream, its path checked
         .fallback(pass_through::pass_through);
     let app = Router::new()
@@ -301,7 +310,9 @@ fn router(state: Arc<AppState>) -> Router {
     let app = ollama_routes(ollama_routes(app, ""), "/p/{profile}");
     app.fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
+        // Ollama's and Anthropic's requests get their own error shapes, the guards' too
         .layer(middleware::from_fn(ollama::ollama_errors))
+        .layer(middleware::from_fn(anthropic::anthropic_errors))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
