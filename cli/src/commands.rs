@@ -11,7 +11,8 @@ use codex_router_core::settings::Settings;
 use codex_router_core::store::{Store, StoreError};
 use codex_router_core::usage;
 use codex_router_core::view::messages::{
-    RESTART_HINT, UNSAVED_LOGIN, empty_home_hint, removal_summary, setup_summary,
+    RESTART_HINT, UNSAVED_LOGIN, claude_setup_summary, empty_home_hint, removal_summary,
+    setup_summary,
 };
 use codex_router_core::view::{ProfileRow, StatusView};
 use std::io::{BufRead, IsTerminal, Write};
@@ -137,15 +138,8 @@ fn setup_claude(
         claude_config::setup(home, &dir, port, profile)
     }
     .map_err(|e| e.to_string())?;
-    let path = done.path.display();
-    match (&done.base_url, done.changed) {
-        (Some(url), true) => println!("Claude Code now sends to {url} ({path})"),
-        (Some(url), false) => println!("Claude Code already sends to {url} ({path})"),
-        (None, true) => println!("Claude Code no longer uses the router ({path})"),
-        (None, false) => println!("Claude Code was not set up to use the router ({path})"),
-    }
-    if done.local_key {
-        println!("The endpoint's local key is Claude Code's token (ANTHROPIC_AUTH_TOKEN).");
+    for line in claude_setup_summary(&done) {
+        println!("{line}");
     }
     Ok(())
 }

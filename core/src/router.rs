@@ -3,6 +3,7 @@
 //! the file watcher and the proactive refresher, so frontends never touch a file or socket.
 
 use crate::auth_file::AuthFile;
+use crate::claude_config::{self, ClaudeSetup, ClaudeSetupError, ClaudeSetupState};
 use crate::codex_config::CredentialStore;
 use crate::codex_config::provider::{
     self, Removal, SetupError, SetupOptions, SetupOutcome, SetupState,
@@ -43,6 +44,9 @@ pub enum RouterError {
     /// Codex's `config.toml` could not be read or changed.
     #[error(transparent)]
     Setup(#[from] SetupError),
+    /// Claude Code's `settings.json` could not be read or changed.
+    #[error(transparent)]
+    Claude(#[from] ClaudeSetupError),
     /// Bad input from the caller.
     #[error("{0}")]
     Invalid(String),
@@ -387,6 +391,24 @@ impl Router {
     /// active profile).
     pub fn codex_setup_state(&self) -> Result<SetupState, RouterError> {
         Ok(provider::state(self.home(), None)?)
+    }
+
+    /// Points Claude Code's `settings.json` (under `CLAUDE_CONFIG_DIR`, else `~/.claude`) at
+    /// the endpoint, pinned to `profile` when given, keeping every other key.
+    pub fn setup_claude(&self, profile: Option<&str>) -> Result<ClaudeSetup, RouterError> {
+        let dir = claude_config::claude_dir()?;
+        Ok(claude_config::setup(self.home(), &dir, None, profile)?)
+    }
+
+    /// Takes what [`Router::setup_claude`] wrote out of Claude Code's `settings.json`.
+    pub fn remove_claude_setup(&self) -> Result<ClaudeSetup, RouterError> {
+        Ok(claude_config::remove(&claude_config::claude_dir()?)?)
+    }
+
+    /// Whether Claude Code sends its requests to the endpoint.
+    pub fn claude_setup_state(&self) -> Result<ClaudeSetupState, RouterError> {
+        let dir = claude_config::claude_dir()?;
+        Ok(claude_config::state(self.home(), &dir)?)
     }
 
     /// Starts the local endpoint on `host:port` (port 0: any free port) and returns its

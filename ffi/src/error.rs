@@ -1,5 +1,6 @@
 //! The one error type that crosses the boundary, and the guard that turns a panic into it.
 
+use codex_router_core::claude_config::ClaudeSetupError;
 use codex_router_core::codex_config::provider::SetupError;
 use codex_router_core::home::HomeError;
 use codex_router_core::login::LoginError;
@@ -55,6 +56,10 @@ pub enum RouterError {
     /// (nothing was changed).
     #[error("{0}")]
     CodexConfig(String),
+    /// Claude Code's `settings.json` is not a JSON object (or its `env` is not one); nothing
+    /// was changed.
+    #[error("{0}")]
+    ClaudeConfig(String),
     /// Other bad input (an empty API key, a host that is not an IP address).
     #[error("{0}")]
     Invalid(String),
@@ -135,6 +140,18 @@ impl From<CoreError> for RouterError {
             CoreError::Setup(SetupError::Settings(SettingsError::File(_))) => {
                 RouterError::Io(message)
             }
+            CoreError::Claude(ClaudeSetupError::Invalid { .. }) => {
+                RouterError::ClaudeConfig(message)
+            }
+            CoreError::Claude(ClaudeSetupError::Name(_)) => RouterError::BadName(message),
+            CoreError::Claude(ClaudeSetupError::Settings(SettingsError::Invalid { .. })) => {
+                RouterError::Settings(message)
+            }
+            CoreError::Claude(
+                ClaudeSetupError::NoFolder
+                | ClaudeSetupError::File(_)
+                | ClaudeSetupError::Settings(SettingsError::File(_)),
+            ) => RouterError::Io(message),
             CoreError::Runtime(_) => RouterError::Other(message),
         }
     }

@@ -57,6 +57,18 @@ pub struct ClaudeSetup {
     pub changed: bool,
 }
 
+/// Whether Claude Code is set up to use the router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaudeSetupState {
+    /// Claude Code's `settings.json`.
+    pub path: PathBuf,
+    /// Its `ANTHROPIC_BASE_URL`, when it points at this machine (what [`remove`] takes out).
+    pub base_url: Option<String>,
+    /// Whether `base_url` is the endpoint in the router's settings now (or a profile pinned
+    /// under it); a set-up with another port, or a changed setting, makes it `false`.
+    pub current: bool,
+}
+
 /// Claude Code's folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
 pub fn claude_dir() -> Result<PathBuf, ClaudeSetupError> {
     let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
@@ -124,6 +136,38 @@ pub fn remove(claude_dir: &Path) -> Result<ClaudeSetup, ClaudeSetupError> {
         base_url: None,
         local_key: false,
         changed,
+    })
+}
+
+/// Whether Claude Code (settings in `claude_dir`) sends to the endpoint of `home`'s
+/// settings. A missing `settings.json` means "not set up".
+pub fn state(home: &CodexHome, claude_dir: &Path) -> Result<ClaudeSetupState, ClaudeSetupError> {
+    let path = claude_dir.join("settings.json");
+    let doc = match files::read_bounded(&path) {
+        Ok(bytes) => {
+            serde_json::from_slice::<Value>(&bytes).map_err(|e| ClaudeSetupError::Invalid {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?
+        }
+        Err(e) if e.is_not_found() => Value::Null,
+        Err(e) => return Err(e.into()),
+    };
+    let url = doc
+        .pointer(&format!("/env/{BASE_URL_VAR}"))
+        .and_then(Value::as_str)
+        .filter(|u| is_loopback_url(u))
+        .map(str::to_owned);
+    let expected = base_url(&Settings::load(home)?, None, None);
+    let current = url.as_deref().is_some_and(|u| {
+        u == expected
+            || u.strip_prefix(expected.as_str())
+                .is_some_and(|rest| rest.starts_with("/p/"))
+    });
+    Ok(ClaudeSetupState {
+        path,
+        base_url: url,
+        current,
     })
 }
 
@@ -238,6 +282,29 @@ mod tests {
                    "permissions": {"allow": ["Bash(ls)"]}})
         );
         assert!(!remove(&claude).unwrap().changed);
+    }
+
+    #[test]
+    fn state_says_whether_claude_code_sends_here() {
+        let (_d, home, claude) = dirs(Some(r#"{"proxy": {"port": 4321}}"#));
+        let none = state(&home, &claude).unwrap();
+        assert!(none.base_url.is_none() && !none.current);
+        setup(&home, &claude, None, Some("work")).unwrap();
+        let pinned = state(&home, &claude).unwrap();
+        assert_eq!(
+            pinned.base_url.as_deref(),
+            Some("http://127.0.0.1:4321/p/work")
+        );
+        assert!(pinned.current);
+        setup(&home, &claude, Some(1234), None).unwrap();
+        let elsewhere = state(&home, &claude).unwrap();
+        assert!(elsewhere.base_url.is_some() && !elsewhere.current);
+        std::fs::write(
+            claude.join("settings.json"),
+            r#"{"env": {"ANTHROPIC_BASE_URL": "https://gateway.example"}}"#,
+        )
+        .unwrap();
+        assert!(state(&home, &claude).unwrap().base_url.is_none());
     }
 
     #[test]

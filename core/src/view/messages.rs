@@ -1,7 +1,9 @@
 //! Sentences for moments: what to restart after a switch, what to do in an empty home or
-//! without a login, what a sign-in or a set-up of Codex did. Every frontend says the same.
+//! without a login, what a sign-in or a set-up of Codex or Claude Code did. Every frontend
+//! says the same.
 
 use super::phrases::account_words;
+use crate::claude_config::{ClaudeSetup, ClaudeSetupState, TOKEN_VAR};
 use crate::codex_config::CredentialStore;
 use crate::codex_config::provider::{KEY_ENV, PROVIDER_ID, Removal, SetupOutcome, SetupState};
 use crate::login::LoginOutcome;
@@ -165,6 +167,34 @@ pub fn setup_state_words(s: &SetupState) -> String {
     }
 }
 
+/// What setting up Claude Code (or removing that) did, a sentence a line.
+pub fn claude_setup_summary(done: &ClaudeSetup) -> Vec<String> {
+    let path = done.path.display();
+    let mut lines = vec![match (&done.base_url, done.changed) {
+        (Some(url), true) => format!("Claude Code now sends to {url} ({path})"),
+        (Some(url), false) => format!("Claude Code already sends to {url} ({path})"),
+        (None, true) => format!("Claude Code no longer uses the router ({path})"),
+        (None, false) => format!("Claude Code was not set up to use the router ({path})"),
+    }];
+    if done.local_key {
+        lines.push(format!(
+            "The endpoint's local key is Claude Code's token ({TOKEN_VAR})."
+        ));
+    }
+    lines
+}
+
+/// Whether Claude Code uses the router, in a sentence.
+pub fn claude_state_words(s: &ClaudeSetupState) -> String {
+    match (&s.base_url, s.current) {
+        (None, _) => "Claude Code is not set up to use Codex Router.".into(),
+        (Some(url), true) => format!("Claude Code sends its requests to Codex Router ({url})."),
+        (Some(url), false) => format!(
+            "Claude Code sends its requests to {url}, not where the router's settings say its endpoint listens; set it up again."
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +271,38 @@ mod tests {
         assert_eq!(
             removal_summary(&removal),
             "Removed the model provider 'codex-router' from /h/config.toml; Codex uses model_provider \"ollama\" again."
+        );
+    }
+
+    #[test]
+    fn claude_setup_in_words() {
+        let mut done = ClaudeSetup {
+            path: PathBuf::from("/c/settings.json"),
+            base_url: Some("http://127.0.0.1:9876/p/work".into()),
+            local_key: true,
+            changed: true,
+        };
+        assert_eq!(
+            claude_setup_summary(&done),
+            [
+                "Claude Code now sends to http://127.0.0.1:9876/p/work (/c/settings.json)",
+                "The endpoint's local key is Claude Code's token (ANTHROPIC_AUTH_TOKEN)."
+            ]
+        );
+        done.base_url = None;
+        done.local_key = false;
+        assert_eq!(
+            claude_setup_summary(&done),
+            ["Claude Code no longer uses the router (/c/settings.json)"]
+        );
+        let state = ClaudeSetupState {
+            path: done.path.clone(),
+            base_url: None,
+            current: false,
+        };
+        assert_eq!(
+            claude_state_words(&state),
+            "Claude Code is not set up to use Codex Router."
         );
     }
 }
