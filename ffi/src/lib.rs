@@ -7,12 +7,14 @@
 //! Generate bindings with the workspace's own generator (`scripts/bindings python DIR`,
 //! `scripts/bindings swift DIR`).
 
+mod claude_setup;
 mod error;
 mod events;
 mod phrases;
 mod records;
 mod router;
 
+pub use claude_setup::{ClaudeSetup, ClaudeSetupChange};
 pub use error::RouterError;
 pub use events::{RouterEvent, RouterListener};
 pub use phrases::{plan_label, restart_hint, suggest_profile_name, window_label};

@@ -1,6 +1,7 @@
 //! The `Router` and `LoginHandle` objects: thin wrappers over the core façade that map
 //! records and errors and keep network waits off the caller's thread.
 
+use crate::claude_setup::{ClaudeSetup, ClaudeSetupChange};
 use crate::error::{RouterError, guard};
 use crate::events::{Forwarder, RouterListener, forward};
 use crate::records::{
@@ -235,6 +236,23 @@ impl Router {
     /// Whether Codex sends its requests through the router.
     pub fn codex_setup_state(&self) -> Result<CodexSetup, RouterError> {
         guard(|| Ok(self.core.codex_setup_state()?.into()))
+    }
+
+    /// Points Claude Code's `settings.json` (under `CLAUDE_CONFIG_DIR`, else `~/.claude`) at
+    /// the endpoint, pinned to `profile` when given, keeping every other key.
+    #[uniffi::method(default(profile = None))]
+    pub fn setup_claude(&self, profile: Option<String>) -> Result<ClaudeSetupChange, RouterError> {
+        guard(|| Ok(self.core.setup_claude(profile.as_deref())?.into()))
+    }
+
+    /// Takes what `setup_claude` wrote out of Claude Code's `settings.json`.
+    pub fn remove_claude_setup(&self) -> Result<ClaudeSetupChange, RouterError> {
+        guard(|| Ok(self.core.remove_claude_setup()?.into()))
+    }
+
+    /// Whether Claude Code sends its requests to the endpoint.
+    pub fn claude_setup_state(&self) -> Result<ClaudeSetup, RouterError> {
+        guard(|| Ok(self.core.claude_setup_state()?.into()))
     }
 
     /// What to do when there are no profiles yet.

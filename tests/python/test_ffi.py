@@ -635,6 +635,34 @@ def test_setting_codex_up_and_removing_it_leaves_its_config_as_it_was(cr, home):
     assert (home.path / "config.toml").read_text() == "model = ["
 
 
+def test_setting_claude_code_up_and_removing_it_keeps_its_other_settings(cr, home, tmp_path, monkeypatch):
+    claude = tmp_path / "claude"
+    claude.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude))
+    settings = claude / "settings.json"
+    settings.write_text('{"theme": "dark"}')
+    router = cr.Router(str(home.path))
+    before = router.claude_setup_state()
+    assert (before.added, before.base_url) == (False, None)
+    assert before.summary == "Claude Code is not set up to use Codex Router."
+    change = router.setup_claude(profile="work")
+    assert change.changed and change.base_url == "http://127.0.0.1:9876/p/work"
+    assert change.summary == [f"Claude Code now sends to http://127.0.0.1:9876/p/work ({settings})"]
+    doc = json.loads(settings.read_text())
+    assert doc["theme"] == "dark" and doc["env"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9876/p/work"
+    state = router.claude_setup_state()
+    assert (state.added, state.current) == (True, True)
+    assert state.summary == "Claude Code sends its requests to Codex Router (http://127.0.0.1:9876/p/work)."
+    removed = router.remove_claude_setup()
+    assert removed.changed and removed.base_url is None
+    assert removed.summary == [f"Claude Code no longer uses the router ({settings})"]
+    assert json.loads(settings.read_text()) == {"theme": "dark"}
+    settings.write_text("[1]")
+    with pytest.raises(cr.RouterError.ClaudeConfig):
+        router.setup_claude()
+    assert settings.read_text() == "[1]"
+
+
 @pytest.mark.skipif(not ROUTER_BIN.exists(), reason="target/debug/codex-router is not built")
 def test_the_app_and_the_cli_use_the_same_words(cr, home):
     home.profile("work", chatgpt_auth("alice", "pro", valid=3 * 86400 + 600))

@@ -1015,6 +1015,11 @@ public protocol RouterProtocol: AnyObject, Sendable {
     func addApiKey(name: String, key: String, force: Bool) throws  -> LoginResult
     
     /**
+     * Whether Claude Code sends its requests to the endpoint.
+     */
+    func claudeSetupState() throws  -> ClaudeSetup
+    
+    /**
      * The Codex home in use.
      */
     func codexHome()  -> String
@@ -1060,6 +1065,11 @@ public protocol RouterProtocol: AnyObject, Sendable {
     func refreshProfile(name: String?) async throws  -> [RefreshReport]
     
     /**
+     * Takes what `setup_claude` wrote out of Claude Code's `settings.json`.
+     */
+    func removeClaudeSetup() throws  -> ClaudeSetupChange
+    
+    /**
      * Removes what `setup_codex` added (for `profile`, or the provider that follows the
      * active profile), putting back the `model_provider` it replaced.
      */
@@ -1084,6 +1094,12 @@ public protocol RouterProtocol: AnyObject, Sendable {
      * Turns failover on or off for every running endpoint; `SettingsChanged` follows.
      */
     func setFailoverEnabled(enabled: Bool) throws 
+    
+    /**
+     * Points Claude Code's `settings.json` (under `CLAUDE_CONFIG_DIR`, else `~/.claude`) at
+     * the endpoint, pinned to `profile` when given, keeping every other key.
+     */
+    func setupClaude(profile: String?) throws  -> ClaudeSetupChange
     
     /**
      * Adds the router as a model provider to Codex's `config.toml`, keeping every other
@@ -1242,6 +1258,18 @@ open func addApiKey(name: String, key: String, force: Bool = false)throws  -> Lo
 }
     
     /**
+     * Whether Claude Code sends its requests to the endpoint.
+     */
+open func claudeSetupState()throws  -> ClaudeSetup  {
+    return try  FfiConverterTypeClaudeSetup_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_claude_setup_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The Codex home in use.
      */
 open func codexHome() -> String  {
@@ -1350,6 +1378,18 @@ open func refreshProfile(name: String? = nil)async throws  -> [RefreshReport]  {
 }
     
     /**
+     * Takes what `setup_claude` wrote out of Claude Code's `settings.json`.
+     */
+open func removeClaudeSetup()throws  -> ClaudeSetupChange  {
+    return try  FfiConverterTypeClaudeSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_remove_claude_setup(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Removes what `setup_codex` added (for `profile`, or the provider that follows the
      * active profile), putting back the `model_provider` it replaced.
      */
@@ -1410,6 +1450,20 @@ open func setFailoverEnabled(enabled: Bool)throws   {try rustCallWithError(FfiCo
         FfiConverterBool.lower(enabled),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Points Claude Code's `settings.json` (under `CLAUDE_CONFIG_DIR`, else `~/.claude`) at
+     * the endpoint, pinned to `profile` when given, keeping every other key.
+     */
+open func setupClaude(profile: String? = nil)throws  -> ClaudeSetupChange  {
+    return try  FfiConverterTypeClaudeSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_setup_claude(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(profile),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1601,6 +1655,194 @@ public func FfiConverterTypeRouter_lower(_ value: Router) -> UInt64 {
 }
 
 
+
+
+/**
+ * Whether Claude Code sends its requests to the router (its `settings.json`).
+ */
+public struct ClaudeSetup: Equatable, Hashable {
+    /**
+     * Claude Code's `settings.json`.
+     */
+    public var path: String
+    /**
+     * Whether its `ANTHROPIC_BASE_URL` points at this machine (what a removal takes out).
+     */
+    public var added: Bool
+    /**
+     * That address, when it is there.
+     */
+    public var baseUrl: String?
+    /**
+     * Whether `base_url` is where the router's settings say the endpoint listens.
+     */
+    public var current: Bool
+    /**
+     * All of it in a sentence: "Claude Code sends its requests to Codex Router (…)."
+     */
+    public var summary: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Claude Code's `settings.json`.
+         */path: String, 
+        /**
+         * Whether its `ANTHROPIC_BASE_URL` points at this machine (what a removal takes out).
+         */added: Bool, 
+        /**
+         * That address, when it is there.
+         */baseUrl: String?, 
+        /**
+         * Whether `base_url` is where the router's settings say the endpoint listens.
+         */current: Bool, 
+        /**
+         * All of it in a sentence: "Claude Code sends its requests to Codex Router (…)."
+         */summary: String) {
+        self.path = path
+        self.added = added
+        self.baseUrl = baseUrl
+        self.current = current
+        self.summary = summary
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ClaudeSetup: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeClaudeSetup: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ClaudeSetup {
+        return
+            try ClaudeSetup(
+                path: FfiConverterString.read(from: &buf), 
+                added: FfiConverterBool.read(from: &buf), 
+                baseUrl: FfiConverterOptionString.read(from: &buf), 
+                current: FfiConverterBool.read(from: &buf), 
+                summary: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ClaudeSetup, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterBool.write(value.added, into: &buf)
+        FfiConverterOptionString.write(value.baseUrl, into: &buf)
+        FfiConverterBool.write(value.current, into: &buf)
+        FfiConverterString.write(value.summary, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClaudeSetup_lift(_ buf: RustBuffer) throws -> ClaudeSetup {
+    return try FfiConverterTypeClaudeSetup.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClaudeSetup_lower(_ value: ClaudeSetup) -> RustBuffer {
+    return FfiConverterTypeClaudeSetup.lower(value)
+}
+
+
+/**
+ * What setting Claude Code up, or removing the set-up, did.
+ */
+public struct ClaudeSetupChange: Equatable, Hashable {
+    /**
+     * Claude Code's `settings.json`.
+     */
+    public var path: String
+    /**
+     * The address Claude Code now sends to (`None` after a removal).
+     */
+    public var baseUrl: String?
+    /**
+     * Whether the file changed (`false`: nothing to do).
+     */
+    public var changed: Bool
+    /**
+     * What happened, a sentence a line.
+     */
+    public var summary: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Claude Code's `settings.json`.
+         */path: String, 
+        /**
+         * The address Claude Code now sends to (`None` after a removal).
+         */baseUrl: String?, 
+        /**
+         * Whether the file changed (`false`: nothing to do).
+         */changed: Bool, 
+        /**
+         * What happened, a sentence a line.
+         */summary: [String]) {
+        self.path = path
+        self.baseUrl = baseUrl
+        self.changed = changed
+        self.summary = summary
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ClaudeSetupChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeClaudeSetupChange: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ClaudeSetupChange {
+        return
+            try ClaudeSetupChange(
+                path: FfiConverterString.read(from: &buf), 
+                baseUrl: FfiConverterOptionString.read(from: &buf), 
+                changed: FfiConverterBool.read(from: &buf), 
+                summary: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ClaudeSetupChange, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterOptionString.write(value.baseUrl, into: &buf)
+        FfiConverterBool.write(value.changed, into: &buf)
+        FfiConverterSequenceString.write(value.summary, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClaudeSetupChange_lift(_ buf: RustBuffer) throws -> ClaudeSetupChange {
+    return try FfiConverterTypeClaudeSetupChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClaudeSetupChange_lower(_ value: ClaudeSetupChange) -> RustBuffer {
+    return FfiConverterTypeClaudeSetupChange.lower(value)
+}
 
 
 /**
@@ -3256,6 +3498,12 @@ enum RouterError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case CodexConfig(message: String)
     
     /**
+     * Claude Code's `settings.json` is not a JSON object (or its `env` is not one); nothing
+     * was changed.
+     */
+    case ClaudeConfig(message: String)
+    
+    /**
      * Other bad input (an empty API key, a host that is not an IP address).
      */
     case Invalid(message: String)
@@ -3351,15 +3599,19 @@ public struct FfiConverterTypeRouterError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 14: return .Invalid(
+        case 14: return .ClaudeConfig(
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 15: return .Io(
+        case 15: return .Invalid(
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 16: return .Other(
+        case 16: return .Io(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 17: return .Other(
             message: try FfiConverterString.read(from: &buf)
         )
         
@@ -3400,12 +3652,14 @@ public struct FfiConverterTypeRouterError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(12))
         case .CodexConfig(_ /* message is ignored*/):
             writeInt(&buf, Int32(13))
-        case .Invalid(_ /* message is ignored*/):
+        case .ClaudeConfig(_ /* message is ignored*/):
             writeInt(&buf, Int32(14))
-        case .Io(_ /* message is ignored*/):
+        case .Invalid(_ /* message is ignored*/):
             writeInt(&buf, Int32(15))
-        case .Other(_ /* message is ignored*/):
+        case .Io(_ /* message is ignored*/):
             writeInt(&buf, Int32(16))
+        case .Other(_ /* message is ignored*/):
+            writeInt(&buf, Int32(17))
 
         
         }
@@ -4389,6 +4643,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_add_api_key() != 24628) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_method_router_claude_setup_state() != 13320) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_method_router_codex_home() != 5314) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4413,6 +4670,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_refresh_profile() != 15636) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_method_router_remove_claude_setup() != 41904) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_method_router_remove_codex_setup() != 58241) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4426,6 +4686,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_set_failover_enabled() != 50853) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_router_setup_claude() != 55129) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_setup_codex() != 24392) {

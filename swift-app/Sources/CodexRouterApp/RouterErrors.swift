@@ -17,8 +17,8 @@ extension RouterError {
              .Unusable(let message), .NoLogin(let message), .UnsavedLogin(let message),
              .NeedsSignIn(let message), .Network(let message), .Login(let message),
              .Cancelled(let message), .Proxy(let message), .Settings(let message),
-             .CodexConfig(let message), .Invalid(let message), .Io(let message),
-             .Other(let message):
+             .CodexConfig(let message), .ClaudeConfig(let message), .Invalid(let message),
+             .Io(let message), .Other(let message):
             return message
         }
     }
