@@ -13,7 +13,7 @@ use codex_router_core::secret::Secret;
 use codex_router_core::settings::Settings;
 use codex_router_core::store::StoreError;
 use codex_router_core::view::messages::{
-    RESTART_HINT, api_key_summary, removal_summary, setup_summary,
+    RESTART_HINT, api_key_summary, claude_setup_summary, removal_summary, setup_summary,
 };
 use codex_router_core::view::phrases::{self, Tone};
 
@@ -73,6 +73,11 @@ pub enum Command {
     SetUpCodex,
     /// Take that out of `config.toml` again (`codex-router setup-codex --remove`).
     UndoCodexSetup,
+    /// Point Claude Code's `settings.json` at the local endpoint (what `codex-router
+    /// setup-claude` does).
+    SetUpClaude,
+    /// Take that out of `settings.json` again (`codex-router setup-claude --remove`).
+    UndoClaudeSetup,
 }
 
 /// A dialog a [`Command::Open`] opens.
@@ -144,6 +149,8 @@ impl App {
             }
             Command::SetUpCodex => self.set_up_codex(),
             Command::UndoCodexSetup => self.undo_codex_setup(),
+            Command::SetUpClaude => self.set_up_claude(false),
+            Command::UndoClaudeSetup => self.set_up_claude(true),
         }
     }
 
@@ -331,5 +338,27 @@ impl App {
             }
         }
         self.reload_codex_setup();
+    }
+
+    /// Points Claude Code at the router's endpoint, or (`undo`) takes that out of its
+    /// `settings.json`; says what changed.
+    fn set_up_claude(&mut self, undo: bool) {
+        let result = if undo {
+            self.router.remove_claude_setup()
+        } else {
+            self.router.setup_claude(None)
+        };
+        match result {
+            Ok(done) => {
+                let text = claude_setup_summary(&done).join("\n");
+                self.state.notify(Tone::Normal, text);
+            }
+            Err(e) => {
+                let what = if undo { "undo the set-up of" } else { "set up" };
+                self.state
+                    .notify(Tone::Error, format!("Could not {what} Claude Code: {e}"));
+            }
+        }
+        self.reload_claude_setup();
     }
 }

@@ -182,7 +182,8 @@ impl App {
         }
     }
 
-    /// Reads the profiles, the active login, the endpoint and Codex's set-up again.
+    /// Reads the profiles, the active login, the endpoint and Codex's and Claude Code's
+    /// set-ups again.
     fn reload(&mut self) {
         match self.router.snapshot() {
             Ok(snapshot) => {
@@ -193,6 +194,7 @@ impl App {
         }
         self.reload_proxy();
         self.reload_codex_setup();
+        self.reload_claude_setup();
         self.state.generation += 1;
     }
 
@@ -201,6 +203,15 @@ impl App {
         let setup = Some(self.router.codex_setup_state().map_err(|e| e.to_string()));
         if setup != self.state.codex_setup {
             self.state.codex_setup = setup;
+            self.state.generation += 1;
+        }
+    }
+
+    /// Reads whether Claude Code uses the router (its `settings.json`) again.
+    fn reload_claude_setup(&mut self) {
+        let setup = Some(self.router.claude_setup_state().map_err(|e| e.to_string()));
+        if setup != self.state.claude_setup {
+            self.state.claude_setup = setup;
             self.state.generation += 1;
         }
     }

@@ -6,6 +6,7 @@
 use super::jobs::{Job, SignInMethod};
 use chrono::{DateTime, Utc};
 use codex_router_core::auth_file::LoginInfo;
+use codex_router_core::claude_config::ClaudeSetupState;
 use codex_router_core::codex_config::provider::SetupState;
 use codex_router_core::router::{ProxyState, Snapshot};
 use codex_router_core::store::Profile;
@@ -40,6 +41,9 @@ pub(crate) struct State {
     /// Whether Codex's `config.toml` sends Codex's requests to the router, as last read
     /// (`Err`: it could not be read); `None` before the first read.
     pub(crate) codex_setup: Option<Result<SetupState, String>>,
+    /// Whether Claude Code's `settings.json` sends its requests to the router, as last read
+    /// (`Err`: it could not be read); `None` before the first read.
+    pub(crate) claude_setup: Option<Result<ClaudeSetupState, String>>,
     /// The notices on screen, oldest first.
     pub(crate) notices: Vec<Notice>,
     /// What runs in the background, oldest first.

@@ -1,11 +1,13 @@
 //! The panel at the bottom: the local endpoint (on or off, its address, requests served,
-//! its last error), the failover switch, and whether Codex is set up to use the endpoint.
+//! its last error), the failover switch, and whether Codex and Claude Code are set up to use
+//! the endpoint.
 
 use super::style::{ok_color, tone_text};
 use super::widgets::set_label;
 use crate::app::{Command, Job, State};
+use codex_router_core::claude_config::ClaudeSetupState;
 use codex_router_core::codex_config::provider::SetupState;
-use codex_router_core::view::messages::setup_state_words;
+use codex_router_core::view::messages::{claude_state_words, setup_state_words};
 use codex_router_core::view::phrases::Tone;
 use egui::{RichText, Role, Ui};
 
@@ -51,6 +53,7 @@ pub(crate) fn show(ui: &mut Ui, state: &State) -> Vec<Command> {
         commands.push(Command::ToggleFailover);
     }
     commands.extend(codex_setup(ui, state));
+    commands.extend(claude_setup(ui, state));
     if let Some(error) = &state.proxy.last_error {
         ui.label(tone_text(ui, &format!("Last error: {error}"), Tone::Error));
     }
@@ -104,6 +107,56 @@ fn codex_setup(ui: &mut Ui, state: &State) -> Vec<Command> {
         }
     });
     commands
+}
+
+/// Whether Claude Code sends its requests here (the core's words), with the buttons to set
+/// it up and to undo that; why `settings.json` can't be read when it can't.
+fn claude_setup(ui: &mut Ui, state: &State) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let Some(setup) = &state.claude_setup else {
+        return commands;
+    };
+    ui.horizontal_wrapped(|ui| {
+        let setup = match setup {
+            Ok(setup) => setup,
+            Err(e) => {
+                ui.add(egui::Label::new(tone_text(ui, e, Tone::Error)).wrap());
+                return;
+            }
+        };
+        let words = claude_state_words(setup);
+        ui.add(egui::Label::new(tone_text(ui, &words, claude_tone(setup))).wrap());
+        let path = setup.path.display();
+        if !setup.current
+            && ui
+                .button("Set up Claude Code to use the router")
+                .on_hover_text(format!(
+                    "Sets ANTHROPIC_BASE_URL to this endpoint in {path}, keeping every other setting"
+                ))
+                .clicked()
+        {
+            commands.push(Command::SetUpClaude);
+        }
+        if setup.base_url.is_some()
+            && ui
+                .button("Undo Claude Code set-up")
+                .on_hover_text(format!("Takes the endpoint's address out of {path}"))
+                .clicked()
+        {
+            commands.push(Command::UndoClaudeSetup);
+        }
+    });
+    commands
+}
+
+/// How Claude Code's set-up stands out: muted when not set up, plain when it sends here, a
+/// warning when it sends to another address on this machine.
+fn claude_tone(setup: &ClaudeSetupState) -> Tone {
+    match (&setup.base_url, setup.current) {
+        (None, _) => Tone::Muted,
+        (Some(_), true) => Tone::Normal,
+        (Some(_), false) => Tone::Warn,
+    }
 }
 
 /// How the set-up's words stand out: plain when Codex uses the router as the settings say,

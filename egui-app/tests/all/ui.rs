@@ -715,6 +715,46 @@ fn set_up_codex_from_the_endpoint_panel_then_undo_it() {
 }
 
 #[test]
+fn set_up_claude_code_from_the_endpoint_panel_then_undo_it() {
+    let claude = tempfile::tempdir().unwrap();
+    // SAFETY: set before the app (and any other thread of this test process) exists;
+    // nextest runs each test in its own process.
+    unsafe { std::env::set_var("CLAUDE_CONFIG_DIR", claude.path()) };
+    let file = claude.path().join("settings.json");
+    std::fs::write(&file, r#"{"theme": "dark"}"#).unwrap();
+    let read =
+        || -> serde_json::Value { serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap() };
+    let home = home_with_codex_config(4321, serde_json::json!({}));
+    let mut harness = harness(&home);
+    harness.get_by_label("Claude Code is not set up to use Codex Router.");
+    assert!(harness.query_by_label("Undo Claude Code set-up").is_none());
+
+    harness
+        .get_by_label("Set up Claude Code to use the router")
+        .click();
+    harness.run();
+    let doc = read();
+    assert_eq!(doc["theme"], "dark", "the user's settings are kept");
+    assert_eq!(doc["env"]["ANTHROPIC_BASE_URL"], "http://127.0.0.1:4321");
+    // The panel says so in the core's words, and so does the notice (the CLI's line).
+    harness.get_by_label("Claude Code sends its requests to Codex Router (http://127.0.0.1:4321).");
+    harness.get_by_label_contains("Claude Code now sends to http://127.0.0.1:4321 (");
+    assert!(
+        harness
+            .query_by_label("Set up Claude Code to use the router")
+            .is_none()
+    );
+
+    harness.get_by_label("Undo Claude Code set-up").click();
+    harness.run();
+    assert_eq!(read(), serde_json::json!({"theme": "dark"}));
+    harness.get_by_label("Claude Code is not set up to use Codex Router.");
+    harness.get_by_label_contains("Claude Code no longer uses the router (");
+    // Codex's set-up is untouched by all this.
+    assert_eq!(codex_config(&home), USER_CONFIG);
+}
+
+#[test]
 fn codex_is_set_up_to_send_the_local_key_when_the_endpoint_requires_one() {
     let home = home_with_codex_config(
         4322,
