@@ -56,6 +56,7 @@ struct EndpointPanel: View {
                     .textSelection(.enabled)
             }
             codexSetup
+            claudeSetup
             Text("Point Codex or any OpenAI client at this address: requests go out with the active profile, so a switch takes effect at the next request.")
                 .font(.caption)
                 .foregroundStyle(.secondary)
@@ -92,6 +93,31 @@ struct EndpointPanel: View {
             if model.offersCodexSetupUndo {
                 Button("Undo Codex Set-Up") { model.undoCodexSetup() }
                     .help("Take Codex Router out of Codex's config.toml and give Codex back the model provider it used before.")
+            }
+        }
+    }
+
+    /// Claude Code's set-up in the core's words, with what can be done about it.
+    @ViewBuilder private var claudeSetup: some View {
+        HStack(spacing: 8) {
+            if let setup = model.claudeSetup {
+                Text(setup.summary)
+                    .foregroundStyle(model.claudeSetupTone.color)
+                    .textSelection(.enabled)
+                    .help("In \(setup.path)")
+            } else if let problem = model.claudeSetupError {
+                Text(problem)
+                    .foregroundStyle(Tone.error.color)
+                    .textSelection(.enabled)
+            }
+            Spacer()
+            if model.offersClaudeSetup {
+                Button("Set Up Claude Code to Use the Router") { model.setUpClaude() }
+                    .help("Set ANTHROPIC_BASE_URL in Claude Code's settings.json to this endpoint (every other setting is kept), so Claude Code sends its requests here.")
+            }
+            if model.offersClaudeSetupUndo {
+                Button("Undo Claude Code Set-Up") { model.undoClaudeSetup() }
+                    .help("Take this endpoint's address out of Claude Code's settings.json.")
             }
         }
     }

@@ -122,6 +122,7 @@ struct MenuContent: View {
         }
         Divider()
         codexSetupItems
+        claudeSetupItems
     }
 
     /// Whether Codex sends its requests through the endpoint, in the core's words, and
@@ -140,6 +141,26 @@ struct MenuContent: View {
         if model.offersCodexSetupUndo {
             Button("Undo Codex Set-Up") {
                 model.undoCodexSetup()
+            }
+        }
+    }
+
+    /// Whether Claude Code sends its requests to the endpoint, in the core's words, and
+    /// setting that up or undoing it.
+    @ViewBuilder private var claudeSetupItems: some View {
+        if let setup = model.claudeSetup {
+            Text(setup.summary)
+        } else if let problem = model.claudeSetupError {
+            Text(problem)
+        }
+        if model.offersClaudeSetup {
+            Button("Set Up Claude Code to Use the Router") {
+                model.setUpClaude()
+            }
+        }
+        if model.offersClaudeSetupUndo {
+            Button("Undo Claude Code Set-Up") {
+                model.undoClaudeSetup()
             }
         }
     }

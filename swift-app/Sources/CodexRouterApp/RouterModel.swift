@@ -7,8 +7,8 @@ import SwiftUI
 /// the model only calls it and keeps the answers for the views.
 ///
 /// This file holds the state, reading and the core's events; the commands are in
-/// RouterModel+Profiles.swift, RouterModel+Endpoint.swift, RouterModel+CodexSetup.swift and
-/// RouterModel+SignIn.swift.
+/// RouterModel+Profiles.swift, RouterModel+Endpoint.swift, RouterModel+CodexSetup.swift,
+/// RouterModel+ClaudeSetup.swift and RouterModel+SignIn.swift.
 /// The published state is set only by those files; views only read it.
 @MainActor
 final class RouterModel: ObservableObject {
@@ -34,6 +34,10 @@ final class RouterModel: ObservableObject {
     @Published var codexSetup: CodexSetup?
     /// Why Codex's `config.toml` could not be read (nil when it could).
     @Published var codexSetupError: String?
+    /// Whether Claude Code sends its requests to the router (its `settings.json`).
+    @Published var claudeSetup: ClaudeSetup?
+    /// Why Claude Code's `settings.json` could not be read (nil when it could).
+    @Published var claudeSetupError: String?
     /// A sign-in in progress (in the browser, or with a code).
     @Published var login: LoginProgress?
     /// What the last sign-in or key did (for the Add Account window).
@@ -173,6 +177,7 @@ final class RouterModel: ObservableObject {
         }
         reloadEndpoint()
         reloadCodexSetup()
+        reloadClaudeSetup()
     }
 
     /// Reads the endpoint's state again.
@@ -243,6 +248,7 @@ final class RouterModel: ObservableObject {
             reloadEndpoint()
             reloadFailover()
             reloadCodexSetup()
+            reloadClaudeSetup()
         case .profilesChanged, .switched, .tokensRefreshed:
             reload()
         case .needsSignIn(let profile, let message):
