@@ -16,6 +16,13 @@ use std::time::{Duration, Instant};
 /// The app on `home`, created in the harness's first frame (it needs the harness's egui
 /// context to be woken by the core's events).
 fn harness(home: &TempHome) -> Harness<'static, Option<App>> {
+    // Claude Code's settings of the machine are never read: a test that doesn't pick a folder
+    // gets an empty one in its home.
+    if std::env::var_os("CLAUDE_CONFIG_DIR").is_none() {
+        // SAFETY: set before the app (and any other thread of this test process) exists;
+        // nextest runs each test in its own process.
+        unsafe { std::env::set_var("CLAUDE_CONFIG_DIR", home.path().join("claude-config")) };
+    }
     let router = Router::open(Some(home.path().to_owned())).expect("router opens");
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1000.0, 600.0))
