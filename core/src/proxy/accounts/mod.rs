@@ -107,12 +107,7 @@ impl Accounts {
     /// Keeps the usage figures an answer carries in its `x-codex-*` headers for the account
     /// that served it (off the request's task), announcing `UsageUpdated` when they changed.
     pub(crate) fn record_usage(&self, profile: &str, headers: &HeaderMap) {
-        let codex: HeaderMap = headers
-            .iter()
-            .filter(|(name, _)| name.as_str().starts_with("x-codex-"))
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
-        crate::usage::recording::record_headers(&self.store, &self.usage_bus, profile, &codex);
+        crate::usage::recording::record_headers(&self.store, &self.usage_bus, profile, headers);
     }
 
     /// The Codex home served.
