@@ -79,14 +79,14 @@ impl MessageAssembler {
                     return;
                 };
                 let delta = &data["delta"];
-                let text = |k: &str| delta[k].as_str().unwrap_or_default().to_owned();
+                let text = |k: &str| delta[k].as_str().unwrap_or_default();
                 match delta["type"].as_str() {
-                    Some("text_delta") => append(block, "text", &text("text")),
-                    Some("thinking_delta") => append(block, "thinking", &text("thinking")),
-                    Some("signature_delta") => append(block, "signature", &text("signature")),
+                    Some("text_delta") => append(block, "text", text("text")),
+                    Some("thinking_delta") => append(block, "thinking", text("thinking")),
+                    Some("signature_delta") => append(block, "signature", text("signature")),
                     Some("input_json_delta") => {
                         if let Some((_, json)) = self.tool_inputs.last_mut() {
-                            json.push_str(&text("partial_json"));
+                            json.push_str(text("partial_json"));
                         }
                     }
                     _ => {}
@@ -123,11 +123,12 @@ impl MessageAssembler {
     }
 }
 
-/// Appends `text` to the string `block[key]`.
+/// Appends `text` to the string `block[key]` in place (a whole answer grows delta by delta).
 fn append(block: &mut Value, key: &str, text: &str) {
-    let mut s = block[key].as_str().unwrap_or_default().to_owned();
-    s.push_str(text);
-    block[key] = Value::String(s);
+    match block.get_mut(key) {
+        Some(Value::String(s)) => s.push_str(text),
+        _ => block[key] = Value::String(text.to_owned()),
+    }
 }
 
 /// A whole Messages answer from a Responses stream (a request without `stream: true`), with

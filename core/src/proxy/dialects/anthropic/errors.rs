@@ -107,6 +107,8 @@ pub(crate) async fn anthropic_errors(req: Request, next: Next) -> Response {
     }
     let (mut parts, body) = resp.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_ERROR_BODY).await else {
+        // The body is gone: its length must go with it, or the client waits for bytes.
+        parts.headers.remove(header::CONTENT_LENGTH);
         return Response::from_parts(parts, Body::empty());
     };
     let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
