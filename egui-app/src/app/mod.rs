@@ -124,13 +124,19 @@ impl App {
     /// work. Called at the start of every frame, and by the shell while the window is
     /// hidden.
     pub fn poll(&mut self) {
-        let (mut profiles, mut proxy) = (false, false);
+        // `setups`: whether Codex's and Claude Code's set-ups are read again. Only a change of
+        // files in the home (or finished work) can change them, not the frequent usage and
+        // token events every answer through the endpoint brings.
+        let (mut profiles, mut proxy, mut setups) = (false, false, false);
         while let Ok(event) = self.events.try_recv() {
             match event {
-                RouterEvent::ProfilesChanged
-                | RouterEvent::Switched { .. }
-                | RouterEvent::TokensRefreshed { .. }
-                | RouterEvent::UsageUpdated { .. } => profiles = true,
+                RouterEvent::ProfilesChanged | RouterEvent::Switched { .. } => {
+                    profiles = true;
+                    setups = true;
+                }
+                RouterEvent::TokensRefreshed { .. } | RouterEvent::UsageUpdated { .. } => {
+                    profiles = true
+                }
                 RouterEvent::NeedsSignIn { profile, message } => {
                     profiles = true;
                     let text = messages::needs_sign_in(&profile, &message);
@@ -153,11 +159,12 @@ impl App {
         }
         while let Ok(done) = self.done_rx.try_recv() {
             self.finish(done);
-            profiles = true;
-            proxy = true;
+            (profiles, proxy, setups) = (true, true, true);
         }
-        if profiles {
+        if setups {
             self.reload();
+        } else if profiles {
+            self.reload_profiles();
         } else if proxy {
             self.reload_proxy();
         }
@@ -185,6 +192,13 @@ impl App {
     /// Reads the profiles, the active login, the endpoint and Codex's and Claude Code's
     /// set-ups again.
     fn reload(&mut self) {
+        self.reload_profiles();
+        self.reload_codex_setup();
+        self.reload_claude_setup();
+    }
+
+    /// Reads the profiles, the active login and the endpoint again.
+    fn reload_profiles(&mut self) {
         match self.router.snapshot() {
             Ok(snapshot) => {
                 self.state.snapshot = Some(snapshot);
@@ -193,8 +207,6 @@ impl App {
             Err(e) => self.state.load_error = Some(e.to_string()),
         }
         self.reload_proxy();
-        self.reload_codex_setup();
-        self.reload_claude_setup();
         self.state.generation += 1;
     }
 
