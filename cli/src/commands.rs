@@ -157,7 +157,7 @@ fn update_usage(store: &Store) {
     };
     let (_, failed) = rt.block_on(usage::poller::refresh_stale(
         store,
-        &settings.upstream.chatgpt_base_url,
+        &settings.upstream,
         USAGE_MAX_AGE,
     ));
     for (name, e) in failed {

@@ -2,18 +2,21 @@
 
 use std::time::Duration;
 
-/// The Codex CLI version the router presents itself as (the backend hides its newest models
-/// from clients that do not send a matching `originator` and `version`).
-pub const CODEX_VERSION: &str = "0.169.0";
+/// The Codex CLI version the router presents itself as by default: the newest Codex its tests
+/// run against (the backend hides its newest models from clients that do not send a matching
+/// `originator` and `version`, and refuses versions too old for them). `upstream.codex_version`
+/// in `router/state.json` overrides it ([`crate::settings::UpstreamSettings::codex_version`]).
+pub const CODEX_VERSION: &str = "0.171.0";
 /// The `originator` Codex's own CLI sends.
 pub const ORIGINATOR: &str = "codex_cli_rs";
 /// The OAuth client id of Codex.
 pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 
-/// A Codex-like `User-Agent`: `codex_cli_rs/0.169.0 (Linux; x86_64) codex-router/0.1.0`.
-pub fn user_agent() -> String {
+/// A Codex-like `User-Agent` for Codex `version`:
+/// `codex_cli_rs/0.171.0 (Linux; x86_64) codex-router/0.1.0`.
+pub fn user_agent(version: &str) -> String {
     format!(
-        "{ORIGINATOR}/{CODEX_VERSION} ({}; {}) codex-router/{}",
+        "{ORIGINATOR}/{version} ({}; {}) codex-router/{}",
         os_name(),
         std::env::consts::ARCH,
         env!("CARGO_PKG_VERSION")
@@ -29,15 +32,35 @@ fn os_name() -> &'static str {
     }
 }
 
-/// A client with Codex's default headers, rustls, and the given overall timeout.
+/// A client with Codex's default headers (`originator` and the `User-Agent` of Codex
+/// [`CODEX_VERSION`]), rustls, and the given overall timeout: for the sign-in and token calls.
 pub fn client(timeout: Duration) -> reqwest::Client {
+    build(CODEX_VERSION, reqwest::header::HeaderMap::new(), timeout)
+}
+
+/// A client for the ChatGPT backend as Codex `version`: `originator`, `version` and the
+/// `User-Agent` of that version, rustls, and the given overall timeout. A `version` that is
+/// not a valid header value goes out as [`CODEX_VERSION`] (the settings refuse such values).
+pub fn client_as(version: &str, timeout: Duration) -> reqwest::Client {
+    let value = reqwest::header::HeaderValue::from_str(version)
+        .unwrap_or(reqwest::header::HeaderValue::from_static(CODEX_VERSION));
+    let shown = value.to_str().unwrap_or(CODEX_VERSION).to_owned();
     let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("version", value);
+    build(&shown, headers, timeout)
+}
+
+fn build(
+    version: &str,
+    mut headers: reqwest::header::HeaderMap,
+    timeout: Duration,
+) -> reqwest::Client {
     headers.insert(
         "originator",
         reqwest::header::HeaderValue::from_static(ORIGINATOR),
     );
     reqwest::Client::builder()
-        .user_agent(user_agent())
+        .user_agent(user_agent(version))
         .default_headers(headers)
         .connect_timeout(Duration::from_secs(10))
         .timeout(timeout)

@@ -173,7 +173,7 @@ impl Router {
             if settings.usage.refresh_minutes > 0 {
                 crate::usage::poller::spawn_poller(
                     store.clone(),
-                    settings.upstream.chatgpt_base_url.clone(),
+                    settings.upstream.clone(),
                     std::time::Duration::from_secs(settings.usage.refresh_minutes * 60),
                     bus.clone(),
                 );

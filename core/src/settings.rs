@@ -101,6 +101,12 @@ pub struct UpstreamSettings {
     pub chatgpt_base_url: String,
     /// The OAuth issuer.
     pub auth_issuer: String,
+    /// The Codex version the router presents itself as to the ChatGPT backend (`version`
+    /// header, `User-Agent`, the model list's `client_version`); `None`: the newest Codex the
+    /// router is tested with ([`crate::http::CODEX_VERSION`]). For when the backend asks for a
+    /// newer Codex than the router knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codex_version: Option<String>,
     /// Settings added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -112,9 +118,34 @@ impl Default for UpstreamSettings {
             openai_base_url: "https://api.openai.com/v1".into(),
             chatgpt_base_url: "https://chatgpt.com/backend-api/codex".into(),
             auth_issuer: "https://auth.openai.com".into(),
+            codex_version: None,
             extra: Map::new(),
         }
     }
+}
+
+impl UpstreamSettings {
+    /// The Codex version that goes out: `codex_version`, else [`crate::http::CODEX_VERSION`].
+    pub fn codex_version(&self) -> &str {
+        self.codex_version
+            .as_deref()
+            .unwrap_or(crate::http::CODEX_VERSION)
+    }
+}
+
+/// Whether `v` looks like a Codex version: `MAJOR.MINOR.PATCH` with an optional pre-release
+/// (`0.172.0-alpha.3`), at most 32 characters.
+fn is_codex_version(v: &str) -> bool {
+    let (core, pre) = v.split_once('-').unwrap_or((v, ""));
+    let numbers: Vec<&str> = core.split('.').collect();
+    v.len() <= 32
+        && numbers.len() == 3
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && pre
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
 }
 
 /// Token refresh.
@@ -351,6 +382,14 @@ impl Settings {
                 });
             }
         }
+        if let Some(v) = &up.codex_version
+            && !is_codex_version(v)
+        {
+            return Err(SettingsError::Invalid {
+                path: path.to_owned(),
+                detail: "upstream.codex_version must be a version such as 0.171.0".into(),
+            });
+        }
         if self.proxy.port == 0 {
             return Err(SettingsError::Invalid {
                 path: path.to_owned(),
@@ -517,6 +556,23 @@ mod tests {
         assert_eq!(s.upstream.chatgpt_base_url, "http://127.0.0.1:1/codex");
         assert_eq!(s.upstream.auth_issuer, "http://127.0.0.1:2");
         assert_eq!(s.upstream.openai_base_url, "https://api.openai.com/v1");
+    }
+
+    #[test]
+    fn codex_version_defaults_to_the_newest_tested_and_can_be_set() {
+        let (_d, home) = home_with(None);
+        let s = Settings::load_with_env(&home, |_| None).unwrap();
+        assert_eq!(s.upstream.codex_version(), crate::http::CODEX_VERSION);
+        let (_d, home) = home_with(Some(r#"{"upstream":{"codex_version":"0.180.1-alpha.2"}}"#));
+        let s = Settings::load_with_env(&home, |_| None).unwrap();
+        assert_eq!(s.upstream.codex_version(), "0.180.1-alpha.2");
+        assert!(s.upstream.extra.is_empty());
+        for bad in ["0.180", "v0.180.0", "0.180.0 x", "0.1.2\n", ""] {
+            let text = format!(r#"{{"upstream":{{"codex_version":{}}}}}"#, Value::from(bad));
+            let (_d, home) = home_with(Some(&text));
+            let err = Settings::load_with_env(&home, |_| None).unwrap_err();
+            assert!(err.to_string().contains("codex_version"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::events::{EventBus, RouterEvent};
 use crate::home::ProfileName;
 use crate::http;
 use crate::secret::Secret;
+use crate::settings::UpstreamSettings;
 use crate::store::Store;
 use chrono::Utc;
 use serde_json::Value;
@@ -29,7 +30,8 @@ pub enum UsageError {
     Malformed,
 }
 
-/// Fetches the usage of the account an access token belongs to.
+/// Fetches the usage of the account an access token belongs to. `client` carries Codex's
+/// headers ([`http::client_as`]).
 pub async fn fetch(
     client: &reqwest::Client,
     url: &str,
@@ -39,8 +41,7 @@ pub async fn fetch(
     let mut request = client
         .get(url)
         .timeout(FETCH_TIMEOUT)
-        .bearer_auth(access_token.expose())
-        .header("version", http::CODEX_VERSION);
+        .bearer_auth(access_token.expose());
     if let Some(account) = account_id {
         request = request.header("ChatGPT-Account-Id", account);
     }
@@ -56,20 +57,21 @@ pub async fn fetch(
 }
 
 /// Fetches, records and returns the usage of every usable ChatGPT profile whose stored
-/// figures are older than `max_age` seconds, concurrently. Profiles whose access token has
-/// expired are skipped (reading usage never refreshes a token). Returns the profiles whose
-/// figures were updated, and the failures.
+/// figures are older than `max_age` seconds, concurrently, from the backend `upstream`
+/// names (as the Codex version it says). Profiles whose access token has expired are
+/// skipped (reading usage never refreshes a token). Returns the profiles whose figures were
+/// updated, and the failures.
 pub async fn refresh_stale(
     store: &Store,
-    chatgpt_base_url: &str,
+    upstream: &UpstreamSettings,
     max_age: i64,
 ) -> (Vec<String>, Vec<(String, UsageError)>) {
     let now = Utc::now();
     let Ok(profiles) = store.list() else {
         return (Vec::new(), Vec::new());
     };
-    let client = http::client(FETCH_TIMEOUT);
-    let url = usage_url(chatgpt_base_url);
+    let client = http::client_as(upstream.codex_version(), FETCH_TIMEOUT);
+    let url = usage_url(&upstream.chatgpt_base_url);
     let mut jobs = Vec::new();
     for p in profiles {
         let Ok(info) = &p.login else { continue };
@@ -118,7 +120,7 @@ pub async fn refresh_stale(
 /// an unreachable backend is not hammered.
 pub fn spawn_poller(
     store: Store,
-    chatgpt_base_url: String,
+    upstream: UpstreamSettings,
     every: Duration,
     bus: EventBus,
 ) -> tokio::task::JoinHandle<()> {
@@ -126,7 +128,7 @@ pub fn spawn_poller(
         let mut factor = 1u32;
         loop {
             let max_age = every.as_secs().saturating_sub(5) as i64;
-            let (updated, failed) = refresh_stale(&store, &chatgpt_base_url, max_age).await;
+            let (updated, failed) = refresh_stale(&store, &upstream, max_age).await;
             for profile in updated {
                 bus.emit(RouterEvent::UsageUpdated { profile });
             }

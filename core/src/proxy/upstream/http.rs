@@ -4,7 +4,7 @@
 //! (`shared/protocol.md` §5); API-key profiles go to `{openai_base_url}` + the same path,
 //! unchanged except `Authorization`.
 
-use crate::http::{self, CODEX_VERSION, ORIGINATOR};
+use crate::http::{self, ORIGINATOR};
 use crate::proxy::errors::ProxyError;
 use crate::secret::Secret;
 use crate::settings::UpstreamSettings;
@@ -30,6 +30,8 @@ const CHATGPT_PASSTHROUGH: &[&str] = &[
     "x-openai-memgen-request",
     "x-openai-internal-codex-residency",
     "x-openai-fedramp",
+    // Codex 0.169+ sends it for models its catalog flags `use_responses_lite`.
+    "x-openai-internal-codex-responses-lite",
 ];
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the client library sets itself.
@@ -59,6 +61,8 @@ pub struct Upstream {
     chatgpt_base: String,
     idle: Duration,
     user_agent: HeaderValue,
+    /// The Codex version presented (`upstream.codex_version`, else the newest tested).
+    version: HeaderValue,
 }
 
 impl Upstream {
@@ -73,14 +77,18 @@ impl Upstream {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(|e| UpstreamError::Client(e.to_string()))?;
-        let user_agent = HeaderValue::from_str(&http::user_agent())
+        let version = settings.codex_version();
+        let user_agent = HeaderValue::from_str(&http::user_agent(version))
             .map_err(|e| UpstreamError::Client(e.to_string()))?;
+        let version =
+            HeaderValue::from_str(version).map_err(|e| UpstreamError::Client(e.to_string()))?;
         Ok(Self {
             http,
             openai_base: settings.openai_base_url.trim_end_matches('/').to_owned(),
             chatgpt_base: settings.chatgpt_base_url.trim_end_matches('/').to_owned(),
             idle,
             user_agent,
+            version,
         })
     }
 
@@ -94,12 +102,26 @@ impl Upstream {
         format!("{}/responses", self.chatgpt_base)
     }
 
-    /// `{chatgpt_base_url}/models?client_version=CODEX_VERSION`.
+    /// `{chatgpt_base_url}/models?client_version=VERSION` (the Codex version presented).
     pub fn chatgpt_models_url(&self) -> String {
         format!(
-            "{}/models?client_version={CODEX_VERSION}",
-            self.chatgpt_base
+            "{}/models?client_version={}",
+            self.chatgpt_base,
+            self.version_str()
         )
+    }
+
+    /// The Codex version presented to the backend.
+    pub fn version_str(&self) -> &str {
+        self.version.to_str().unwrap_or(http::CODEX_VERSION)
+    }
+
+    /// The ChatGPT backend's root, where Codex's own calls go (`chatgpt_base_url` without
+    /// its `/codex`: `https://chatgpt.com/backend-api`).
+    pub fn chatgpt_backend_base(&self) -> &str {
+        self.chatgpt_base
+            .strip_suffix("/codex")
+            .unwrap_or(&self.chatgpt_base)
     }
 
     /// `{openai_base_url}` + `rest` (the path after `/v1`, with its query).
@@ -133,10 +155,7 @@ impl Upstream {
             HeaderName::from_static("originator"),
             HeaderValue::from_static(ORIGINATOR),
         );
-        h.insert(
-            HeaderName::from_static("version"),
-            HeaderValue::from_static(CODEX_VERSION),
-        );
+        h.insert(HeaderName::from_static("version"), self.version.clone());
         h.insert(header::USER_AGENT, self.user_agent.clone());
         h.insert(header::ACCEPT, HeaderValue::from_static(accept));
         h
@@ -243,7 +262,29 @@ mod tests {
         assert_eq!(h["authorization"], "Bearer tok");
         assert_eq!(h["chatgpt-account-id"], "acct");
         assert_eq!(h["originator"], ORIGINATOR);
-        assert_eq!(h["version"], CODEX_VERSION);
+        assert_eq!(h["version"], http::CODEX_VERSION);
+        assert!(
+            h["user-agent"]
+                .to_str()
+                .unwrap()
+                .starts_with(&format!("codex_cli_rs/{} (", http::CODEX_VERSION))
+        );
+        assert!(up.chatgpt_models_url().ends_with("client_version=0.171.0"));
+        let newer = UpstreamSettings {
+            codex_version: Some("0.180.0".into()),
+            ..UpstreamSettings::default()
+        };
+        let up = Upstream::new(&newer, Duration::from_secs(1)).unwrap();
+        let h = up.chatgpt_headers(&Secret::new("tok"), None, &incoming, "*/*");
+        assert_eq!(h["version"], "0.180.0");
+        assert!(
+            h["user-agent"]
+                .to_str()
+                .unwrap()
+                .starts_with("codex_cli_rs/0.180.0 (")
+        );
+        assert!(up.chatgpt_models_url().ends_with("client_version=0.180.0"));
+        assert_eq!(up.chatgpt_backend_base(), "https://chatgpt.com/backend-api");
         assert!(h.get("cookie").is_none());
         let h = Upstream::api_key_headers(&Secret::new("sk-x"), &incoming);
         assert_eq!(h["authorization"], "Bearer sk-x");
