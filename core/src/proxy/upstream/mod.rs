@@ -6,6 +6,8 @@
 //!   [`strip_reasoning_items`] for a conversation that moves to another account);
 //! - `failure.rs`: the backend's error answers, read and put in OpenAI's shape
 //!   ([`UpstreamFailure`]);
+//! - `session.rs`: Codex's conversation identity on a request the router translated
+//!   ([`codex_session`]);
 //! - `relay.rs`: the answer relayed to the client chunk by chunk with an idle timeout per
 //!   chunk, or read whole.
 //!
@@ -15,6 +17,7 @@ mod chatgpt;
 mod failure;
 mod http;
 mod relay;
+mod session;
 
 pub use chatgpt::{REASONING_ENCRYPTED_CONTENT, apply_chatgpt_quirks, strip_reasoning_items};
 pub use failure::{UpstreamFailure, chatgpt_error, read_error};
@@ -23,3 +26,4 @@ pub use relay::{
     AnswerState, StreamTranslation, Translated, json_answer, raw, read_events, stream_translated,
     stream_translated_as,
 };
+pub use session::codex_session;

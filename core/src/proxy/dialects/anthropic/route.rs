@@ -8,7 +8,7 @@ use super::stream::{MessagesStreamOptions, stream};
 use crate::proxy::accounts::{Accounts, Answer};
 use crate::proxy::errors::ProxyError;
 use crate::proxy::upstream::{
-    self, Upstream, apply_chatgpt_quirks, read_error, strip_reasoning_items,
+    self, Upstream, apply_chatgpt_quirks, codex_session, read_error, strip_reasoning_items,
 };
 use crate::secret::Secret;
 use crate::settings::AnthropicSettings;
@@ -66,6 +66,7 @@ pub(crate) async fn via_chatgpt(
     settings: &AnthropicSettings,
 ) -> Result<Response, ProxyError> {
     let (mut body, streamed, opts) = translate(&request, headers, settings)?;
+    let headers = &codex_session(headers, &mut body);
     let url = accounts.upstream().chatgpt_responses_url();
     let idle = accounts.upstream().idle();
     let mut resp = match accounts

@@ -5,7 +5,7 @@
 use super::{ChatStreamOptions, chat_to_responses, collect, stream};
 use crate::proxy::accounts::{Accounts, Answer};
 use crate::proxy::errors::ProxyError;
-use crate::proxy::upstream::{self, apply_chatgpt_quirks};
+use crate::proxy::upstream::{self, apply_chatgpt_quirks, codex_session};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
@@ -22,6 +22,7 @@ pub(crate) async fn via_chatgpt(
     let t = chat_to_responses(&request)?;
     let mut upstream_body = t.body;
     apply_chatgpt_quirks(&mut upstream_body)?;
+    let headers = &codex_session(headers, &mut upstream_body);
     let url = accounts.upstream().chatgpt_responses_url();
     let resp = match accounts
         .send_model(

@@ -10,7 +10,7 @@ use super::stream::{AnswerShape, NDJSON, OllamaStreamTranslator, stream};
 use crate::proxy::accounts::{Accounts, Answer};
 use crate::proxy::dialects::models::{chatgpt_catalog, read_json};
 use crate::proxy::errors::{ProxyError, json_response};
-use crate::proxy::upstream::{self, Upstream, apply_chatgpt_quirks};
+use crate::proxy::upstream::{self, Upstream, apply_chatgpt_quirks, codex_session};
 use crate::secret::Secret;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
@@ -56,6 +56,7 @@ pub(crate) async fn answer(
     let resp = match serving {
         Serving::ChatGpt { profile, failover } => {
             apply_chatgpt_quirks(&mut body)?;
+            let headers = &codex_session(headers, &mut body);
             let url = accounts.upstream().chatgpt_responses_url();
             let sent = accounts
                 .send_model(
