@@ -71,16 +71,52 @@ impl Accounts {
         body: Option<Bytes>,
         accept: &'static str,
     ) -> Result<reqwest::Response, ProxyError> {
+        self.send_with(name, method, url, body, |fresh| {
+            self.upstream.chatgpt_headers(
+                &fresh.access_token,
+                fresh.account_id.as_deref(),
+                incoming,
+                accept,
+            )
+        })
+        .await
+    }
+
+    /// Sends one of Codex's own backend calls (`/backend-api/…`) with `name`'s credentials
+    /// and the client's other headers ([`crate::proxy::upstream::Upstream::backend_headers`]); on a 401, refreshes
+    /// once as [`Accounts::send_chatgpt`] does.
+    pub(crate) async fn send_backend(
+        &self,
+        name: &str,
+        method: Method,
+        url: &str,
+        incoming: &HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<reqwest::Response, ProxyError> {
+        self.send_with(name, method, url, body, |fresh| {
+            self.upstream.backend_headers(
+                &fresh.access_token,
+                fresh.account_id.as_deref(),
+                incoming,
+            )
+        })
+        .await
+    }
+
+    /// Sends with `name`'s fresh credentials in the headers `headers` builds from them; a
+    /// 401 refreshes the token (unless someone already did) and sends once more.
+    async fn send_with(
+        &self,
+        name: &str,
+        method: Method,
+        url: &str,
+        body: Option<Bytes>,
+        headers: impl Fn(&Fresh) -> HeaderMap,
+    ) -> Result<reqwest::Response, ProxyError> {
         let fresh = self.credentials(name).await?;
-        let headers = self.upstream.chatgpt_headers(
-            &fresh.access_token,
-            fresh.account_id.as_deref(),
-            incoming,
-            accept,
-        );
         let resp = self
             .upstream
-            .send(method.clone(), url, headers, body.clone())
+            .send(method.clone(), url, headers(&fresh), body.clone())
             .await?;
         if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
             self.record_usage(name, resp.headers());
@@ -94,13 +130,10 @@ impl Accounts {
             .refresh_if_current(name, &fresh.access_token)
             .await
             .map_err(refresh_error)?;
-        let headers = self.upstream.chatgpt_headers(
-            &fresh.access_token,
-            fresh.account_id.as_deref(),
-            incoming,
-            accept,
-        );
-        let resp = self.upstream.send(method, url, headers, body).await?;
+        let resp = self
+            .upstream
+            .send(method, url, headers(&fresh), body)
+            .await?;
         self.record_usage(name, resp.headers());
         Ok(resp)
     }

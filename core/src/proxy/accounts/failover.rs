@@ -132,6 +132,20 @@ impl Accounts {
         }
     }
 
+    /// The profile that would serve a model request for `profile` now: with `failover` (and
+    /// failover on in the settings), a profile known to be limited gives way to the next
+    /// eligible account, as [`Accounts::send_model`] would do; else `profile` itself.
+    pub(crate) async fn serving(&self, profile: &str, failover: bool) -> String {
+        let settings = self.failover.current();
+        if failover && settings.enabled && known_limit(&self.home, profile).is_some() {
+            let (next, _) = self.next_candidate(&settings, &[profile.to_owned()]).await;
+            if let Some(next) = next {
+                return next;
+            }
+        }
+        profile.to_owned()
+    }
+
     /// The next profile to fail over to (ChatGPT, usable, not needing sign-in, not known to
     /// be limited, not tried yet; the configured order first, then by name), and the reset
     /// times of the eligible profiles known to be limited.

@@ -110,6 +110,27 @@ impl Accounts {
         crate::usage::recording::record_headers(&self.store, &self.usage_bus, profile, headers);
     }
 
+    /// Keeps the figures of a usage payload (`/wham/usage`, `shared/protocol.md` §6) the
+    /// backend answered for `profile` (off the request's task), announcing `UsageUpdated`
+    /// when they changed.
+    pub(crate) fn record_usage_payload(&self, profile: &str, payload: &serde_json::Value) {
+        let now = chrono::Utc::now().timestamp();
+        let (Some(usage), Ok(name)) = (
+            crate::usage::from_payload(payload, now),
+            crate::home::ProfileName::new(profile),
+        ) else {
+            return;
+        };
+        let (store, bus) = (self.store.clone(), self.usage_bus.clone());
+        tokio::task::spawn_blocking(move || {
+            if store.record_usage(&name, &usage).unwrap_or(false) {
+                bus.emit(crate::events::RouterEvent::UsageUpdated {
+                    profile: name.to_string(),
+                });
+            }
+        });
+    }
+
     /// The Codex home served.
     pub(crate) fn home(&self) -> &CodexHome {
         &self.home

@@ -7,8 +7,11 @@
 //! bodies; the router table below names the handler (`handlers.rs`), which reads the body
 //! within its limits (`request.rs`, `body.rs`), asks the account layer (`proxy/accounts/`)
 //! which profile serves, and hands the request to its dialect's route
-//! ([`crate::proxy::dialects`]) or passes it through (`pass_through.rs`).
+//! ([`crate::proxy::dialects`]) or passes it through (`pass_through.rs`). Codex's own
+//! ChatGPT calls (`/backend-api/…`, when its `chatgpt_base_url` points here) have their
+//! handlers in `backend.rs`.
 
+mod backend;
 mod body;
 mod config;
 mod connections;
@@ -287,8 +290,8 @@ async fn accept(
 }
 
 /// The router table: each dialect's paths, under `/v1` and under `/p/<name>/v1` (a pinned
-/// profile), then the pass-through for the rest of `/v1`, all behind the guards and the
-/// request log.
+/// profile), then the pass-through for the rest of `/v1`, and Codex's backend calls under
+/// `/backend-api` and `/p/<name>/backend-api`, all behind the guards and the request log.
 fn router(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
         // Chat Completions: dialects/chat
@@ -303,10 +306,16 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/messages/count_tokens", any(handlers::count_tokens))
         // Anything else: passed through to the profile's upstream, its path checked
         .fallback(pass_through::pass_through);
+    // Codex's own ChatGPT calls: backend.rs
+    let backend_api = Router::new()
+        .route("/wham/usage", any(backend::usage))
+        .fallback(backend::pass_through);
     let app = Router::new()
         .route("/health", any(handlers::health))
         .nest("/v1", v1.clone())
-        .nest("/p/{profile}/v1", v1);
+        .nest("/p/{profile}/v1", v1)
+        .nest("/backend-api", backend_api.clone())
+        .nest("/p/{profile}/backend-api", backend_api);
     let app = ollama_routes(ollama_routes(app, ""), "/p/{profile}");
     app.fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))

@@ -161,6 +161,38 @@ impl Upstream {
         h
     }
 
+    /// The headers of one of Codex's own backend calls (`/backend-api/…`): the client's
+    /// (its `Accept`, `Content-Type`, MCP and product headers…), hop-by-hop ones and cookies
+    /// left out, with `Authorization` and `ChatGPT-Account-Id` those of the serving login,
+    /// and Codex's `originator` and `version` when the client sent none.
+    pub fn backend_headers(
+        &self,
+        access_token: &Secret,
+        account_id: Option<&str>,
+        incoming: &HeaderMap,
+    ) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in incoming {
+            let n = name.as_str();
+            if !NOT_FORWARDED.contains(&n) && n != "cookie" && n != "chatgpt-account-id" {
+                h.append(name.clone(), value.clone());
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {}", access_token.expose())) {
+            h.insert(header::AUTHORIZATION, sensitive(v));
+        }
+        if let Some(a) = account_id.and_then(|a| HeaderValue::from_str(a).ok()) {
+            h.insert(HeaderName::from_static("chatgpt-account-id"), a);
+        }
+        h.entry(HeaderName::from_static("originator"))
+            .or_insert(HeaderValue::from_static(ORIGINATOR));
+        h.entry(HeaderName::from_static("version"))
+            .or_insert(self.version.clone());
+        h.entry(header::USER_AGENT)
+            .or_insert(self.user_agent.clone());
+        h
+    }
+
     /// The headers of an API-key request: the client's, with `Authorization` replaced.
     pub fn api_key_headers(key: &Secret, incoming: &HeaderMap) -> HeaderMap {
         let mut h = HeaderMap::new();
