@@ -25,6 +25,8 @@
 //! | `POST /backend-api/codex/responses/compact` | `{output:[{type:"compaction",…}]}` |
 //! | `GET /backend-api/codex/models` | Codex catalog `{"models":[…]}` with an `ETag` |
 //! | `GET /backend-api/wham/usage`, `/api/codex/usage` | §6 usage payload |
+//! | `GET /backend-api/wham/accounts/check` | the token's workspace, no routing constraint |
+//! | `GET /backend-api/wham/settings/user`, `POST /backend-api/codex/analytics-events/events`, `GET /backend-api/ps/plugins/*` | bearer checked; minimal bodies |
 //! | `POST /v1/responses`, `/v1/chat/completions`, `GET /v1/models[/{id}]` | OpenAI API with API keys |
 //! | `/_fake/*` | control API (see below) |
 //!
@@ -63,6 +65,7 @@ mod reply;
 mod sse;
 mod state;
 mod types;
+mod wham;
 
 pub use types::{
     BrowserOutcome, CLIENT_ID, FunctionCall, RateLimits, RateWindow, RecordedRequest, RefreshCall,
@@ -203,6 +206,16 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/backend-api/codex/models", get(backend::models))
         .route("/backend-api/wham/usage", get(backend::usage))
         .route("/api/codex/usage", get(backend::usage))
+        .route(
+            "/backend-api/wham/accounts/check",
+            get(wham::accounts_check),
+        )
+        .route("/backend-api/wham/settings/user", get(wham::empty))
+        .route(
+            "/backend-api/codex/analytics-events/events",
+            post(wham::empty),
+        )
+        .route("/backend-api/ps/plugins/{*rest}", get(wham::plugins))
         .route("/v1/responses", post(openai::responses))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(openai::models))
