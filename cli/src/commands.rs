@@ -96,6 +96,7 @@ pub fn run(command: Command) -> Result<(), String> {
             env_key,
             no_default,
             profile,
+            chatgpt,
             remove,
         } => {
             if remove {
@@ -108,6 +109,7 @@ pub fn run(command: Command) -> Result<(), String> {
                     env_key,
                     no_default,
                     profile,
+                    chatgpt,
                 };
                 let outcome = provider::setup(store.home(), &opts).map_err(|e| e.to_string())?;
                 for line in setup_summary(&outcome) {

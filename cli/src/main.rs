@@ -138,9 +138,13 @@ enum Command {
         /// Always use profile NAME through this provider, whatever is active
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
+        /// Also point Codex's chatgpt_base_url at the router, so that Codex's own ChatGPT
+        /// calls (usage, plugins, workspace discovery) go out as the serving account
+        #[arg(long)]
+        chatgpt: bool,
         /// Remove what setup-codex added (the provider of --profile NAME, if given), putting
-        /// back the model_provider it replaced
-        #[arg(long, conflicts_with_all = ["port", "env_key", "no_default"])]
+        /// back the model_provider and chatgpt_base_url it replaced
+        #[arg(long, conflicts_with_all = ["port", "env_key", "no_default", "chatgpt"])]
         remove: bool,
     },
     /// Point Claude Code at the endpoint's Messages routes (env.ANTHROPIC_BASE_URL in

@@ -1,6 +1,8 @@
 //! Codex's own `config.toml`: where Codex keeps its login (read here), and the router as
-//! one of its model providers ([`provider`]: set up, removed, queried).
+//! one of its model providers ([`provider`]: set up, removed, queried), with its
+//! `chatgpt_base_url` at the router when asked ([`chatgpt_url`]).
 
+pub mod chatgpt_url;
 pub mod provider;
 
 use crate::files;

@@ -2,7 +2,7 @@
 //! adding it while keeping every other line (idempotent), removing exactly what was added,
 //! and telling whether it is there. What `setup-codex` and the apps' "Set up Codex" do.
 
-use super::config_file;
+use super::{chatgpt_url, config_file};
 use crate::files::{self, FileError};
 use crate::home::{CodexHome, NameError, ProfileName};
 use crate::settings::{ProxySettings, Settings, SettingsError};
@@ -32,6 +32,11 @@ pub struct SetupOptions {
     /// Pin the provider to this profile (`/p/NAME/v1`, provider `codex-router-NAME`)
     /// instead of following the active one.
     pub profile: Option<String>,
+    /// Also point Codex's `chatgpt_base_url` at the router (`…/backend-api/`), so that
+    /// Codex's own ChatGPT calls (usage, workspace discovery, plugins) go out as the
+    /// serving account ([`super::chatgpt_url`]); `false` puts back what a set-up with it
+    /// replaced.
+    pub chatgpt: bool,
 }
 
 /// Why `config.toml` could not be read or updated; nothing was changed.
@@ -79,6 +84,8 @@ pub struct SetupOutcome {
     pub made_default: bool,
     /// Whether Codex sends [`KEY_ENV`] as the key.
     pub env_key: bool,
+    /// Codex's `chatgpt_base_url` now, when the set-up pointed it at the router.
+    pub chatgpt_base_url: Option<String>,
 }
 
 /// What a removal did.
@@ -94,6 +101,8 @@ pub struct Removal {
     pub default_removed: bool,
     /// The `model_provider` put back (the one the set-up had replaced), if any.
     pub restored: Option<String>,
+    /// Whether `chatgpt_base_url` was the set-up's and was put back as it was.
+    pub chatgpt_restored: bool,
 }
 
 /// Whether Codex is set up to use the router.
@@ -114,6 +123,8 @@ pub struct SetupState {
     /// Whether `base_url` is the address in the router's settings now (a set-up with
     /// another `--port`, or a changed setting, makes it `false`).
     pub current: bool,
+    /// Whether Codex's `chatgpt_base_url` is the router's (set up with `chatgpt`).
+    pub chatgpt: bool,
 }
 
 /// The provider id for a profile: `codex-router`, or `codex-router-NAME` when pinned.
@@ -157,10 +168,11 @@ pub fn setup(home: &CodexHome, opts: &SetupOptions) -> Result<SetupOutcome, Setu
     Ok(SetupOutcome {
         path,
         provider_id: provider_id(opts.profile.as_deref()),
-        base_url: url,
         changed,
         made_default: !opts.no_default,
         env_key: opts.env_key,
+        chatgpt_base_url: opts.chatgpt.then(|| chatgpt_url::beside(&url)),
+        base_url: url,
     })
 }
 
@@ -172,10 +184,9 @@ pub fn remove(home: &CodexHome, profile: Option<&str>) -> Result<Removal, SetupE
     let path = config_file(home);
     let existing = read(&path)?;
     let shown = path.display().to_string();
-    let default_removed = parse(&existing, &shown)?
-        .get("model_provider")
-        .and_then(Item::as_str)
-        == Some(id.as_str());
+    let before = parse(&existing, &shown)?;
+    let default_removed = before.get("model_provider").and_then(Item::as_str) == Some(id.as_str());
+    let chatgpt_restored = chatgpt_url::is_set(&before, profile);
     let (updated, restored) = config_without(&existing, &id, &shown)?;
     let changed = updated != existing;
     if changed {
@@ -187,6 +198,7 @@ pub fn remove(home: &CodexHome, profile: Option<&str>) -> Result<Removal, SetupE
         changed,
         default_removed,
         restored,
+        chatgpt_restored,
     })
 }
 
@@ -217,6 +229,7 @@ pub fn state(home: &CodexHome, profile: Option<&str>) -> Result<SetupState, Setu
         current: url.as_deref() == Some(expected.as_str()),
         base_url: url,
         env_key: text("env_key").as_deref() == Some(KEY_ENV),
+        chatgpt: chatgpt_url::is_set(&doc, profile),
         provider_id: id,
     })
 }
@@ -259,6 +272,11 @@ pub fn updated_config(
     } else {
         provider.remove("env_key");
     }
+    if opts.chatgpt {
+        chatgpt_url::set(&mut doc, &chatgpt_url::beside(base_url));
+    } else {
+        chatgpt_url::restore(&mut doc, opts.profile.as_deref());
+    }
     Ok(doc.to_string())
 }
 
@@ -271,6 +289,10 @@ pub fn config_without(
 ) -> Result<(String, Option<String>), SetupError> {
     let mut doc = parse(existing, path)?;
     let mut restored = None;
+    let profile = id
+        .strip_prefix(PROVIDER_ID)
+        .and_then(|rest| rest.strip_prefix('-'));
+    chatgpt_url::restore(&mut doc, profile);
     if doc.get("model_provider").and_then(Item::as_str) == Some(id) {
         let note = doc
             .key("model_provider")
@@ -498,6 +520,45 @@ mod tests {
             Some("http://127.0.0.1:9876/p/work/v1")
         );
         assert_eq!(p["name"].as_str(), Some("Codex Router (work)"));
+    }
+
+    #[test]
+    fn chatgpt_base_url_follows_the_set_up_and_comes_back() {
+        let existing = "chatgpt_base_url = \"https://chatgpt.com/backend-api/\"\nmodel = \"m\"\n";
+        let opts = SetupOptions {
+            chatgpt: true,
+            ..Default::default()
+        };
+        let out = updated_config(existing, URL, &opts, "c").unwrap();
+        let doc: DocumentMut = out.parse().unwrap();
+        assert_eq!(
+            doc["chatgpt_base_url"].as_str(),
+            Some("http://127.0.0.1:9876/backend-api/")
+        );
+        assert_eq!(updated_config(&out, URL, &opts, "c").unwrap(), out);
+        // A set-up without it puts Codex's own back; so does removing the provider.
+        let without = updated_config(&out, URL, &SetupOptions::default(), "c").unwrap();
+        assert!(without.contains("chatgpt_base_url = \"https://chatgpt.com/backend-api/\""));
+        assert!(
+            !without.contains("codex-router replaced: chatgpt"),
+            "{without}"
+        );
+        assert_eq!(config_without(&out, PROVIDER_ID, "c").unwrap().0, existing);
+        // Pinned: its own URL under /p/NAME.
+        let work = SetupOptions {
+            chatgpt: true,
+            ..pinned("work")
+        };
+        let out = updated_config("", "http://127.0.0.1:9876/p/work/v1", &work, "c").unwrap();
+        assert!(out.contains("chatgpt_base_url = \"http://127.0.0.1:9876/p/work/backend-api/\""));
+        assert_eq!(config_without(&out, PROVIDER_ID, "c").unwrap().0, out);
+        assert_eq!(
+            config_without(&out, "codex-router-work", "c")
+                .unwrap()
+                .0
+                .trim(),
+            ""
+        );
     }
 
     #[test]

@@ -125,6 +125,11 @@ pub fn setup_summary(o: &SetupOutcome) -> Vec<String> {
             "Codex will send ${KEY_ENV} as the key: export it where Codex runs."
         ));
     }
+    if let Some(chatgpt) = &o.chatgpt_base_url {
+        lines.push(format!(
+            "Codex's own ChatGPT calls (usage, plugins) go to {chatgpt}, as the account that serves its requests."
+        ));
+    }
     let pinned = id
         .strip_prefix(PROVIDER_ID)
         .and_then(|rest| rest.strip_prefix('-'))
@@ -138,6 +143,16 @@ pub fn setup_summary(o: &SetupOutcome) -> Vec<String> {
 
 /// What removing the set-up did.
 pub fn removal_summary(r: &Removal) -> String {
+    let summary = removal_words(r);
+    if r.chatgpt_restored {
+        format!("{summary} Its chatgpt_base_url is as it was before the set-up.")
+    } else {
+        summary
+    }
+}
+
+/// What removing the provider did.
+fn removal_words(r: &Removal) -> String {
     let (path, id) = (r.path.display(), &r.provider_id);
     match (r.changed, r.default_removed, &r.restored) {
         (false, ..) => format!("{path} has no model provider '{id}'; nothing to remove."),
@@ -156,6 +171,9 @@ pub fn setup_state_words(s: &SetupState) -> String {
     let url = s.base_url.as_deref().unwrap_or("no URL");
     match (s.added, s.default, s.current) {
         (false, ..) => "Codex is not set up to use Codex Router.".into(),
+        (true, true, true) if s.chatgpt => {
+            format!("Codex sends its requests and its own ChatGPT calls to Codex Router ({url}).")
+        }
         (true, true, true) => format!("Codex sends its requests to Codex Router ({url})."),
         (true, true, false) => format!(
             "Codex sends its requests to {url}, not where the router's settings say its endpoint listens; set it up again."
@@ -248,6 +266,7 @@ mod tests {
             changed: true,
             made_default: true,
             env_key: true,
+            chatgpt_base_url: Some("http://127.0.0.1:9876/p/work/backend-api/".into()),
         };
         let lines = setup_summary(&o);
         assert_eq!(
@@ -255,6 +274,9 @@ mod tests {
             "Added the model provider 'codex-router-work' (http://127.0.0.1:9876/p/work/v1) to /h/config.toml."
         );
         assert!(lines.iter().any(|l| l.contains("$CODEX_ROUTER_KEY")));
+        assert!(lines.iter().any(|l| l.contains(
+            "own ChatGPT calls (usage, plugins) go to http://127.0.0.1:9876/p/work/backend-api/"
+        )));
         assert_eq!(
             lines.last().unwrap(),
             "To undo: `codex-router setup-codex --remove --profile work`."
@@ -267,6 +289,7 @@ mod tests {
             changed: true,
             default_removed: true,
             restored: Some("ollama".into()),
+            chatgpt_restored: false,
         };
         assert_eq!(
             removal_summary(&removal),
