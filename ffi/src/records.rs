@@ -246,6 +246,8 @@ pub struct CodexSetup {
     pub env_key: bool,
     /// Whether `base_url` is where the router's settings say the endpoint listens.
     pub current: bool,
+    /// Whether Codex's own ChatGPT calls (`chatgpt_base_url`) go through the router too.
+    pub chatgpt: bool,
     /// All of it in a sentence: "Codex sends its requests to Codex Router (…)."
     pub summary: String,
 }
@@ -441,6 +443,7 @@ impl From<CoreSetupState> for CodexSetup {
             base_url: s.base_url,
             env_key: s.env_key,
             current: s.current,
+            chatgpt: s.chatgpt,
         }
     }
 }

@@ -203,14 +203,23 @@ impl Router {
     /// Adds the router as a model provider to Codex's `config.toml`, keeping every other
     /// line: by default Codex's default provider at the endpoint's address from the
     /// settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
-    /// `no_default` adds it without selecting it, `profile` pins it to one profile.
-    #[uniffi::method(default(port = None, env_key = false, no_default = false, profile = None))]
+    /// `no_default` adds it without selecting it, `profile` pins it to one profile,
+    /// `chatgpt` also points Codex's `chatgpt_base_url` at the router (Codex's own ChatGPT
+    /// calls go out as the serving account; `false` puts back what it replaced).
+    #[uniffi::method(default(
+        port = None,
+        env_key = false,
+        no_default = false,
+        profile = None,
+        chatgpt = false
+    ))]
     pub fn setup_codex(
         &self,
         port: Option<u16>,
         env_key: bool,
         no_default: bool,
         profile: Option<String>,
+        chatgpt: bool,
     ) -> Result<CodexSetupChange, RouterError> {
         guard(|| {
             let opts = SetupOptions {
@@ -218,13 +227,14 @@ impl Router {
                 env_key,
                 no_default,
                 profile,
+                chatgpt,
             };
             Ok(self.core.setup_codex(&opts)?.into())
         })
     }
 
     /// Removes what `setup_codex` added (for `profile`, or the provider that follows the
-    /// active profile), putting back the `model_provider` it replaced.
+    /// active profile), putting back the `model_provider` and `chatgpt_base_url` it replaced.
     #[uniffi::method(default(profile = None))]
     pub fn remove_codex_setup(
         &self,

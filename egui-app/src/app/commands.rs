@@ -71,6 +71,9 @@ pub enum Command {
     /// Add the router to Codex's `config.toml` as its default model provider, so Codex
     /// sends its requests to the local endpoint (what `codex-router setup-codex` does).
     SetUpCodex,
+    /// Set Codex up (again) with its own ChatGPT calls through the router too, or not
+    /// (`codex-router setup-codex --chatgpt`): the set-up's check box.
+    SetCodexChatgpt(bool),
     /// Take that out of `config.toml` again (`codex-router setup-codex --remove`).
     UndoCodexSetup,
     /// Point Claude Code's `settings.json` at the local endpoint (what `codex-router
@@ -147,7 +150,8 @@ impl App {
                 }
                 self.forms.close_if(|d| matches!(d, Dialog::Login { .. }));
             }
-            Command::SetUpCodex => self.set_up_codex(),
+            Command::SetUpCodex => self.set_up_codex(None),
+            Command::SetCodexChatgpt(on) => self.set_up_codex(Some(on)),
             Command::UndoCodexSetup => self.undo_codex_setup(),
             Command::SetUpClaude => self.set_up_claude(false),
             Command::UndoClaudeSetup => self.set_up_claude(true),
@@ -305,13 +309,17 @@ impl App {
     }
 
     /// Sets Codex up to use the router's endpoint (as its default provider, with the local
-    /// key from `$CODEX_ROUTER_KEY` when the endpoint requires one); says what changed.
-    fn set_up_codex(&mut self) {
+    /// key from `$CODEX_ROUTER_KEY` when the endpoint requires one), with Codex's own
+    /// ChatGPT calls through it as `chatgpt` says (`None`: as they are now); says what
+    /// changed.
+    fn set_up_codex(&mut self, chatgpt: Option<bool>) {
+        let current = matches!(&self.state.codex_setup, Some(Ok(s)) if s.chatgpt);
         let result = Settings::load(self.router.home())
             .map_err(RouterError::from)
             .and_then(|settings| {
                 self.router.setup_codex(&SetupOptions {
                     env_key: settings.proxy.require_key,
+                    chatgpt: chatgpt.unwrap_or(current),
                     ..SetupOptions::default()
                 })
             });

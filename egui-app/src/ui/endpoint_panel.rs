@@ -95,6 +95,17 @@ fn codex_setup(ui: &mut Ui, state: &State) -> Vec<Command> {
         {
             commands.push(Command::SetUpCodex);
         }
+        let mut chatgpt = setup.chatgpt;
+        if state.codex_set_up() == Some(true)
+            && ui
+                .checkbox(&mut chatgpt, "Codex's own ChatGPT calls too")
+                .on_hover_text(format!(
+                    "Points chatgpt_base_url in {path} at the router, so that Codex's usage, plugin and workspace calls go out as the account that serves its requests"
+                ))
+                .changed()
+        {
+            commands.push(Command::SetCodexChatgpt(chatgpt));
+        }
         if setup.added
             && ui
                 .button("Undo set-up")

@@ -762,6 +762,39 @@ fn set_up_claude_code_from_the_endpoint_panel_then_undo_it() {
 }
 
 #[test]
+fn the_codex_set_up_check_box_sends_codexs_own_chatgpt_calls_through_the_router() {
+    let home = home_with_codex_config(4324, serde_json::json!({}));
+    let mut harness = harness(&home);
+    assert!(
+        harness
+            .query_by_label("Codex's own ChatGPT calls too")
+            .is_none(),
+        "offered once Codex is set up"
+    );
+    harness
+        .get_by_label("Set up Codex to use the router")
+        .click();
+    harness.run();
+    assert!(!codex_config(&home).contains("chatgpt_base_url"));
+    harness.get_by_label("Codex's own ChatGPT calls too").click();
+    harness.run();
+    let config = codex_config(&home);
+    assert!(
+        config.contains("chatgpt_base_url = \"http://127.0.0.1:4324/backend-api/\""),
+        "{config}"
+    );
+    harness.get_by_label(
+        "Codex sends its requests and its own ChatGPT calls to Codex Router (http://127.0.0.1:4324/v1).",
+    );
+    // Unticked: Codex's own value (none here) comes back; the provider stays.
+    harness.get_by_label("Codex's own ChatGPT calls too").click();
+    harness.run();
+    let config = codex_config(&home);
+    assert!(!config.contains("chatgpt_base_url"), "{config}");
+    assert!(config.contains("model_provider = \"codex-router\""), "{config}");
+}
+
+#[test]
 fn codex_is_set_up_to_send_the_local_key_when_the_endpoint_requires_one() {
     let home = home_with_codex_config(
         4322,

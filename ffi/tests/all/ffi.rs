@@ -389,7 +389,7 @@ fn codex_set_up_removed_and_asked_about() {
     std::fs::write(&path, "model = \"m\"\n").unwrap();
     let router = open(&home);
     assert!(!router.codex_setup_state().unwrap().added);
-    let added = router.setup_codex(None, false, false, None).unwrap();
+    let added = router.setup_codex(None, false, false, None, false).unwrap();
     assert!(added.changed);
     assert_eq!(added.provider_id, "codex-router");
     assert!(added.summary[0].starts_with("Added the model provider 'codex-router'"));
@@ -399,16 +399,32 @@ fn codex_set_up_removed_and_asked_about() {
         state.summary,
         "Codex sends its requests to Codex Router (http://127.0.0.1:9876/v1)."
     );
+    assert!(!state.chatgpt);
+    // With Codex's own ChatGPT calls through the router too.
+    router.setup_codex(None, false, false, None, true).unwrap();
+    let state = router.codex_setup_state().unwrap();
+    assert!(state.chatgpt);
+    assert!(
+        state.summary.contains("its own ChatGPT calls"),
+        "{}",
+        state.summary
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("chatgpt_base_url = \"http://127.0.0.1:9876/backend-api/\"")
+    );
     let removed = router.remove_codex_setup(None).unwrap();
     assert!(removed.changed);
+    assert!(removed.summary[0].contains("chatgpt_base_url is as it was"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "model = \"m\"\n");
     std::fs::write(&path, "model = [").unwrap();
     assert!(matches!(
-        router.setup_codex(None, false, false, None),
+        router.setup_codex(None, false, false, None, false),
         Err(RouterError::CodexConfig(_))
     ));
     assert!(matches!(
-        router.setup_codex(None, false, false, Some("../x".into())),
+        router.setup_codex(None, false, false, Some("../x".into()), false),
         Err(RouterError::BadName(_))
     ));
 }
