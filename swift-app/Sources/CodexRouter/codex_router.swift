@@ -1071,7 +1071,7 @@ public protocol RouterProtocol: AnyObject, Sendable {
     
     /**
      * Removes what `setup_codex` added (for `profile`, or the provider that follows the
-     * active profile), putting back the `model_provider` it replaced.
+     * active profile), putting back the `model_provider` and `chatgpt_base_url` it replaced.
      */
     func removeCodexSetup(profile: String?) throws  -> CodexSetupChange
     
@@ -1105,9 +1105,11 @@ public protocol RouterProtocol: AnyObject, Sendable {
      * Adds the router as a model provider to Codex's `config.toml`, keeping every other
      * line: by default Codex's default provider at the endpoint's address from the
      * settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
-     * `no_default` adds it without selecting it, `profile` pins it to one profile.
+     * `no_default` adds it without selecting it, `profile` pins it to one profile,
+     * `chatgpt` also points Codex's `chatgpt_base_url` at the router (Codex's own ChatGPT
+     * calls go out as the serving account; `false` puts back what it replaced).
      */
-    func setupCodex(port: UInt16?, envKey: Bool, noDefault: Bool, profile: String?) throws  -> CodexSetupChange
+    func setupCodex(port: UInt16?, envKey: Bool, noDefault: Bool, profile: String?, chatgpt: Bool) throws  -> CodexSetupChange
     
     /**
      * Starts a device-code sign-in that creates profile `name` (for machines without a
@@ -1391,7 +1393,7 @@ open func removeClaudeSetup()throws  -> ClaudeSetupChange  {
     
     /**
      * Removes what `setup_codex` added (for `profile`, or the provider that follows the
-     * active profile), putting back the `model_provider` it replaced.
+     * active profile), putting back the `model_provider` and `chatgpt_base_url` it replaced.
      */
 open func removeCodexSetup(profile: String? = nil)throws  -> CodexSetupChange  {
     return try  FfiConverterTypeCodexSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
@@ -1470,9 +1472,11 @@ open func setupClaude(profile: String? = nil)throws  -> ClaudeSetupChange  {
      * Adds the router as a model provider to Codex's `config.toml`, keeping every other
      * line: by default Codex's default provider at the endpoint's address from the
      * settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
-     * `no_default` adds it without selecting it, `profile` pins it to one profile.
+     * `no_default` adds it without selecting it, `profile` pins it to one profile,
+     * `chatgpt` also points Codex's `chatgpt_base_url` at the router (Codex's own ChatGPT
+     * calls go out as the serving account; `false` puts back what it replaced).
      */
-open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool = false, profile: String? = nil)throws  -> CodexSetupChange  {
+open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool = false, profile: String? = nil, chatgpt: Bool = false)throws  -> CodexSetupChange  {
     return try  FfiConverterTypeCodexSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
         uniffiCallStatus in
     uniffi_codex_router_ffi_fn_method_router_setup_codex(
@@ -1480,7 +1484,8 @@ open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool 
         FfiConverterOptionUInt16.lower(port),
         FfiConverterBool.lower(envKey),
         FfiConverterBool.lower(noDefault),
-        FfiConverterOptionString.lower(profile),uniffiCallStatus
+        FfiConverterOptionString.lower(profile),
+        FfiConverterBool.lower(chatgpt),uniffiCallStatus
     )
 })
 }
@@ -1878,6 +1883,10 @@ public struct CodexSetup: Equatable, Hashable {
      */
     public var current: Bool
     /**
+     * Whether Codex's own ChatGPT calls (`chatgpt_base_url`) go through the router too.
+     */
+    public var chatgpt: Bool
+    /**
      * All of it in a sentence: "Codex sends its requests to Codex Router (…)."
      */
     public var summary: String
@@ -1907,6 +1916,9 @@ public struct CodexSetup: Equatable, Hashable {
          * Whether `base_url` is where the router's settings say the endpoint listens.
          */current: Bool, 
         /**
+         * Whether Codex's own ChatGPT calls (`chatgpt_base_url`) go through the router too.
+         */chatgpt: Bool, 
+        /**
          * All of it in a sentence: "Codex sends its requests to Codex Router (…)."
          */summary: String) {
         self.path = path
@@ -1916,6 +1928,7 @@ public struct CodexSetup: Equatable, Hashable {
         self.baseUrl = baseUrl
         self.envKey = envKey
         self.current = current
+        self.chatgpt = chatgpt
         self.summary = summary
     }
 
@@ -1942,6 +1955,7 @@ public struct FfiConverterTypeCodexSetup: FfiConverterRustBuffer {
                 baseUrl: FfiConverterOptionString.read(from: &buf), 
                 envKey: FfiConverterBool.read(from: &buf), 
                 current: FfiConverterBool.read(from: &buf), 
+                chatgpt: FfiConverterBool.read(from: &buf), 
                 summary: FfiConverterString.read(from: &buf)
         )
     }
@@ -1954,6 +1968,7 @@ public struct FfiConverterTypeCodexSetup: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.baseUrl, into: &buf)
         FfiConverterBool.write(value.envKey, into: &buf)
         FfiConverterBool.write(value.current, into: &buf)
+        FfiConverterBool.write(value.chatgpt, into: &buf)
         FfiConverterString.write(value.summary, into: &buf)
     }
 }
@@ -4673,7 +4688,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_remove_claude_setup() != 41904) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_codex_router_ffi_checksum_method_router_remove_codex_setup() != 58241) {
+    if (uniffi_codex_router_ffi_checksum_method_router_remove_codex_setup() != 20275) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_remove_profile() != 2243) {
@@ -4691,7 +4706,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_setup_claude() != 55129) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_codex_router_ffi_checksum_method_router_setup_codex() != 24392) {
+    if (uniffi_codex_router_ffi_checksum_method_router_setup_codex() != 49150) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_start_device_login() != 56764) {

@@ -421,7 +421,7 @@ RustBuffer uniffi_codex_router_ffi_fn_method_router_setup_claude(uint64_t ptr, R
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_SETUP_CODEX
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_SETUP_CODEX
-RustBuffer uniffi_codex_router_ffi_fn_method_router_setup_codex(uint64_t ptr, RustBuffer port, int8_t env_key, int8_t no_default, RustBuffer profile, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_codex_router_ffi_fn_method_router_setup_codex(uint64_t ptr, RustBuffer port, int8_t env_key, int8_t no_default, RustBuffer profile, int8_t chatgpt, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_START_DEVICE_LOGIN

@@ -138,6 +138,9 @@ struct MenuContent: View {
                 model.setUpCodex()
             }
         }
+        if model.codexUsesRouter {
+            Toggle("Codex’s Own ChatGPT Calls Too", isOn: $model.codexChatgptThroughRouter)
+        }
         if model.offersCodexSetupUndo {
             Button("Undo Codex Set-Up") {
                 model.undoCodexSetup()

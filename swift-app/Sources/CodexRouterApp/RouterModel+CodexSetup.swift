@@ -45,16 +45,25 @@ extension RouterModel {
         }
     }
 
+    /// Whether Codex's own ChatGPT calls (`chatgpt_base_url`) go through the router too;
+    /// setting it sets Codex up again with or without them (the set-up's check box).
+    var codexChatgptThroughRouter: Bool {
+        get { codexSetup?.chatgpt ?? false }
+        set { setUpCodex(chatgpt: newValue) }
+    }
+
     /// Makes the router Codex's model provider at the endpoint's address from the settings,
-    /// keeping every other line of `config.toml` (and whether Codex sends the local key).
-    func setUpCodex() {
+    /// keeping every other line of `config.toml` (and whether Codex sends the local key),
+    /// with Codex's own ChatGPT calls through it as `chatgpt` says (`nil`: as they are now).
+    func setUpCodex(chatgpt: Bool? = nil) {
         guard let router else { return }
         do {
             let change = try router.setupCodex(
                 port: nil,
                 envKey: codexSetup?.envKey ?? false,
                 noDefault: false,
-                profile: nil
+                profile: nil,
+                chatgpt: chatgpt ?? codexSetup?.chatgpt ?? false
             )
             tell("Set Up Codex", change)
         } catch {
