@@ -6,6 +6,7 @@ mod anthropic;
 mod attacks;
 mod auth;
 mod claude_setup;
+mod codex_backend;
 mod codex_keyring;
 mod codex_setup;
 mod fuzz_corpora;

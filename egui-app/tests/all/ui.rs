@@ -776,7 +776,9 @@ fn the_codex_set_up_check_box_sends_codexs_own_chatgpt_calls_through_the_router(
         .click();
     harness.run();
     assert!(!codex_config(&home).contains("chatgpt_base_url"));
-    harness.get_by_label("Codex's own ChatGPT calls too").click();
+    harness
+        .get_by_label("Codex's own ChatGPT calls too")
+        .click();
     harness.run();
     let config = codex_config(&home);
     assert!(
@@ -787,11 +789,16 @@ fn the_codex_set_up_check_box_sends_codexs_own_chatgpt_calls_through_the_router(
         "Codex sends its requests and its own ChatGPT calls to Codex Router (http://127.0.0.1:4324/v1).",
     );
     // Unticked: Codex's own value (none here) comes back; the provider stays.
-    harness.get_by_label("Codex's own ChatGPT calls too").click();
+    harness
+        .get_by_label("Codex's own ChatGPT calls too")
+        .click();
     harness.run();
     let config = codex_config(&home);
     assert!(!config.contains("chatgpt_base_url"), "{config}");
-    assert!(config.contains("model_provider = \"codex-router\""), "{config}");
+    assert!(
+        config.contains("model_provider = \"codex-router\""),
+        "{config}"
+    );
 }
 
 #[test]
