@@ -1,9 +1,10 @@
 """End-to-end: the real Codex CLI (from npm) using Codex Router as its model provider.
 
 `codex-router setup-codex` writes the provider into CODEX_HOME/config.toml, then `codex exec`
-runs against `codex-router serve` and the fake upstream. The CLI is found at $CODEX_CLI
-(scripts/test installs a pinned version from npm and sets it); without it these tests are
-skipped.
+runs against `codex-router serve` and the fake upstream. Every test runs with each Codex CLI
+it finds: the pinned one at $CODEX_CLI and the newest release at $CODEX_CLI_LATEST
+(scripts/test installs both from npm and sets them; `scripts/codex-compat VERSION` points
+$CODEX_CLI_LATEST at any other version). A CLI that is missing is skipped.
 """
 
 from __future__ import annotations
@@ -16,9 +17,18 @@ from pathlib import Path
 import pytest
 from conftest import ROUTER_BIN, start_stack, stop_stack
 
-CODEX_CLI = Path(os.environ.get("CODEX_CLI", "/nonexistent/codex"))
+CLIS = {
+    "pinned": Path(os.environ.get("CODEX_CLI", "/nonexistent/codex")),
+    "latest": Path(os.environ.get("CODEX_CLI_LATEST", "/nonexistent/codex-latest")),
+}
 
-pytestmark = pytest.mark.skipif(not CODEX_CLI.exists(), reason=f"no Codex CLI at {CODEX_CLI}")
+
+@pytest.fixture(params=sorted(CLIS))
+def cli(request) -> Path:
+    path = CLIS[request.param]
+    if not path.exists():
+        pytest.skip(f"no Codex CLI at {path} ({request.param})")
+    return path
 
 # The user's own settings, which setup-codex must keep. `chatgpt_base_url` keeps Codex's
 # other ChatGPT traffic (connectors, usage) on the fake upstream: nothing leaves 127.0.0.1.
@@ -44,12 +54,12 @@ def stack(tmp_path_factory):
     stop_stack(s)
 
 
-def codex(stack, prompt: str, cwd: Path, *config: str) -> subprocess.CompletedProcess:
+def codex(stack, cli: Path, prompt: str, cwd: Path, *config: str) -> subprocess.CompletedProcess:
     env = dict(stack.env)
     env.pop("OPENAI_API_KEY", None)
     overrides = [arg for c in config for arg in ("-c", c)]
     return subprocess.run(
-        [str(CODEX_CLI), "exec", "--skip-git-repo-check",
+        [str(cli), "exec", "--skip-git-repo-check",
          "--dangerously-bypass-approvals-and-sandbox", *overrides, prompt],
         env=env, cwd=cwd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )
@@ -73,10 +83,10 @@ def test_setup_codex_keeps_the_users_lines(stack):
     assert 'wire_api = "responses"' in text
 
 
-def test_codex_exec_through_the_router(stack, tmp_path):
+def test_codex_exec_through_the_router(stack, cli, tmp_path):
     assert stack.cli("switch", "alice").returncode == 0
     before = len(backend_requests(stack))
-    r = codex(stack, "Say hello", tmp_path)
+    r = codex(stack, cli, "Say hello", tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "You said: Say hello" in r.stdout
     sent = backend_requests(stack)[before:]
@@ -90,7 +100,7 @@ def test_codex_exec_through_the_router(stack, tmp_path):
     assert body["stream"] is True and body["store"] is False and isinstance(body["input"], list)
 
 
-def test_a_switch_during_a_running_codex_session_takes_effect_at_its_next_request(stack, tmp_path):
+def test_a_switch_during_a_running_codex_session_takes_effect_at_its_next_request(stack, cli, tmp_path):
     """The model asks Codex to run `codex-router switch bob`; Codex's next request (with the
     command's output) goes out as bob, in the same session, with no restart."""
     assert stack.cli("switch", "alice").returncode == 0
@@ -98,7 +108,7 @@ def test_a_switch_during_a_running_codex_session_takes_effect_at_its_next_reques
     cmd = f"CODEX_HOME='{stack.home}' '{ROUTER_BIN}' switch bob"
     stack.knobs(next_response={"function_calls": [
         {"name": "exec_command", "arguments": json.dumps({"cmd": cmd})}]})
-    r = codex(stack, "Switch the account, please", tmp_path)
+    r = codex(stack, cli, "Switch the account, please", tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Tool result:" in r.stdout and "Switched to 'bob'" in r.stdout
     sent = backend_requests(stack)[before:]
@@ -108,16 +118,49 @@ def test_a_switch_during_a_running_codex_session_takes_effect_at_its_next_reques
     assert len(sessions) == 1, "one Codex session throughout"
 
 
-def test_codex_built_in_provider_with_openai_base_url(stack, tmp_path):
+def test_codex_built_in_provider_with_openai_base_url(stack, cli, tmp_path):
     """The other way to point Codex at the router: its built-in provider with
     `openai_base_url`. Codex then tries a WebSocket first (426 makes it fall back to HTTP) and
     sends zstd-compressed bodies."""
     assert stack.cli("switch", "alice").returncode == 0
     before = len(backend_requests(stack))
-    r = codex(stack, "Say hello again", tmp_path,
+    r = codex(stack, cli, "Say hello again", tmp_path,
               'model_provider="openai"', f'openai_base_url="{stack.base_url}"')
     assert r.returncode == 0, r.stderr[-3000:]
     assert "You said: Say hello again" in r.stdout
     sent = backend_requests(stack)[before:]
     assert sent and sent[-1]["headers"]["chatgpt-account-id"] == "acct-alice"
     assert "content-encoding" not in sent[-1]["headers"]
+
+
+def test_codex_built_in_provider_with_its_chatgpt_calls_through_the_router(stack, cli, tmp_path):
+    """`setup-codex --chatgpt`: Codex's own ChatGPT calls (workspace discovery, settings,
+    plugins) reach the backend through the router as the serving account, and its model
+    requests stay on the router (the discovery does not move them)."""
+    assert stack.cli("switch", "bob").returncode == 0
+    port = stack.base_url.rsplit(":", 1)[1].split("/")[0]
+    r = stack.cli("setup-codex", "--port", port, "--chatgpt")
+    assert r.returncode == 0, r.stderr
+    text = (stack.home / "config.toml").read_text()
+    assert f'chatgpt_base_url = "http://127.0.0.1:{port}/backend-api/"' in text
+    try:
+        before = len(backend_requests(stack))
+        checks = len(stack.requests("/backend-api/wham/accounts/check"))
+        r = codex(stack, cli, "Say hello through everything", tmp_path,
+                  'model_provider="openai"', f'openai_base_url="{stack.base_url}"')
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert "You said: Say hello through everything" in r.stdout
+        sent = backend_requests(stack)[before:]
+        assert sent and sent[-1]["headers"]["chatgpt-account-id"] == "acct-bob"
+        # TODO(after the WebSocket relay is merged): assert the turn went over the socket
+        # (a recorded WS request, no 426 in the router's log) instead of the HTTP fallback.
+        discovery = stack.requests("/backend-api/wham/accounts/check")[checks:]
+        assert discovery, "Codex's workspace discovery did not come through the router"
+        headers = {k: v for k, v in discovery[-1]["headers"]}
+        assert headers["chatgpt-account-id"] == "acct-bob"
+    finally:
+        r = stack.cli("setup-codex", "--port", port)
+        assert r.returncode == 0, r.stderr
+        restored = (stack.home / "config.toml").read_text()
+        assert f'chatgpt_base_url = "{stack.upstream}/backend-api/"' in restored
+        assert "codex-router replaced: chatgpt_base_url" not in restored
