@@ -1,8 +1,10 @@
 //! The desktop shell around [`App`]: the eframe window, the tray menu, hiding instead of
-//! closing while a tray exists, quitting on a signal, and a readable screen when the
-//! router cannot start at all.
+//! closing while a tray exists (or starting hidden, `--hidden`), posting the core's
+//! notifications, quitting on a signal, and a readable screen when the router cannot start
+//! at all.
 
 use crate::app::{App, TrayAction};
+use crate::notifications::Poster;
 use crate::tray::Tray;
 use crate::ui::style::apply_style;
 use codex_router_core::router::Router;
@@ -31,16 +33,21 @@ pub struct Desktop {
     quitting: bool,
     /// Whether the first frame with profiles was logged.
     announced: bool,
+    /// Posts the core's notifications on the desktop.
+    poster: Poster,
 }
 
 impl Desktop {
     /// Builds the shell in eframe's creation callback: opens the router on `codex_home`
-    /// (`None`: `CODEX_HOME` or `~/.codex`), then the tray unless `with_tray` is false.
+    /// (`None`: `CODEX_HOME` or `~/.codex`) with its notifications on, then the tray unless
+    /// `with_tray` is false. `hidden`: the window was created invisible (`--hidden`), to be
+    /// opened from the tray; without a tray it is shown after all.
     pub fn new(
         cc: &eframe::CreationContext<'_>,
         codex_home: Option<PathBuf>,
         quit: Arc<AtomicBool>,
         with_tray: bool,
+        hidden: bool,
     ) -> Self {
         let ctx = &cc.egui_ctx;
         apply_style(ctx);
@@ -58,6 +65,10 @@ impl Desktop {
             },
             _ => None,
         };
+        if hidden && tray.is_none() {
+            tracing::info!("no tray to open the window from: showing it");
+            Self::show_window(ctx);
+        }
         Self {
             screen,
             codex_home,
@@ -66,6 +77,7 @@ impl Desktop {
             quit,
             quitting: false,
             announced: false,
+            poster: Poster::start(),
         }
     }
 
@@ -104,6 +116,9 @@ impl eframe::App for Desktop {
         }
         if let Screen::Running(app) = &mut self.screen {
             app.poll();
+            for notification in app.take_notifications() {
+                self.poster.post(notification);
+            }
             if let Some(tray) = &mut self.tray {
                 tray.update(&app.tray_menu(), std::mem::take(&mut self.tray_dirty));
             }
@@ -159,7 +174,10 @@ impl eframe::App for Desktop {
 
 fn open(codex_home: Option<PathBuf>, ctx: &egui::Context) -> Screen {
     match Router::open(codex_home) {
-        Ok(router) => Screen::Running(Box::new(App::new(router, ctx))),
+        Ok(router) => {
+            router.start_notifications();
+            Screen::Running(Box::new(App::new(router, ctx)))
+        }
         Err(e) => {
             tracing::error!("cannot open the Codex home: {e}");
             Screen::Failed(e.to_string())
