@@ -35,6 +35,9 @@ pub struct Desktop {
     announced: bool,
     /// Posts the core's notifications on the desktop.
     poster: Poster,
+    /// Frames left in which to hide the window again (`--hidden`): eframe shows it after
+    /// the first frame whatever it was created as.
+    hide_frames: u8,
 }
 
 impl Desktop {
@@ -69,6 +72,7 @@ impl Desktop {
             tracing::info!("no tray to open the window from: showing it");
             Self::show_window(ctx);
         }
+        let hide_frames = if hidden && tray.is_some() { 2 } else { 0 };
         Self {
             screen,
             codex_home,
@@ -78,6 +82,7 @@ impl Desktop {
             quitting: false,
             announced: false,
             poster: Poster::start(),
+            hide_frames,
         }
     }
 
@@ -100,6 +105,11 @@ impl eframe::App for Desktop {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         if self.quit.load(Ordering::SeqCst) && !self.quitting {
             self.quit_now(ctx);
+        }
+        if self.hide_frames > 0 {
+            self.hide_frames -= 1;
+            ctx.send_viewport_cmd(ViewportCommand::Visible(false));
+            ctx.request_repaint();
         }
         let actions = self.tray.as_ref().map(Tray::drain).unwrap_or_default();
         for action in actions {
