@@ -7,13 +7,30 @@ use std::sync::{Arc, OnceLock};
 const USAGE: &str = "usage: codex-router-app [--no-tray] [--hidden]
 
 Shows your Codex profiles in a window and a tray menu. --hidden starts in the tray with no
-window (the tray menu's Open Window opens it; without a tray the window shows anyway). CODEX_HOME picks the Codex folder
-(default ~/.codex); RUST_LOG sets the log filter (default: warnings).";
+window (Open Window in the tray menu opens it; without a tray the window shows anyway).
+CODEX_HOME picks the Codex folder (default ~/.codex); RUST_LOG sets the log filter
+(default: warnings).";
 
 fn main() {
     let (mut with_tray, mut hidden) = (true, false);
-    for arg in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
+            // For packaging: the icon as a PNG file.
+            "--write-icon" => {
+                let size = args.next().and_then(|s| s.parse::<u32>().ok());
+                let (Some(size), Some(path)) =
+                    (size.filter(|s| (8..=1024).contains(s)), args.next())
+                else {
+                    eprintln!("usage: codex-router-app --write-icon SIZE FILE");
+                    std::process::exit(2);
+                };
+                if let Err(e) = codex_router_app::icon::write_png(size, path.as_ref()) {
+                    eprintln!("codex-router-app: cannot write {path}: {e}");
+                    std::process::exit(1);
+                }
+                return;
+            }
             "--no-tray" => with_tray = false,
             "--hidden" => hidden = true,
             "--version" | "-V" => {
