@@ -47,9 +47,10 @@ impl From<NotificationKind> for CoreKind {
     }
 }
 
-/// One thing to tell the user, in the core's words; never a token.
+/// One thing to tell the user, in the core's words; never a token. (Not `Notification`:
+/// Swift's Foundation has one.)
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Notification {
+pub struct RouterNotification {
     /// What it is about.
     pub kind: NotificationKind,
     /// The profile it is about (for a failover: the one that reached its limit).
@@ -62,7 +63,7 @@ pub struct Notification {
     pub id: String,
 }
 
-impl From<CoreNotification> for Notification {
+impl From<CoreNotification> for RouterNotification {
     fn from(n: CoreNotification) -> Self {
         Self {
             kind: n.kind.into(),

@@ -74,7 +74,7 @@ pub enum RouterEvent {
     /// Something to post as a notification (only after `Router.start_notifications`).
     Notify {
         /// What to post.
-        notification: crate::desktop::Notification,
+        notification: crate::desktop::RouterNotification,
     },
 }
 

@@ -17,8 +17,8 @@ mod router;
 
 pub use claude_setup::{ClaudeSetup, ClaudeSetupChange};
 pub use desktop::{
-    AutostartStatus, Notification, NotificationKind, NotificationSettings, NotificationToggle,
-    autostart_status, set_autostart,
+    AutostartStatus, NotificationKind, NotificationSettings, NotificationToggle,
+    RouterNotification, autostart_status, set_autostart,
 };
 pub use error::RouterError;
 pub use events::{RouterEvent, RouterListener};
