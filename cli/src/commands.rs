@@ -91,6 +91,7 @@ pub fn run(command: Command) -> Result<(), String> {
             },
         ),
         Command::Failover { state } => failover(store.home(), state.as_deref()),
+        Command::Desktop(command) => crate::desktop_commands::run(command),
         Command::SetupCodex {
             port,
             env_key,

@@ -2,6 +2,7 @@
 
 mod auth_commands;
 mod commands;
+mod desktop_commands;
 mod output;
 mod serve;
 
@@ -160,6 +161,8 @@ enum Command {
         #[arg(long, conflicts_with_all = ["port", "profile"])]
         remove: bool,
     },
+    #[command(flatten)]
+    Desktop(desktop_commands::DesktopCommand),
 }
 
 fn main() -> ExitCode {
@@ -180,7 +183,12 @@ fn main() -> ExitCode {
     } else {
         "warn"
     });
-    match commands::run(cli.command) {
+    let result = match cli.command {
+        // These need no Codex home.
+        Command::Desktop(command) => desktop_commands::run(command),
+        command => commands::run(command),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("codex-router: {message}");

@@ -2,6 +2,7 @@
 //! (CLI, desktop app, FFI) render what it returns and call its commands.
 
 pub mod auth_file;
+pub mod autostart;
 pub mod claims;
 pub mod claude_config;
 pub mod codex_config;
@@ -13,6 +14,7 @@ pub mod fuzzing;
 pub mod home;
 pub mod http;
 pub mod login;
+pub mod notify;
 pub mod profile_state;
 pub mod proxy;
 pub mod refresh;

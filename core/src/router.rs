@@ -120,6 +120,7 @@ struct Inner {
     _watcher: Option<HomeWatcher>,
     proxy: Mutex<Option<RunningProxy>>,
     proxy_state: Arc<Mutex<ProxyState>>,
+    notifier: Mutex<Option<crate::notify::service::NotifierTask>>,
 }
 
 impl Router {
@@ -189,6 +190,7 @@ impl Router {
                 _watcher: watcher,
                 proxy: Mutex::new(None),
                 proxy_state: Arc::new(Mutex::new(ProxyState::default())),
+                notifier: Mutex::new(None),
             }),
         })
     }
@@ -511,6 +513,45 @@ impl Router {
     /// The local endpoint's state.
     pub fn proxy_state(&self) -> ProxyState {
         self.inner.proxy_state.lock().expect("proxy state").clone()
+    }
+
+    /// Starts deciding desktop notifications: from now on the bus also carries
+    /// [`RouterEvent::Notify`] for each usage limit reached, limited account available
+    /// again, usage threshold crossed, failover and dead login, once each (remembered per
+    /// profile across restarts), as the `notifications` settings allow. For the app that
+    /// shows them; calling it again does nothing.
+    pub fn start_notifications(&self) {
+        let mut notifier = self.inner.notifier.lock().expect("notifier lock");
+        if notifier.is_none() {
+            let _guard = self.inner.runtime.enter();
+            *notifier = Some(crate::notify::service::spawn(
+                self.inner.store.clone(),
+                self.inner.bus.clone(),
+            ));
+        }
+    }
+
+    /// The `notifications` settings as `router/state.json` says now (the defaults when it
+    /// can't be read).
+    pub fn notification_settings(&self) -> crate::settings::NotificationSettings {
+        Settings::load(self.home())
+            .map(|s| s.notifications)
+            .unwrap_or_default()
+    }
+
+    /// Turns one kind of notification on or off in `router/state.json`.
+    pub fn set_notification_enabled(
+        &self,
+        kind: crate::notify::NotificationKind,
+        enabled: bool,
+    ) -> Result<(), RouterError> {
+        Settings::set_value(
+            self.home(),
+            "notifications",
+            kind.key(),
+            serde_json::Value::Bool(enabled),
+        )?;
+        Ok(())
     }
 
     /// A new subscription to the router's events.

@@ -46,6 +46,8 @@ pub struct Settings {
     pub failover: FailoverSettings,
     /// Anthropic's Messages API on the local endpoint (Claude Code).
     pub anthropic: AnthropicSettings,
+    /// Which desktop notifications the apps show.
+    pub notifications: NotificationSettings,
     /// Sections added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -220,6 +222,42 @@ impl Default for FailoverSettings {
     }
 }
 
+/// Desktop notifications (the desktop app's, and the Swift app's through the FFI): each kind
+/// can be turned off; all are on by default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotificationSettings {
+    /// An account reached its usage limit (and when it resets).
+    pub limit_reached: bool,
+    /// An account that was limited can be used again.
+    pub available_again: bool,
+    /// An account used `threshold_percent` of a usage window.
+    pub threshold: bool,
+    /// The share of a window (1–100) from which [`NotificationSettings::threshold`] tells.
+    pub threshold_percent: u8,
+    /// The local endpoint moved requests to another account.
+    pub failed_over: bool,
+    /// A login needs a new sign-in.
+    pub needs_sign_in: bool,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            limit_reached: true,
+            available_again: true,
+            threshold: true,
+            threshold_percent: 90,
+            failed_over: true,
+            needs_sign_in: true,
+            extra: Map::new(),
+        }
+    }
+}
+
 /// Anthropic's Messages API on the local endpoint: which Codex model serves a Claude model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -335,6 +373,18 @@ impl Settings {
     /// as it is (the environment's overrides are never written). Running endpoints of any
     /// process follow at their next request. Refuses to touch a broken file.
     pub fn set_failover_enabled(home: &CodexHome, enabled: bool) -> Result<(), SettingsError> {
+        Self::set_value(home, "failover", "enabled", Value::Bool(enabled))
+    }
+
+    /// Sets `section.key` in `router/state.json` to `value`, keeping everything else in the
+    /// file as it is (the environment's overrides are never written). Refuses to touch a
+    /// broken file, and to write a value that would not load.
+    pub fn set_value(
+        home: &CodexHome,
+        section: &str,
+        key: &str,
+        value: Value,
+    ) -> Result<(), SettingsError> {
         let path = home.state_file();
         let _lock = files::FileLock::exclusive(&home.router_dir().join("state.lock"))?;
         let invalid = |detail: String| SettingsError::Invalid {
@@ -352,13 +402,13 @@ impl Settings {
         let root = doc
             .as_object_mut()
             .ok_or_else(|| invalid("it is not a JSON object".into()))?;
-        let section = root
-            .entry("failover")
+        let entry = root
+            .entry(section)
             .or_insert_with(|| Value::Object(Map::new()));
-        let section = section
+        let entry = entry
             .as_object_mut()
-            .ok_or_else(|| invalid("failover is not an object".into()))?;
-        section.insert("enabled".into(), Value::Bool(enabled));
+            .ok_or_else(|| invalid(format!("{section} is not an object")))?;
+        entry.insert(key.into(), value);
         let parsed: Settings =
             serde_json::from_value(doc.clone()).map_err(|e| invalid(e.to_string()))?;
         parsed.validate(&path.display().to_string())?;
@@ -394,6 +444,12 @@ impl Settings {
             return Err(SettingsError::Invalid {
                 path: path.to_owned(),
                 detail: "proxy.port must be between 1 and 65535".into(),
+            });
+        }
+        if !(1..=100).contains(&self.notifications.threshold_percent) {
+            return Err(SettingsError::Invalid {
+                path: path.to_owned(),
+                detail: "notifications.threshold_percent must be between 1 and 100".into(),
             });
         }
         if self.proxy.ollama_port == Some(0) {
@@ -504,6 +560,31 @@ mod tests {
         let text = std::fs::read_to_string(home.state_file()).unwrap();
         let doc: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(doc, serde_json::json!({"failover": {"enabled": true}}));
+    }
+
+    #[test]
+    fn notifications_are_on_by_default_and_each_can_be_turned_off() {
+        let (_d, home) = home_with(None);
+        let n = Settings::load_with_env(&home, |_| None)
+            .unwrap()
+            .notifications;
+        assert!(n.limit_reached && n.available_again && n.threshold);
+        assert!(n.failed_over && n.needs_sign_in);
+        assert_eq!(n.threshold_percent, 90);
+        Settings::set_value(&home, "notifications", "threshold", Value::Bool(false)).unwrap();
+        Settings::set_value(&home, "notifications", "threshold_percent", 75.into()).unwrap();
+        let n = Settings::load_with_env(&home, |_| None)
+            .unwrap()
+            .notifications;
+        assert!(!n.threshold && n.limit_reached);
+        assert_eq!(n.threshold_percent, 75);
+        let err =
+            Settings::set_value(&home, "notifications", "threshold_percent", 0.into()).unwrap_err();
+        assert!(err.to_string().contains("threshold_percent"), "{err}");
+        let n = Settings::load_with_env(&home, |_| None)
+            .unwrap()
+            .notifications;
+        assert_eq!(n.threshold_percent, 75, "a refused value is not written");
     }
 
     #[test]

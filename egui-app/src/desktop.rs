@@ -1,8 +1,10 @@
 //! The desktop shell around [`App`]: the eframe window, the tray menu, hiding instead of
-//! closing while a tray exists, quitting on a signal, and a readable screen when the
-//! router cannot start at all.
+//! closing while a tray exists (or starting hidden, `--hidden`), posting the core's
+//! notifications, quitting on a signal, and a readable screen when the router cannot start
+//! at all.
 
 use crate::app::{App, TrayAction};
+use crate::notifications::Poster;
 use crate::tray::Tray;
 use crate::ui::style::apply_style;
 use codex_router_core::router::Router;
@@ -31,16 +33,24 @@ pub struct Desktop {
     quitting: bool,
     /// Whether the first frame with profiles was logged.
     announced: bool,
+    /// Posts the core's notifications on the desktop.
+    poster: Poster,
+    /// Frames left in which to hide the window again (`--hidden`): eframe shows it after
+    /// the first frame whatever it was created as.
+    hide_frames: u8,
 }
 
 impl Desktop {
     /// Builds the shell in eframe's creation callback: opens the router on `codex_home`
-    /// (`None`: `CODEX_HOME` or `~/.codex`), then the tray unless `with_tray` is false.
+    /// (`None`: `CODEX_HOME` or `~/.codex`) with its notifications on, then the tray unless
+    /// `with_tray` is false. `hidden`: the window was created invisible (`--hidden`), to be
+    /// opened from the tray; without a tray it is shown after all.
     pub fn new(
         cc: &eframe::CreationContext<'_>,
         codex_home: Option<PathBuf>,
         quit: Arc<AtomicBool>,
         with_tray: bool,
+        hidden: bool,
     ) -> Self {
         let ctx = &cc.egui_ctx;
         apply_style(ctx);
@@ -58,6 +68,11 @@ impl Desktop {
             },
             _ => None,
         };
+        if hidden && tray.is_none() {
+            tracing::info!("no tray to open the window from: showing it");
+            Self::show_window(ctx);
+        }
+        let hide_frames = if hidden && tray.is_some() { 2 } else { 0 };
         Self {
             screen,
             codex_home,
@@ -66,6 +81,8 @@ impl Desktop {
             quit,
             quitting: false,
             announced: false,
+            poster: Poster::start(),
+            hide_frames,
         }
     }
 
@@ -89,6 +106,11 @@ impl eframe::App for Desktop {
         if self.quit.load(Ordering::SeqCst) && !self.quitting {
             self.quit_now(ctx);
         }
+        if self.hide_frames > 0 {
+            self.hide_frames -= 1;
+            ctx.send_viewport_cmd(ViewportCommand::Visible(false));
+            ctx.request_repaint();
+        }
         let actions = self.tray.as_ref().map(Tray::drain).unwrap_or_default();
         for action in actions {
             self.tray_dirty = true;
@@ -104,6 +126,9 @@ impl eframe::App for Desktop {
         }
         if let Screen::Running(app) = &mut self.screen {
             app.poll();
+            for notification in app.take_notifications() {
+                self.poster.post(notification);
+            }
             if let Some(tray) = &mut self.tray {
                 tray.update(&app.tray_menu(), std::mem::take(&mut self.tray_dirty));
             }
@@ -159,7 +184,10 @@ impl eframe::App for Desktop {
 
 fn open(codex_home: Option<PathBuf>, ctx: &egui::Context) -> Screen {
     match Router::open(codex_home) {
-        Ok(router) => Screen::Running(Box::new(App::new(router, ctx))),
+        Ok(router) => {
+            router.start_notifications();
+            Screen::Running(Box::new(App::new(router, ctx)))
+        }
         Err(e) => {
             tracing::error!("cannot open the Codex home: {e}");
             Screen::Failed(e.to_string())

@@ -38,6 +38,19 @@ pub fn rgba(size: u32) -> Vec<u8> {
     out
 }
 
+/// Writes the icon as a `size`×`size` PNG file (for packaging: `--write-icon SIZE FILE`).
+pub fn write_png(size: u32, path: &std::path::Path) -> std::io::Result<()> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut encoder = png::Encoder::new(file, size, size);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+    writer
+        .write_image_data(&rgba(size))
+        .map_err(std::io::Error::other)?;
+    writer.finish().map_err(std::io::Error::other)
+}
+
 fn in_rounded_square(x: f32, y: f32) -> bool {
     const R: f32 = 0.22;
     let cx = x.clamp(R, 1.0 - R);

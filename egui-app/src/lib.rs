@@ -11,6 +11,7 @@
 pub mod app;
 pub mod desktop;
 pub mod icon;
+pub mod notifications;
 pub mod tray;
 mod ui;
 

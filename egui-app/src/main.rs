@@ -4,16 +4,35 @@ use codex_router_app::desktop::Desktop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-const USAGE: &str = "usage: codex-router-app [--no-tray]
+const USAGE: &str = "usage: codex-router-app [--no-tray] [--hidden]
 
-Shows your Codex profiles in a window and a tray menu. CODEX_HOME picks the Codex folder
-(default ~/.codex); RUST_LOG sets the log filter (default: warnings).";
+Shows your Codex profiles in a window and a tray menu. --hidden starts in the tray with no
+window (Open Window in the tray menu opens it; without a tray the window shows anyway).
+CODEX_HOME picks the Codex folder (default ~/.codex); RUST_LOG sets the log filter
+(default: warnings).";
 
 fn main() {
-    let mut with_tray = true;
-    for arg in std::env::args().skip(1) {
+    let (mut with_tray, mut hidden) = (true, false);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
+            // For packaging: the icon as a PNG file.
+            "--write-icon" => {
+                let size = args.next().and_then(|s| s.parse::<u32>().ok());
+                let (Some(size), Some(path)) =
+                    (size.filter(|s| (8..=1024).contains(s)), args.next())
+                else {
+                    eprintln!("usage: codex-router-app --write-icon SIZE FILE");
+                    std::process::exit(2);
+                };
+                if let Err(e) = codex_router_app::icon::write_png(size, path.as_ref()) {
+                    eprintln!("codex-router-app: cannot write {path}: {e}");
+                    std::process::exit(1);
+                }
+                return;
+            }
             "--no-tray" => with_tray = false,
+            "--hidden" => hidden = true,
             "--version" | "-V" => {
                 println!("codex-router-app {}", env!("CARGO_PKG_VERSION"));
                 return;
@@ -56,7 +75,8 @@ fn main() {
             .with_app_id("codex-router")
             .with_inner_size([1060.0, 480.0])
             .with_min_inner_size([560.0, 300.0])
-            .with_icon(icon),
+            .with_icon(icon)
+            .with_visible(!(hidden && with_tray)),
         ..Default::default()
     };
     let result = eframe::run_native(
@@ -64,7 +84,7 @@ fn main() {
         options,
         Box::new(move |cc| {
             let _ = ctx_slot.set(cc.egui_ctx.clone());
-            Ok(Box::new(Desktop::new(cc, None, quit, with_tray)))
+            Ok(Box::new(Desktop::new(cc, None, quit, with_tray, hidden)))
         }),
     );
     if let Err(e) = result {

@@ -71,6 +71,11 @@ pub enum RouterEvent {
     },
     /// `router/state.json` changed (failover turned on or off, say), by anyone.
     SettingsChanged,
+    /// Something to post as a notification (only after `Router.start_notifications`).
+    Notify {
+        /// What to post.
+        notification: crate::desktop::RouterNotification,
+    },
 }
 
 impl From<CoreEvent> for RouterEvent {
@@ -111,6 +116,9 @@ impl From<CoreEvent> for RouterEvent {
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             },
             CoreEvent::SettingsChanged => Self::SettingsChanged,
+            CoreEvent::Notify(n) => Self::Notify {
+                notification: n.into(),
+            },
         }
     }
 }

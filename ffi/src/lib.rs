@@ -8,6 +8,7 @@
 //! `scripts/bindings swift DIR`).
 
 mod claude_setup;
+mod desktop;
 mod error;
 mod events;
 mod phrases;
@@ -15,6 +16,10 @@ mod records;
 mod router;
 
 pub use claude_setup::{ClaudeSetup, ClaudeSetupChange};
+pub use desktop::{
+    AutostartStatus, NotificationKind, NotificationSettings, NotificationToggle,
+    RouterNotification, autostart_status, set_autostart,
+};
 pub use error::RouterError;
 pub use events::{RouterEvent, RouterListener};
 pub use phrases::{plan_label, restart_hint, suggest_profile_name, window_label};

@@ -50,7 +50,7 @@ impl From<SwitchOutcome> for SwitchResult {
 /// a few seconds for open answers).
 #[derive(uniffi::Object)]
 pub struct Router {
-    core: CoreRouter,
+    pub(crate) core: CoreRouter,
     listeners: Mutex<Vec<Arc<Forwarder>>>,
 }
 

@@ -729,3 +729,49 @@ def test_phrases_for_the_swift_app_come_from_the_core(cr):
     assert cr.needs_sign_in_message("work", "the refresh token was already used") == (
         "'work' needs a new sign-in: the refresh token was already used")
     assert "not saved as a profile" in cr.unsaved_login_message()
+
+
+def test_notifications_arrive_as_events_once_and_each_kind_can_be_turned_off(cr, home, open_router):
+    """The Swift app posts what `Notify` events carry: the core's words, once per event."""
+    now = int(time.time())
+    home.profile("work", chatgpt_auth("alice"))
+    home.write("profiles/work/router.json", {"usage": {
+        "plan": "plus", "primary": {"used_percent": 100.0, "window_minutes": 300,
+                                    "resets_at": now + 7200},
+        "secondary": None, "credits": None, "limited_until": now + 7200, "updated_at": now}})
+    router = open_router(home.path)
+    settings = router.notification_settings()
+    assert settings.threshold_percent == 90
+    assert [t.kind for t in settings.kinds] == [
+        cr.NotificationKind.LIMIT_REACHED, cr.NotificationKind.AVAILABLE_AGAIN,
+        cr.NotificationKind.THRESHOLD, cr.NotificationKind.FAILED_OVER,
+        cr.NotificationKind.NEEDS_SIGN_IN]
+    assert all(t.enabled and t.label for t in settings.kinds)
+    router.set_notification_enabled(cr.NotificationKind.THRESHOLD, False)
+    assert home.read("router/state.json")["notifications"] == {"threshold": False}
+    off = [t.kind for t in router.notification_settings().kinds if not t.enabled]
+    assert off == [cr.NotificationKind.THRESHOLD]
+
+    events = Events()
+    router.subscribe(events)
+    router.start_notifications()
+    router.start_notifications()  # twice is once
+    told = events.wait_for(lambda e: isinstance(e, cr.RouterEvent.NOTIFY)).notification
+    assert told.kind == cr.NotificationKind.LIMIT_REACHED
+    assert (told.profile, told.title) == ("work", "'work' reached its usage limit")
+    assert cr.day_time(now + 7200) in told.body
+    assert told.id == f"limit_reached:work:{now + 7200}"
+    assert "SECRET" not in told.title + told.body
+    # Remembered beside the profile, so a restart does not tell it again.
+    assert home.read("profiles/work/notified.json")["limit"] == now + 7200
+    assert sum(isinstance(e, cr.RouterEvent.NOTIFY) for e in events.events) == 1
+
+
+def test_autostart_through_the_ffi(cr, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert not cr.autostart_status().enabled
+    on = cr.set_autostart(True)
+    assert on.enabled and "starts at login" in on.words
+    assert "--hidden" in (tmp_path / "autostart/codex-router.desktop").read_text()
+    off = cr.set_autostart(False)
+    assert not off.enabled and not (tmp_path / "autostart/codex-router.desktop").exists()

@@ -4,5 +4,7 @@
 
 pub mod home;
 pub mod jwt;
+#[cfg(target_os = "linux")]
+pub mod notifications;
 pub mod secret_service;
 pub mod upstream;

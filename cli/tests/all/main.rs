@@ -4,6 +4,7 @@
 
 mod auth;
 mod cli;
+mod desktop;
 mod keyring;
 mod logs;
 mod setup_claude;

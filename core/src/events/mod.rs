@@ -3,6 +3,7 @@
 
 pub mod watcher;
 
+use crate::notify::Notification;
 use tokio::sync::broadcast;
 
 /// Events kept for a slow subscriber before it is told to resync.
@@ -69,6 +70,9 @@ pub enum RouterEvent {
     },
     /// `router/state.json` changed (failover turned on or off, say), by anyone.
     SettingsChanged,
+    /// Something to tell the user as a desktop notification (only while
+    /// [`Router::start_notifications`](crate::router::Router::start_notifications) runs).
+    Notify(Notification),
 }
 
 /// A broadcast of [`RouterEvent`]s. Cloning it gives another sender to the same bus.

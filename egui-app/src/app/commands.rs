@@ -8,6 +8,7 @@ use super::App;
 use super::jobs::{Job, SignInMethod};
 use super::state::Dialog;
 use codex_router_core::codex_config::provider::SetupOptions;
+use codex_router_core::notify::NotificationKind;
 use codex_router_core::router::RouterError;
 use codex_router_core::secret::Secret;
 use codex_router_core::settings::Settings;
@@ -81,6 +82,15 @@ pub enum Command {
     SetUpClaude,
     /// Take that out of `settings.json` again (`codex-router setup-claude --remove`).
     UndoClaudeSetup,
+    /// Turn one kind of notification on or off (`notifications` in `state.json`).
+    SetNotification {
+        /// The kind.
+        kind: NotificationKind,
+        /// On or off.
+        on: bool,
+    },
+    /// Start the app at login, in the tray (or stop doing so).
+    SetAutostart(bool),
 }
 
 /// A dialog a [`Command::Open`] opens.
@@ -155,6 +165,8 @@ impl App {
             Command::UndoCodexSetup => self.undo_codex_setup(),
             Command::SetUpClaude => self.set_up_claude(false),
             Command::UndoClaudeSetup => self.set_up_claude(true),
+            Command::SetNotification { kind, on } => self.set_notification(kind, on),
+            Command::SetAutostart(on) => self.set_autostart(on),
         }
     }
 

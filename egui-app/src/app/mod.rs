@@ -10,8 +10,10 @@
 //! - `commands`: [`Command`] and its runner.
 //! - `jobs`: [`Job`], the work that runs on worker threads, and its results.
 //! - `tray_menu`: [`TrayMenu`], the tray's entries as data.
+//! - `desktop_settings`: notifications to post, which are on, and start at login.
 
 mod commands;
+mod desktop_settings;
 mod jobs;
 mod state;
 mod tray_menu;
@@ -154,7 +156,11 @@ impl App {
                 RouterEvent::ProxyStarted { .. }
                 | RouterEvent::ProxyStopped
                 | RouterEvent::RequestFinished { .. } => proxy = true,
-                RouterEvent::SettingsChanged => self.reload_failover(),
+                RouterEvent::SettingsChanged => {
+                    self.reload_failover();
+                    self.reload_desktop_settings();
+                }
+                RouterEvent::Notify(notification) => self.deliver(notification),
             }
         }
         while let Ok(done) = self.done_rx.try_recv() {
@@ -195,6 +201,7 @@ impl App {
         self.reload_profiles();
         self.reload_codex_setup();
         self.reload_claude_setup();
+        self.reload_desktop_settings();
     }
 
     /// Reads the profiles, the active login and the endpoint again.

@@ -48,6 +48,8 @@ pub(crate) struct State {
     pub(crate) notices: Vec<Notice>,
     /// What runs in the background, oldest first.
     pub(crate) jobs: Vec<Job>,
+    /// Notifications (which are on, those to post) and start at login.
+    pub(crate) desktop: super::desktop_settings::DesktopSettings,
     /// Bumped whenever anything the tray shows may have changed.
     pub(crate) generation: u64,
 }

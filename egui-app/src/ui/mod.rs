@@ -2,10 +2,12 @@
 //! [`Command`]s its widgets asked for; none calls the core. The only thing drawing changes
 //! is [`Forms`]: the text being typed into a field.
 //!
-//! The window: `toolbar` at the top, `endpoint_panel` at the bottom, between them the
+//! The window: `toolbar` at the top, `endpoint_panel` at the bottom (`desktop_panel`, the
+//! notification and start-at-login settings, above it), between them the
 //! `notices` and either the `profile_table` or the `first_run` page; `dialogs` float above.
 //! `style` and `widgets` hold what they share.
 
+mod desktop_panel;
 mod dialogs;
 mod endpoint_panel;
 mod first_run;
@@ -32,6 +34,7 @@ pub(crate) fn window(
     let mut commands = Vec::new();
     egui::Panel::top("toolbar").show(ui, |ui| commands.extend(toolbar::show(ui, state)));
     egui::Panel::bottom("proxy").show(ui, |ui| commands.extend(endpoint_panel::show(ui, state)));
+    egui::Panel::bottom("desktop").show(ui, |ui| commands.extend(desktop_panel::show(ui, state)));
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::both()
             .auto_shrink([false, false])

@@ -4,6 +4,7 @@
 
 #[cfg(target_os = "linux")]
 mod common;
+mod notifications;
 mod tray;
 mod ui;
 mod xvfb;

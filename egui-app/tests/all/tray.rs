@@ -20,8 +20,8 @@ use zbus::zvariant::{OwnedValue, Value};
 
 /// A tray host as far as an item can tell: owns `org.kde.StatusNotifierWatcher` and
 /// reports each registration.
-struct Watcher {
-    registered: mpsc::Sender<String>,
+pub(crate) struct Watcher {
+    pub(crate) registered: mpsc::Sender<String>,
 }
 
 #[zbus::interface(name = "org.kde.StatusNotifierWatcher")]
@@ -48,7 +48,7 @@ impl Watcher {
     }
 }
 
-fn start_bus(dir: &Path) -> (Running, String) {
+pub(crate) fn start_bus(dir: &Path) -> (Running, String) {
     let mut child = Command::new("dbus-daemon")
         .args([
             "--session",
@@ -69,8 +69,8 @@ fn start_bus(dir: &Path) -> (Running, String) {
 
 /// One menu entry as a panel sees it.
 #[derive(Debug)]
-struct Entry {
-    id: i32,
+pub(crate) struct Entry {
+    pub(crate) id: i32,
     label: String,
     checked: bool,
     enabled: bool,
@@ -78,7 +78,7 @@ struct Entry {
 
 type RawLayout = (i32, HashMap<String, OwnedValue>, Vec<OwnedValue>);
 
-fn menu(bus: &zbus::blocking::Connection, item: &str) -> Vec<Entry> {
+pub(crate) fn menu(bus: &zbus::blocking::Connection, item: &str) -> Vec<Entry> {
     let reply = bus
         .call_method(
             Some(item),
@@ -115,7 +115,7 @@ fn menu(bus: &zbus::blocking::Connection, item: &str) -> Vec<Entry> {
         .collect()
 }
 
-fn click(bus: &zbus::blocking::Connection, item: &str, id: i32) {
+pub(crate) fn click(bus: &zbus::blocking::Connection, item: &str, id: i32) {
     bus.call_method(
         Some(item),
         "/MenuBar",
@@ -126,7 +126,7 @@ fn click(bus: &zbus::blocking::Connection, item: &str, id: i32) {
     .expect("Event clicked");
 }
 
-fn find<'m>(entries: &'m [Entry], label: &str) -> &'m Entry {
+pub(crate) fn find<'m>(entries: &'m [Entry], label: &str) -> &'m Entry {
     entries
         .iter()
         .find(|e| e.label == label)

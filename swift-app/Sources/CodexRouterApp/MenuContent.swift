@@ -3,8 +3,8 @@ import CodexRouter
 import SwiftUI
 
 /// The menu bar menu: the active login, the profiles (a click switches), re-reading and
-/// renewing, Add Account, the local endpoint with failover and Codex's set-up, Open
-/// Window, Quit.
+/// renewing, Add Account, the local endpoint with failover and Codex's set-up,
+/// notifications and start at login, Open Window, Quit.
 @MainActor
 struct MenuContent: View {
     @EnvironmentObject private var model: RouterModel
@@ -22,6 +22,8 @@ struct MenuContent: View {
             accountItems
             Divider()
             endpointItems
+            Divider()
+            desktopItems
         }
         Divider()
         Button("Open Window…") {
@@ -123,6 +125,24 @@ struct MenuContent: View {
         Divider()
         codexSetupItems
         claudeSetupItems
+    }
+
+    /// A toggle per kind of notification (the core's labels), and start at login.
+    @ViewBuilder private var desktopItems: some View {
+        if let settings = model.notificationSettings {
+            Menu("Notifications") {
+                ForEach(settings.kinds, id: \.kind) { toggle in
+                    Toggle(toggle.label, isOn: Binding(
+                        get: { toggle.enabled },
+                        set: { model.setNotification(toggle.kind, enabled: $0) }
+                    ))
+                }
+            }
+        }
+        Toggle("Start at Login", isOn: Binding(
+            get: { model.startsAtLogin },
+            set: { model.setStartAtLogin($0) }
+        ))
     }
 
     /// Whether Codex sends its requests through the endpoint, in the core's words, and

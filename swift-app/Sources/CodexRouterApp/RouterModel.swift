@@ -8,7 +8,8 @@ import SwiftUI
 ///
 /// This file holds the state, reading and the core's events; the commands are in
 /// RouterModel+Profiles.swift, RouterModel+Endpoint.swift, RouterModel+CodexSetup.swift,
-/// RouterModel+ClaudeSetup.swift and RouterModel+SignIn.swift.
+/// RouterModel+ClaudeSetup.swift, RouterModel+SignIn.swift, RouterModel+Notifications.swift
+/// and RouterModel+LoginItem.swift.
 /// The published state is set only by those files; views only read it.
 @MainActor
 final class RouterModel: ObservableObject {
@@ -44,6 +45,8 @@ final class RouterModel: ObservableObject {
     @Published var loginNote: String?
     /// Messages for the window, oldest first.
     @Published var notices: [Notice] = []
+    /// Which notifications are on (the core's setting); nil before the first read.
+    @Published var notificationSettings: NotificationSettings?
     /// Why the router could not be opened at all (a broken `router/state.json`, …).
     let openError: String?
 
@@ -90,6 +93,7 @@ final class RouterModel: ObservableObject {
         }
         reload()
         reloadFailover()
+        startNotifications()
         rereadEveryMinute()
         // Not from here: SwiftUI is still creating the model, and nothing may open a window
         // or an alert before it is done. A failure to start becomes a notice.
@@ -249,6 +253,7 @@ final class RouterModel: ObservableObject {
             reloadFailover()
             reloadCodexSetup()
             reloadClaudeSetup()
+            reloadNotificationSettings()
         case .profilesChanged, .switched, .tokensRefreshed:
             reload()
         case .needsSignIn(let profile, let message):
@@ -260,6 +265,8 @@ final class RouterModel: ObservableObject {
             let text = failedOverMessage(from: previous, to: current, resetsAt: resets)
             lastFailover = text
             notify(.warn, text)
+        case .notify(let notification):
+            post(notification)
         }
     }
 
