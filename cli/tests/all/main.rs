@@ -8,3 +8,4 @@ mod keyring;
 mod logs;
 mod setup_claude;
 mod setup_codex;
+mod usage;
