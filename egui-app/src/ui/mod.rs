@@ -3,7 +3,8 @@
 //! is [`Forms`]: the text being typed into a field.
 //!
 //! The window: `toolbar` at the top, `endpoint_panel` at the bottom, between them the
-//! `notices` and either the `profile_table` or the `first_run` page; `dialogs` float above.
+//! `notices` and either the `profile_table` (with the `usage_chart`s under it) or the
+//! `first_run` page; `dialogs` float above.
 //! `style` and `widgets` hold what they share.
 
 mod dialogs;
@@ -13,6 +14,7 @@ mod notices;
 mod profile_table;
 pub(crate) mod style;
 mod toolbar;
+mod usage_chart;
 mod widgets;
 
 use crate::app::{Command, Forms, Prompt, State};
@@ -79,5 +81,6 @@ fn profiles(ui: &mut Ui, state: &State, forms: &mut Forms, now: DateTime<Utc>) -
         ui.add_space(6.0);
     }
     commands.extend(profile_table::show(ui, state.profiles(), now));
+    usage_chart::show(ui, &state.usage_history, now);
     commands
 }

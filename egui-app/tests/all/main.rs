@@ -6,4 +6,5 @@
 mod common;
 mod tray;
 mod ui;
+mod usage_chart;
 mod xvfb;
