@@ -73,24 +73,33 @@ pub fn pace(samples: &[Sample], which: Which, now: i64) -> Option<Pace> {
     })
 }
 
-/// The samples of window `which` since its last reset, oldest first: the run after the
-/// last drop of the used percentage or jump of the reset time.
+/// The samples of window `which` since its last reset, oldest first: the last of
+/// [`runs`].
 pub fn since_reset(samples: &[Sample], which: Which) -> Vec<(i64, &WindowSample)> {
-    let points: Vec<(i64, &WindowSample)> = samples
+    runs(samples, which).pop().unwrap_or_default()
+}
+
+/// The samples of window `which` cut at each reset (a drop of the used percentage or a
+/// jump of the reset time), oldest first: one run per window period, for charts that draw
+/// each period on its own.
+pub fn runs(samples: &[Sample], which: Which) -> Vec<Vec<(i64, &WindowSample)>> {
+    let mut runs: Vec<Vec<(i64, &WindowSample)>> = Vec::new();
+    for (at, w) in samples
         .iter()
         .filter_map(|s| s.window(which).map(|w| (s.at, w)))
-        .collect();
-    let start = points
-        .windows(2)
-        .rposition(|pair| {
-            let (a, b) = (pair[0].1, pair[1].1);
-            let dropped = b.used_percent < a.used_percent;
+    {
+        let reset = runs.last().and_then(|r| r.last()).is_none_or(|(_, prev)| {
+            let dropped = w.used_percent < prev.used_percent;
             let moved =
-                matches!((a.resets_at, b.resets_at), (Some(x), Some(y)) if y - x > NEW_WINDOW);
+                matches!((prev.resets_at, w.resets_at), (Some(x), Some(y)) if y - x > NEW_WINDOW);
             dropped || moved
-        })
-        .map_or(0, |i| i + 1);
-    points[start..].to_vec()
+        });
+        match runs.last_mut() {
+            Some(run) if !reset => run.push((at, w)),
+            _ => runs.push(vec![(at, w)]),
+        }
+    }
+    runs
 }
 
 #[cfg(test)]
@@ -179,6 +188,9 @@ mod tests {
             at(2 * H + 30, 0.0, Some(7 * H)),
         ];
         assert_eq!(since_reset(&quiet, Which::Primary).len(), 2);
+        let lengths: Vec<usize> = runs(&s, Which::Primary).iter().map(Vec::len).collect();
+        assert_eq!(lengths, [2, 2]);
+        assert!(runs(&[], Which::Primary).is_empty());
         assert_eq!(
             pace(&quiet, Which::Primary, 2 * H + 30).unwrap().forecast,
             Forecast::TooFewSamples

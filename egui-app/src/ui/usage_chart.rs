@@ -6,11 +6,11 @@ use super::style::{accent, tone_text};
 use super::widgets::set_label;
 use chrono::{DateTime, Utc};
 use codex_router_core::usage::history::{Sample, Which};
-use codex_router_core::usage::pace::{Forecast, pace};
+use codex_router_core::usage::pace::{Forecast, pace, runs};
 use codex_router_core::view::pace::forecasts;
 use codex_router_core::view::phrases::window_label;
 use egui::{RichText, Role, Ui};
-use egui_plot::{HLine, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{GridInput, GridMark, HLine, Line, LineStyle, Plot, PlotPoints};
 
 /// One chart's size.
 const CHART: egui::Vec2 = egui::vec2(400.0, 130.0);
@@ -50,8 +50,8 @@ pub(crate) fn show(ui: &mut Ui, histories: &[(String, Vec<Sample>)], now: DateTi
         });
 }
 
-/// One window's chart: the samples of the last few window lengths (a day at least, 30
-/// days at most), and where the current pace leads.
+/// One window's chart: the samples of the last three window lengths (12 hours at least,
+/// 30 days at most), and where the current pace leads.
 fn chart(ui: &mut Ui, name: &str, samples: &[Sample], which: Which, now: DateTime<Utc>) {
     let minutes = samples
         .iter()
@@ -59,12 +59,20 @@ fn chart(ui: &mut Ui, name: &str, samples: &[Sample], which: Which, now: DateTim
         .find_map(|s| s.window(which))
         .and_then(|w| w.window_minutes);
     let label = minutes.map(window_label).unwrap_or_else(|| "window".into());
-    let span = minutes.map_or(86_400, |m| (m as i64 * 60 * 4).clamp(86_400, 30 * 86_400));
+    let span = minutes.map_or(86_400, |m| {
+        (m as i64 * 60 * 3).clamp(12 * 3600, 30 * 86_400)
+    });
     let now_s = now.timestamp();
-    let points: Vec<[f64; 2]> = samples
-        .iter()
-        .filter(|s| s.at >= now_s - span)
-        .filter_map(|s| s.window(which).map(|w| [s.at as f64, w.used_percent]))
+    // Each window period on its own: a line across a reset would draw use that never was.
+    let periods: Vec<Vec<[f64; 2]>> = runs(samples, which)
+        .into_iter()
+        .map(|run| {
+            run.into_iter()
+                .filter(|(at, _)| *at >= now_s - span)
+                .map(|(at, w)| [at as f64, w.used_percent])
+                .collect::<Vec<_>>()
+        })
+        .filter(|points| !points.is_empty())
         .collect();
     let ahead = projection(samples, which, now_s);
     let end = ahead
@@ -87,7 +95,12 @@ fn chart(ui: &mut Ui, name: &str, samples: &[Sample], which: Which, now: DateTim
         .allow_double_click_reset(false)
         .show_x(false)
         .show_y(false)
+        .x_grid_spacer(move |input| time_marks(input, short))
         .x_axis_formatter(move |mark, _| {
+            let major = if short { 3.0 * 3600.0 } else { 7.0 * 86_400.0 };
+            if mark.step_size < major {
+                return String::new();
+            }
             DateTime::from_timestamp(mark.value as i64, 0)
                 .map(|t| {
                     t.with_timezone(&chrono::Local)
@@ -103,11 +116,13 @@ fn chart(ui: &mut Ui, name: &str, samples: &[Sample], which: Which, now: DateTim
                     .color(weak)
                     .style(LineStyle::dotted_dense()),
             );
-            plot.line(
-                Line::new(format!("{label} used"), PlotPoints::from(points))
-                    .color(color)
-                    .width(2.0),
-            );
+            for points in periods {
+                plot.line(
+                    Line::new(format!("{label} used"), PlotPoints::from(points))
+                        .color(color)
+                        .width(2.0),
+                );
+            }
             if let Some((path, limit)) = ahead.map(|p| (p, p[1][1] >= 100.0)) {
                 plot.line(
                     Line::new("at this pace", PlotPoints::from(path.to_vec()))
@@ -121,6 +136,25 @@ fn chart(ui: &mut Ui, name: &str, samples: &[Sample], which: Which, now: DateTim
         Role::Image,
         &format!("{name}: {label} usage chart"),
     );
+}
+
+/// Grid lines at whole hours (labelled every 3 hours) on a short chart, at days (labelled
+/// every week) on a long one.
+fn time_marks(input: GridInput, short: bool) -> Vec<GridMark> {
+    let (minor, major) = if short {
+        (3600.0, 3.0 * 3600.0)
+    } else {
+        (86_400.0, 7.0 * 86_400.0)
+    };
+    let (low, high) = input.bounds;
+    let mut marks = Vec::new();
+    let mut value = (low / minor).ceil() * minor;
+    while value <= high {
+        let step_size = if value % major == 0.0 { major } else { minor };
+        marks.push(GridMark { value, step_size });
+        value += minor;
+    }
+    marks
 }
 
 /// Where the current pace leads from the last sample: to the limit (when it comes first)
