@@ -13,6 +13,7 @@ mod events;
 mod phrases;
 mod records;
 mod router;
+mod usage_history;
 
 pub use claude_setup::{ClaudeSetup, ClaudeSetupChange};
 pub use error::RouterError;
@@ -23,5 +24,6 @@ pub use records::{
     ProxyState, RefreshReport, Status, Tone, Usage, UsageBar, UsageWindow,
 };
 pub use router::{DeviceLoginHandle, LoginHandle, Router, SwitchResult};
+pub use usage_history::{SampleWindow, UsageHistory, UsageSample, WindowForecast};
 
 uniffi::setup_scaffolding!("codex_router");

@@ -729,3 +729,42 @@ def test_phrases_for_the_swift_app_come_from_the_core(cr):
     assert cr.needs_sign_in_message("work", "the refresh token was already used") == (
         "'work' needs a new sign-in: the refresh token was already used")
     assert "not saved as a profile" in cr.unsaved_login_message()
+
+
+def test_usage_history_and_forecasts_for_charts(cr, home):
+    """The Swift app's charts read the samples `usage NAME --history --json` prints (a damaged
+    line skipped), with the core's forecast words for each window."""
+    home.profile("work", chatgpt_auth("alice"))
+    now = int(time.time())
+    reset = now + 3 * 3600
+    credits = {"has_credits": True, "unlimited": False, "balance": "3"}
+    home.write("profiles/work/usage-history.jsonl", "\n".join([
+        json.dumps({"t": now - 3600, "p": {"used": 20.0, "min": 300, "reset": reset}}),
+        "not json",
+        json.dumps({"t": now, "p": {"used": 50.0, "min": 300, "reset": reset}, "cr": credits}),
+    ]) + "\n")
+    router = cr.Router(str(home.path))
+    h = router.usage_history("work")
+    assert h.profile == "work"
+    assert [s.primary.used_percent for s in h.samples] == [20.0, 50.0]
+    assert h.samples[0].secondary is None and h.samples[0].credits is None
+    assert h.samples[1].credits == cr.Credits(has_credits=True, unlimited=False, balance="3")
+    assert h.samples[1].at_unix == now
+    out = subprocess.run([str(ROUTER_BIN), "usage", "work", "--history", "--json"],
+                         capture_output=True, text=True, check=True, timeout=20,
+                         env={**os.environ, "CODEX_HOME": str(home.path)})
+    cli = json.loads(out.stdout)
+    assert [(c["at"], c["at_unix"]) for c in cli] == [(s.at, s.at_unix) for s in h.samples]
+    assert [c["primary"]["resets_at"] for c in cli] == [s.primary.resets_at for s in h.samples]
+    # 20% → 50% in an hour: 30%/h, so the 50% left last 1 h 40 min, before the reset in 3 h.
+    (f,) = h.forecasts
+    assert (f.window, f.label, f.per_hour) == ("primary", "5 h", 30.0)
+    assert f.forecast.startswith("at this pace: limit around ")
+    assert f.text == "5 h: 30%/h \u00b7 " + f.forecast
+    assert f.tone == cr.Tone.WARN
+    home.profile("new", chatgpt_auth("bob"))
+    assert router.usage_history("new") == cr.UsageHistory(profile="new", samples=[], forecasts=[])
+    with pytest.raises(cr.RouterError.NotFound):
+        router.usage_history("nope")
+    with pytest.raises(cr.RouterError.BadName):
+        router.usage_history("../x")

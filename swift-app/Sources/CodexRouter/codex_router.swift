@@ -1166,6 +1166,12 @@ public protocol RouterProtocol: AnyObject, Sendable {
      */
     func unsubscribeAll() 
     
+    /**
+     * The usage history of profile `name` (the last 30 days, oldest first; a damaged
+     * history reads as what could be read) with each window's forecast, judged now.
+     */
+    func usageHistory(name: String) throws  -> UsageHistory
+    
 }
 /**
  * The router of one Codex home: profiles, the active login, sign-in, the local endpoint
@@ -1607,6 +1613,20 @@ open func unsubscribeAll()  {try! rustCall() {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The usage history of profile `name` (the last 30 days, oldest first; a damaged
+     * history reads as what could be read) with each window's forecast, judged now.
+     */
+open func usageHistory(name: String)throws  -> UsageHistory  {
+    return try  FfiConverterTypeUsageHistory_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_usage_history(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+})
 }
     
 
@@ -2714,6 +2734,85 @@ public func FfiConverterTypeRefreshReport_lower(_ value: RefreshReport) -> RustB
 
 
 /**
+ * One window in a sample.
+ */
+public struct SampleWindow: Equatable, Hashable {
+    /**
+     * How much of the window was used, 0–100.
+     */
+    public var usedPercent: Double
+    /**
+     * The window's length in minutes (300 = 5 hours, 10080 = a week), when known.
+     */
+    public var windowMinutes: UInt64?
+    /**
+     * When the window resets (RFC 3339), when known.
+     */
+    public var resetsAt: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * How much of the window was used, 0–100.
+         */usedPercent: Double, 
+        /**
+         * The window's length in minutes (300 = 5 hours, 10080 = a week), when known.
+         */windowMinutes: UInt64?, 
+        /**
+         * When the window resets (RFC 3339), when known.
+         */resetsAt: String?) {
+        self.usedPercent = usedPercent
+        self.windowMinutes = windowMinutes
+        self.resetsAt = resetsAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SampleWindow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSampleWindow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SampleWindow {
+        return
+            try SampleWindow(
+                usedPercent: FfiConverterDouble.read(from: &buf), 
+                windowMinutes: FfiConverterOptionUInt64.read(from: &buf), 
+                resetsAt: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SampleWindow, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.usedPercent, into: &buf)
+        FfiConverterOptionUInt64.write(value.windowMinutes, into: &buf)
+        FfiConverterOptionString.write(value.resetsAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSampleWindow_lift(_ buf: RustBuffer) throws -> SampleWindow {
+    return try FfiConverterTypeSampleWindow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSampleWindow_lower(_ value: SampleWindow) -> RustBuffer {
+    return FfiConverterTypeSampleWindow.lower(value)
+}
+
+
+/**
  * The active login, as `codex-router status --json` shows it.
  */
 public struct Status: Equatable, Hashable {
@@ -3142,6 +3241,194 @@ public func FfiConverterTypeUsageBar_lower(_ value: UsageBar) -> RustBuffer {
 
 
 /**
+ * A profile's usage history with the forecast of each window.
+ */
+public struct UsageHistory: Equatable, Hashable {
+    /**
+     * The profile.
+     */
+    public var profile: String
+    /**
+     * Its samples of the last 30 days, oldest first.
+     */
+    public var samples: [UsageSample]
+    /**
+     * A forecast per window the samples know (short window first); empty without samples.
+     */
+    public var forecasts: [WindowForecast]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The profile.
+         */profile: String, 
+        /**
+         * Its samples of the last 30 days, oldest first.
+         */samples: [UsageSample], 
+        /**
+         * A forecast per window the samples know (short window first); empty without samples.
+         */forecasts: [WindowForecast]) {
+        self.profile = profile
+        self.samples = samples
+        self.forecasts = forecasts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UsageHistory: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUsageHistory: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UsageHistory {
+        return
+            try UsageHistory(
+                profile: FfiConverterString.read(from: &buf), 
+                samples: FfiConverterSequenceTypeUsageSample.read(from: &buf), 
+                forecasts: FfiConverterSequenceTypeWindowForecast.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UsageHistory, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterSequenceTypeUsageSample.write(value.samples, into: &buf)
+        FfiConverterSequenceTypeWindowForecast.write(value.forecasts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageHistory_lift(_ buf: RustBuffer) throws -> UsageHistory {
+    return try FfiConverterTypeUsageHistory.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageHistory_lower(_ value: UsageHistory) -> RustBuffer {
+    return FfiConverterTypeUsageHistory.lower(value)
+}
+
+
+/**
+ * The figures known at one moment.
+ */
+public struct UsageSample: Equatable, Hashable {
+    /**
+     * When they were read (RFC 3339).
+     */
+    public var at: String
+    /**
+     * The same moment in unix seconds (for a chart's time axis).
+     */
+    public var atUnix: Int64
+    /**
+     * The short window (5 hours on paid plans), when reported.
+     */
+    public var primary: SampleWindow?
+    /**
+     * The long window (a week), when reported.
+     */
+    public var secondary: SampleWindow?
+    /**
+     * Until when the account was limited (RFC 3339), if it was.
+     */
+    public var limitedUntil: String?
+    /**
+     * Credits, when reported (the backend gives no expiry for them).
+     */
+    public var credits: Credits?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * When they were read (RFC 3339).
+         */at: String, 
+        /**
+         * The same moment in unix seconds (for a chart's time axis).
+         */atUnix: Int64, 
+        /**
+         * The short window (5 hours on paid plans), when reported.
+         */primary: SampleWindow?, 
+        /**
+         * The long window (a week), when reported.
+         */secondary: SampleWindow?, 
+        /**
+         * Until when the account was limited (RFC 3339), if it was.
+         */limitedUntil: String?, 
+        /**
+         * Credits, when reported (the backend gives no expiry for them).
+         */credits: Credits?) {
+        self.at = at
+        self.atUnix = atUnix
+        self.primary = primary
+        self.secondary = secondary
+        self.limitedUntil = limitedUntil
+        self.credits = credits
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UsageSample: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUsageSample: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UsageSample {
+        return
+            try UsageSample(
+                at: FfiConverterString.read(from: &buf), 
+                atUnix: FfiConverterInt64.read(from: &buf), 
+                primary: FfiConverterOptionTypeSampleWindow.read(from: &buf), 
+                secondary: FfiConverterOptionTypeSampleWindow.read(from: &buf), 
+                limitedUntil: FfiConverterOptionString.read(from: &buf), 
+                credits: FfiConverterOptionTypeCredits.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UsageSample, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.at, into: &buf)
+        FfiConverterInt64.write(value.atUnix, into: &buf)
+        FfiConverterOptionTypeSampleWindow.write(value.primary, into: &buf)
+        FfiConverterOptionTypeSampleWindow.write(value.secondary, into: &buf)
+        FfiConverterOptionString.write(value.limitedUntil, into: &buf)
+        FfiConverterOptionTypeCredits.write(value.credits, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageSample_lift(_ buf: RustBuffer) throws -> UsageSample {
+    return try FfiConverterTypeUsageSample.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageSample_lower(_ value: UsageSample) -> RustBuffer {
+    return FfiConverterTypeUsageSample.lower(value)
+}
+
+
+/**
  * One rate-limit window of an account (the 5-hour one or the weekly one).
  */
 public struct UsageWindow: Equatable, Hashable {
@@ -3237,6 +3524,117 @@ public func FfiConverterTypeUsageWindow_lift(_ buf: RustBuffer) throws -> UsageW
 #endif
 public func FfiConverterTypeUsageWindow_lower(_ value: UsageWindow) -> RustBuffer {
     return FfiConverterTypeUsageWindow.lower(value)
+}
+
+
+/**
+ * One window's pace and forecast.
+ */
+public struct WindowForecast: Equatable, Hashable {
+    /**
+     * `"primary"` (the short window) or `"secondary"` (the long one).
+     */
+    public var window: String
+    /**
+     * Its name: "5 h", "week", "window".
+     */
+    public var label: String
+    /**
+     * Used percentage points per hour since its last reset, when known.
+     */
+    public var perHour: Double?
+    /**
+     * The forecast alone: "at this pace: limit around 15:40", "at this pace: lasts until
+     * the reset", "limit reached, resets 15:40", "not enough history yet for a forecast".
+     */
+    public var forecast: String
+    /**
+     * The whole line to show under a chart: "5 h: 12%/h · at this pace: limit around 15:40".
+     */
+    public var text: String
+    /**
+     * How it should stand out (warn when the limit comes before the reset).
+     */
+    public var tone: Tone
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `"primary"` (the short window) or `"secondary"` (the long one).
+         */window: String, 
+        /**
+         * Its name: "5 h", "week", "window".
+         */label: String, 
+        /**
+         * Used percentage points per hour since its last reset, when known.
+         */perHour: Double?, 
+        /**
+         * The forecast alone: "at this pace: limit around 15:40", "at this pace: lasts until
+         * the reset", "limit reached, resets 15:40", "not enough history yet for a forecast".
+         */forecast: String, 
+        /**
+         * The whole line to show under a chart: "5 h: 12%/h · at this pace: limit around 15:40".
+         */text: String, 
+        /**
+         * How it should stand out (warn when the limit comes before the reset).
+         */tone: Tone) {
+        self.window = window
+        self.label = label
+        self.perHour = perHour
+        self.forecast = forecast
+        self.text = text
+        self.tone = tone
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WindowForecast: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWindowForecast: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WindowForecast {
+        return
+            try WindowForecast(
+                window: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                perHour: FfiConverterOptionDouble.read(from: &buf), 
+                forecast: FfiConverterString.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                tone: FfiConverterTypeTone.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WindowForecast, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.window, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterOptionDouble.write(value.perHour, into: &buf)
+        FfiConverterString.write(value.forecast, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterTypeTone.write(value.tone, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWindowForecast_lift(_ buf: RustBuffer) throws -> WindowForecast {
+    return try FfiConverterTypeWindowForecast.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWindowForecast_lower(_ value: WindowForecast) -> RustBuffer {
+    return FfiConverterTypeWindowForecast.lower(value)
 }
 
 
@@ -4227,6 +4625,30 @@ fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -4291,6 +4713,30 @@ fileprivate struct FfiConverterOptionTypePhrase: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypePhrase.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSampleWindow: FfiConverterRustBuffer {
+    typealias SwiftType = SampleWindow?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSampleWindow.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSampleWindow.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4414,6 +4860,56 @@ fileprivate struct FfiConverterSequenceTypeRefreshReport: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeRefreshReport.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeUsageSample: FfiConverterRustBuffer {
+    typealias SwiftType = [UsageSample]
+
+    public static func write(_ value: [UsageSample], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeUsageSample.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UsageSample] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UsageSample]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeUsageSample.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeWindowForecast: FfiConverterRustBuffer {
+    typealias SwiftType = [WindowForecast]
+
+    public static func write(_ value: [WindowForecast], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeWindowForecast.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [WindowForecast] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [WindowForecast]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeWindowForecast.read(from: &buf))
         }
         return seq
     }
@@ -4716,6 +5212,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_unsubscribe_all() != 41636) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_router_usage_history() != 43701) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_constructor_router_new() != 31218) {
