@@ -24,6 +24,8 @@ pub use records::{
     ProxyState, RefreshReport, Status, Tone, Usage, UsageBar, UsageWindow,
 };
 pub use router::{DeviceLoginHandle, LoginHandle, Router, SwitchResult};
-pub use usage_history::{SampleWindow, UsageHistory, UsageSample, WindowForecast};
+pub use usage_history::{
+    SampleWindow, UsageHistory, UsageSample, WindowForecast, usage_chart_span,
+};
 
 uniffi::setup_scaffolding!("codex_router");

@@ -5,8 +5,10 @@
 use crate::error::{RouterError, guard};
 use crate::records::{Credits, Tone};
 use crate::router::Router;
+use codex_router_core::usage::history::{Sample, Which};
+use codex_router_core::usage::pace::runs;
 use codex_router_core::view::history::{SampleView, WindowSampleView};
-use codex_router_core::view::pace::{WindowForecast as CoreForecast, forecasts};
+use codex_router_core::view::pace::{self, WindowForecast as CoreForecast, forecasts};
 
 /// One window in a sample.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -17,6 +19,9 @@ pub struct SampleWindow {
     pub window_minutes: Option<u64>,
     /// When the window resets (RFC 3339), when known.
     pub resets_at: Option<String>,
+    /// Which period of the window this is, counted from the oldest sample (a new one at
+    /// each reset): a chart draws each period as its own line.
+    pub period: u32,
 }
 
 /// The figures known at one moment.
@@ -72,6 +77,10 @@ impl Router {
     pub fn usage_history(&self, name: String) -> Result<UsageHistory, RouterError> {
         guard(|| {
             let samples = self.core().usage_history(&name)?;
+            let (primary, secondary) = (
+                periods(&samples, Which::Primary),
+                periods(&samples, Which::Secondary),
+            );
             Ok(UsageHistory {
                 forecasts: forecasts(&samples, chrono::Utc::now())
                     .into_iter()
@@ -79,7 +88,18 @@ impl Router {
                     .collect(),
                 samples: samples
                     .iter()
-                    .map(|s| SampleView::new(&name, s).into())
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let view = SampleView::new(&name, s);
+                        UsageSample {
+                            at: view.at,
+                            at_unix: view.at_unix,
+                            primary: view.primary.map(|w| window(w, primary[i])),
+                            secondary: view.secondary.map(|w| window(w, secondary[i])),
+                            limited_until: view.limited_until,
+                            credits: view.credits.map(Into::into),
+                        }
+                    })
                     .collect(),
                 profile: name,
             })
@@ -87,27 +107,37 @@ impl Router {
     }
 }
 
-impl From<SampleView> for UsageSample {
-    fn from(s: SampleView) -> Self {
-        Self {
-            at: s.at,
-            at_unix: s.at_unix,
-            primary: s.primary.map(Into::into),
-            secondary: s.secondary.map(Into::into),
-            limited_until: s.limited_until,
-            credits: s.credits.map(Into::into),
-        }
+/// How much time a chart of a window of `window_minutes` shows, in seconds: three window
+/// lengths, 12 hours at least, 30 days at most (a day when the length is unknown).
+#[uniffi::export]
+pub fn usage_chart_span(window_minutes: Option<u64>) -> i64 {
+    pace::chart_span(window_minutes)
+}
+
+/// The record of a sample's window in period `period`.
+fn window(w: WindowSampleView, period: u32) -> SampleWindow {
+    SampleWindow {
+        used_percent: w.used_percent,
+        window_minutes: w.window_minutes,
+        resets_at: w.resets_at,
+        period,
     }
 }
 
-impl From<WindowSampleView> for SampleWindow {
-    fn from(w: WindowSampleView) -> Self {
-        Self {
-            used_percent: w.used_percent,
-            window_minutes: w.window_minutes,
-            resets_at: w.resets_at,
+/// For each sample, the period (the core's [`runs`]) of window `which` it falls in (0 where
+/// it has no such window).
+fn periods(samples: &[Sample], which: Which) -> Vec<u32> {
+    let mut out = vec![0; samples.len()];
+    // The runs hold the samples that have the window, in order.
+    let mut having = (0..samples.len()).filter(|&i| samples[i].window(which).is_some());
+    for (period, run) in runs(samples, which).iter().enumerate() {
+        for _ in run {
+            if let Some(i) = having.next() {
+                out[i] = period as u32;
+            }
         }
     }
+    out
 }
 
 impl From<CoreForecast> for WindowForecast {

@@ -768,3 +768,20 @@ def test_usage_history_and_forecasts_for_charts(cr, home):
         router.usage_history("nope")
     with pytest.raises(cr.RouterError.BadName):
         router.usage_history("../x")
+
+
+def test_usage_periods_split_at_resets_and_chart_spans(cr, home):
+    """Each sample's window carries its period, so a chart never joins two periods with a
+    line across a reset; the time a chart shows is the core's."""
+    home.profile("work", chatgpt_auth("alice"))
+    now = int(time.time())
+    lines = [{"t": now - 3 * 3600, "p": {"used": 60.0, "min": 300, "reset": now - 3600}},
+             {"t": now - 2 * 3600, "p": {"used": 90.0, "min": 300, "reset": now - 3600}},
+             {"t": now - 1800, "p": {"used": 5.0, "min": 300, "reset": now + 3600}},
+             {"t": now, "p": {"used": 9.0, "min": 300, "reset": now + 3600}}]
+    home.write("profiles/work/usage-history.jsonl", "".join(json.dumps(x) + "\n" for x in lines))
+    h = cr.Router(str(home.path)).usage_history("work")
+    assert [s.primary.period for s in h.samples] == [0, 0, 1, 1]
+    assert cr.usage_chart_span(300) == 15 * 3600
+    assert cr.usage_chart_span(10080) == 21 * 86400
+    assert cr.usage_chart_span(None) == 86400

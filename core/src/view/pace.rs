@@ -79,6 +79,14 @@ pub fn forecast_phrase(p: &Pace, now: DateTime<Utc>) -> Phrase {
     Phrase { text, tone }
 }
 
+/// How much time a chart of a window shows (seconds): three window lengths, 12 hours at
+/// least and 30 days (all the history keeps) at most; a day when the length is unknown.
+pub fn chart_span(window_minutes: Option<u64>) -> i64 {
+    window_minutes.map_or(86_400, |m| {
+        (m as i64).saturating_mul(180).clamp(12 * 3600, 30 * 86_400)
+    })
+}
+
 /// A rate of use: "12%/h", "0.4%/h".
 pub fn rate_words(per_hour: f64) -> String {
     if per_hour >= 10.0 || per_hour == 0.0 {
@@ -170,6 +178,10 @@ mod tests {
             format!("limit reached, resets {}", clock(t + 60, now))
         );
         assert_eq!(rate_words(0.0), "0%/h");
+        assert_eq!(chart_span(Some(300)), 15 * 3600);
+        assert_eq!(chart_span(Some(60)), 12 * 3600);
+        assert_eq!(chart_span(Some(10_080)), 21 * 86_400);
+        assert_eq!(chart_span(None), 86_400);
         assert_eq!(rate_words(0.44), "0.4%/h");
         assert_eq!(rate_words(12.4), "12%/h");
     }

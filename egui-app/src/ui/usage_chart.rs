@@ -7,7 +7,7 @@ use super::widgets::set_label;
 use chrono::{DateTime, Utc};
 use codex_router_core::usage::history::{Sample, Which};
 use codex_router_core::usage::pace::{Forecast, pace, runs};
-use codex_router_core::view::pace::forecasts;
+use codex_router_core::view::pace::{chart_span, forecasts};
 use codex_router_core::view::phrases::window_label;
 use egui::{RichText, Role, Ui};
 use egui_plot::{GridInput, GridMark, HLine, Line, LineStyle, Plot, PlotPoints};
@@ -50,8 +50,8 @@ pub(crate) fn show(ui: &mut Ui, histories: &[(String, Vec<Sample>)], now: DateTi
         });
 }
 
-/// One window's chart: the samples of the last three window lengths (12 hours at least,
-/// 30 days at most), and where the current pace leads.
+/// One window's chart: the samples of the core's [`chart_span`], and where the current
+/// pace leads.
 fn chart(ui: &mut Ui, name: &str, samples: &[Sample], which: Which, now: DateTime<Utc>) {
     let minutes = samples
         .iter()

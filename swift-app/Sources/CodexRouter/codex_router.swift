@@ -487,6 +487,22 @@ fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
+    typealias FfiType = UInt32
+    typealias SwiftType = UInt32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -2749,6 +2765,11 @@ public struct SampleWindow: Equatable, Hashable {
      * When the window resets (RFC 3339), when known.
      */
     public var resetsAt: String?
+    /**
+     * Which period of the window this is, counted from the oldest sample (a new one at
+     * each reset): a chart draws each period as its own line.
+     */
+    public var period: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2761,10 +2782,15 @@ public struct SampleWindow: Equatable, Hashable {
          */windowMinutes: UInt64?, 
         /**
          * When the window resets (RFC 3339), when known.
-         */resetsAt: String?) {
+         */resetsAt: String?, 
+        /**
+         * Which period of the window this is, counted from the oldest sample (a new one at
+         * each reset): a chart draws each period as its own line.
+         */period: UInt32) {
         self.usedPercent = usedPercent
         self.windowMinutes = windowMinutes
         self.resetsAt = resetsAt
+        self.period = period
     }
 
     
@@ -2785,7 +2811,8 @@ public struct FfiConverterTypeSampleWindow: FfiConverterRustBuffer {
             try SampleWindow(
                 usedPercent: FfiConverterDouble.read(from: &buf), 
                 windowMinutes: FfiConverterOptionUInt64.read(from: &buf), 
-                resetsAt: FfiConverterOptionString.read(from: &buf)
+                resetsAt: FfiConverterOptionString.read(from: &buf), 
+                period: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -2793,6 +2820,7 @@ public struct FfiConverterTypeSampleWindow: FfiConverterRustBuffer {
         FfiConverterDouble.write(value.usedPercent, into: &buf)
         FfiConverterOptionUInt64.write(value.windowMinutes, into: &buf)
         FfiConverterOptionString.write(value.resetsAt, into: &buf)
+        FfiConverterUInt32.write(value.period, into: &buf)
     }
 }
 
@@ -5069,6 +5097,18 @@ public func windowLabel(minutes: UInt64) -> String  {
     )
 })
 }
+/**
+ * How much time a chart of a window of `window_minutes` shows, in seconds: three window
+ * lengths, 12 hours at least, 30 days at most (a day when the length is unknown).
+ */
+public func usageChartSpan(windowMinutes: UInt64?) -> Int64  {
+    return try!  FfiConverterInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_usage_chart_span(
+        FfiConverterOptionUInt64.lower(windowMinutes),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -5110,6 +5150,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_func_window_label() != 22071) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_func_usage_chart_span() != 47072) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_deviceloginhandle_cancel() != 45735) {

@@ -521,6 +521,11 @@ RustBuffer uniffi_codex_router_ffi_fn_func_who(RustBuffer email, RustBuffer plan
 RustBuffer uniffi_codex_router_ffi_fn_func_window_label(uint64_t minutes, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_USAGE_CHART_SPAN
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_USAGE_CHART_SPAN
+int64_t uniffi_codex_router_ffi_fn_func_usage_chart_span(RustBuffer window_minutes, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_CODEX_ROUTER_FFI_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_CODEX_ROUTER_FFI_RUSTBUFFER_ALLOC
 RustBuffer ffi_codex_router_ffi_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -832,6 +837,12 @@ uint16_t uniffi_codex_router_ffi_checksum_func_who(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_WINDOW_LABEL
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_WINDOW_LABEL
 uint16_t uniffi_codex_router_ffi_checksum_func_window_label(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_USAGE_CHART_SPAN
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_USAGE_CHART_SPAN
+uint16_t uniffi_codex_router_ffi_checksum_func_usage_chart_span(void
     
 );
 #endif
