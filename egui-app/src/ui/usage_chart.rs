@@ -59,9 +59,7 @@ fn chart(ui: &mut Ui, name: &str, samples: &[Sample], which: Which, now: DateTim
         .find_map(|s| s.window(which))
         .and_then(|w| w.window_minutes);
     let label = minutes.map(window_label).unwrap_or_else(|| "window".into());
-    let span = minutes.map_or(86_400, |m| {
-        (m as i64 * 60 * 3).clamp(12 * 3600, 30 * 86_400)
-    });
+    let span = chart_span(minutes);
     let now_s = now.timestamp();
     // Each window period on its own: a line across a reset would draw use that never was.
     let periods: Vec<Vec<[f64; 2]>> = runs(samples, which)
