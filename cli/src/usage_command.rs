@@ -39,11 +39,17 @@ pub fn run(store: &Store, name: Option<&str>, history: bool, format: Format) -> 
         println!("{}", empty_home_hint(&store.home().profiles_dir()));
         return Ok(());
     }
-    let mut all = Vec::new();
-    for p in &profiles {
-        let valid = ProfileName::new(&p.name).map_err(|e| explain(e.into()))?;
-        all.push((p, store.usage_history(&valid).map_err(explain)?));
-    }
+    // A folder whose name is not a profile name is listed (as invalid) with no history.
+    let all: Vec<(&Profile, Vec<Sample>)> = profiles
+        .iter()
+        .map(|p| {
+            let samples = ProfileName::new(&p.name)
+                .ok()
+                .and_then(|name| store.usage_history(&name).ok())
+                .unwrap_or_default();
+            (p, samples)
+        })
+        .collect();
     if history {
         let rows: Vec<SampleView> = all
             .iter()

@@ -174,6 +174,15 @@ fn usage_names_errors_like_the_other_commands() {
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("codex-router: "));
     // --csv is for the history only.
     assert!(!router(&home, &["usage", "--csv"]).status.success());
+    // A folder that is no valid profile name is listed, and stops nothing.
+    std::fs::create_dir_all(home.path().join("profiles/bad name")).unwrap();
+    let out = router(&home, &["usage"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bad name\n  no usage known yet"));
     let out = router(&home, &["usage", "work"]);
     assert!(out.status.success());
     assert_eq!(

@@ -162,7 +162,7 @@ pub fn append(dir: &Path, sample: &Sample) -> Result<bool, FileError> {
         return Ok(false);
     }
     let line = serde_json::to_string(sample).expect("a sample always serializes");
-    if first.is_some_and(|f| f.at < sample.at - KEEP - PRUNE_SLACK) {
+    if first.is_some_and(|at| at < sample.at - KEEP - PRUNE_SLACK) {
         let mut kept: Vec<u8> = Vec::new();
         for s in read(dir).into_iter().filter(|s| s.at >= sample.at - KEEP) {
             kept.extend_from_slice(
@@ -250,9 +250,10 @@ fn parse(line: &[u8]) -> Option<Sample> {
     serde_json::from_slice(line).ok()
 }
 
-/// The first and the last readable sample, and whether the file ends with a whole line.
-/// Reads the first line and the last few KiB only.
-fn ends(path: &Path) -> io::Result<(Option<Sample>, Option<Sample>, bool)> {
+/// When the first sample was taken (`i64::MIN` when the first line is damaged), the last
+/// readable sample, and whether the file ends with a whole line. Reads the first line and the
+/// last few KiB only.
+fn ends(path: &Path) -> io::Result<(Option<i64>, Option<Sample>, bool)> {
     let mut file = open(path)?;
     let len = file.metadata()?.len();
     if len == 0 {
@@ -260,7 +261,8 @@ fn ends(path: &Path) -> io::Result<(Option<Sample>, Option<Sample>, bool)> {
     }
     let mut head = Vec::new();
     BufReader::new((&file).take(MAX_LINE as u64 + 1)).read_until(b'\n', &mut head)?;
-    let first = parse(head.strip_suffix(b"\n").unwrap_or(&head));
+    // A damaged first line counts as old: the pruning rewrite drops it.
+    let first = parse(head.strip_suffix(b"\n").unwrap_or(&head)).map_or(i64::MIN, |s| s.at);
     let start = len.saturating_sub(TAIL);
     file.seek(SeekFrom::Start(start))?;
     let mut tail = Vec::new();
@@ -270,7 +272,7 @@ fn ends(path: &Path) -> io::Result<(Option<Sample>, Option<Sample>, bool)> {
         .split(|b| *b == b'\n')
         .rev()
         .find_map(|l| (!l.is_empty()).then(|| parse(l)).flatten());
-    Ok((first, last, ends_clean))
+    Ok((Some(first), last, ends_clean))
 }
 
 /// Warns about a damaged history once per file and process (a window that redraws must
@@ -386,6 +388,17 @@ mod tests {
         assert_eq!(
             read(dir.path()),
             vec![sample(1_000, 5.0), sample(3_000, 6.0)]
+        );
+        // A damaged first line is dropped by the next append's rewrite, with the old samples.
+        let torn = tempfile::tempdir().unwrap();
+        std::fs::write(path(torn.path()), format!("{{\"t\n{good}\n")).unwrap();
+        assert!(append(torn.path(), &sample(1_500, 7.0)).unwrap());
+        assert_eq!(
+            lines(torn.path()),
+            vec![
+                good.clone(),
+                serde_json::to_string(&sample(1_500, 7.0)).unwrap()
+            ]
         );
         // A folder where the file should be, or binary junk: nothing, no panic.
         let odd = tempfile::tempdir().unwrap();
