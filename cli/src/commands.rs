@@ -61,6 +61,21 @@ pub fn run(command: Command) -> Result<(), String> {
         }
         Command::Remove { name, yes } => remove(&store, &name, yes),
         Command::Status { json } => status(&store, json),
+        Command::Usage {
+            name,
+            history,
+            json,
+            csv,
+        } => crate::usage_command::run(
+            &store,
+            name.as_deref(),
+            history,
+            match (json, csv) {
+                (true, _) => crate::usage_command::Format::Json,
+                (_, true) => crate::usage_command::Format::Csv,
+                _ => crate::usage_command::Format::Text,
+            },
+        ),
         Command::Refresh { name } => auth_commands::refresh(name),
         Command::Login {
             name,
@@ -148,7 +163,7 @@ fn setup_claude(
 }
 
 /// Brings stale usage figures up to date (a short, concurrent fetch; failures only logged).
-fn update_usage(store: &Store) {
+pub(crate) fn update_usage(store: &Store) {
     let Ok(settings) = Settings::load(store.home()) else {
         return;
     };
@@ -261,7 +276,7 @@ fn remove(store: &Store, name: &str, yes: bool) -> Result<(), String> {
 }
 
 /// A store error as one line, with the hint a CLI user needs.
-fn explain(e: StoreError) -> String {
+pub(crate) fn explain(e: StoreError) -> String {
     match &e {
         StoreError::NotFound(_) => format!("{e} (see `codex-router list`)"),
         StoreError::UnsavedLogin(_) => {
@@ -271,7 +286,7 @@ fn explain(e: StoreError) -> String {
     }
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("records always serialize")
 }
 

@@ -5,6 +5,7 @@ mod commands;
 mod desktop_commands;
 mod output;
 mod serve;
+mod usage_command;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -90,6 +91,20 @@ enum Command {
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
+    },
+    /// Each account's usage with a forecast per window; --history: the recorded samples
+    Usage {
+        /// Only this profile
+        name: Option<String>,
+        /// Print the samples kept in profiles/<name>/usage-history.jsonl (30 days)
+        #[arg(long)]
+        history: bool,
+        /// Print JSON (an array)
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV with a header row (with --history)
+        #[arg(long, requires = "history")]
+        csv: bool,
     },
     /// Run the local OpenAI-compatible endpoint (http://127.0.0.1:9876/v1) until Ctrl-C
     Serve {

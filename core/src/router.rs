@@ -248,6 +248,16 @@ impl Router {
         })
     }
 
+    /// The usage history of profile `name`, oldest first (damaged lines skipped with a
+    /// warning; see [`crate::usage::history`]).
+    pub fn usage_history(
+        &self,
+        name: &str,
+    ) -> Result<Vec<crate::usage::history::Sample>, RouterError> {
+        let name = crate::home::ProfileName::new(name).map_err(StoreError::from)?;
+        Ok(self.inner.store.usage_history(&name)?)
+    }
+
     /// Every profile.
     pub fn list_profiles(&self) -> Result<Vec<Profile>, RouterError> {
         Ok(self.inner.store.list()?)

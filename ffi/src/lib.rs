@@ -14,6 +14,7 @@ mod events;
 mod phrases;
 mod records;
 mod router;
+mod usage_history;
 
 pub use claude_setup::{ClaudeSetup, ClaudeSetupChange};
 pub use desktop::{
@@ -28,5 +29,8 @@ pub use records::{
     ProxyState, RefreshReport, Status, Tone, Usage, UsageBar, UsageWindow,
 };
 pub use router::{DeviceLoginHandle, LoginHandle, Router, SwitchResult};
+pub use usage_history::{
+    SampleWindow, UsageHistory, UsageSample, WindowForecast, usage_chart_span,
+};
 
 uniffi::setup_scaffolding!("codex_router");

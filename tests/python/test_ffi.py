@@ -775,3 +775,59 @@ def test_autostart_through_the_ffi(cr, tmp_path, monkeypatch):
     assert "--hidden" in (tmp_path / "autostart/codex-router.desktop").read_text()
     off = cr.set_autostart(False)
     assert not off.enabled and not (tmp_path / "autostart/codex-router.desktop").exists()
+
+
+def test_usage_history_and_forecasts_for_charts(cr, home):
+    """The Swift app's charts read the samples `usage NAME --history --json` prints (a damaged
+    line skipped), with the core's forecast words for each window."""
+    home.profile("work", chatgpt_auth("alice"))
+    now = int(time.time())
+    reset = now + 3 * 3600
+    credits = {"has_credits": True, "unlimited": False, "balance": "3"}
+    home.write("profiles/work/usage-history.jsonl", "\n".join([
+        json.dumps({"t": now - 3600, "p": {"used": 20.0, "min": 300, "reset": reset}}),
+        "not json",
+        json.dumps({"t": now, "p": {"used": 50.0, "min": 300, "reset": reset}, "cr": credits}),
+    ]) + "\n")
+    router = cr.Router(str(home.path))
+    h = router.usage_history("work")
+    assert h.profile == "work"
+    assert [s.primary.used_percent for s in h.samples] == [20.0, 50.0]
+    assert h.samples[0].secondary is None and h.samples[0].credits is None
+    assert h.samples[1].credits == cr.Credits(has_credits=True, unlimited=False, balance="3")
+    assert h.samples[1].at_unix == now
+    out = subprocess.run([str(ROUTER_BIN), "usage", "work", "--history", "--json"],
+                         capture_output=True, text=True, check=True, timeout=20,
+                         env={**os.environ, "CODEX_HOME": str(home.path)})
+    cli = json.loads(out.stdout)
+    assert [(c["at"], c["at_unix"]) for c in cli] == [(s.at, s.at_unix) for s in h.samples]
+    assert [c["primary"]["resets_at"] for c in cli] == [s.primary.resets_at for s in h.samples]
+    # 20% → 50% in an hour: 30%/h, so the 50% left last 1 h 40 min, before the reset in 3 h.
+    (f,) = h.forecasts
+    assert (f.window, f.label, f.per_hour) == ("primary", "5 h", 30.0)
+    assert f.forecast.startswith("at this pace: limit around ")
+    assert f.text == "5 h: 30%/h \u00b7 " + f.forecast
+    assert f.tone == cr.Tone.WARN
+    home.profile("new", chatgpt_auth("bob"))
+    assert router.usage_history("new") == cr.UsageHistory(profile="new", samples=[], forecasts=[])
+    with pytest.raises(cr.RouterError.NotFound):
+        router.usage_history("nope")
+    with pytest.raises(cr.RouterError.BadName):
+        router.usage_history("../x")
+
+
+def test_usage_periods_split_at_resets_and_chart_spans(cr, home):
+    """Each sample's window carries its period, so a chart never joins two periods with a
+    line across a reset; the time a chart shows is the core's."""
+    home.profile("work", chatgpt_auth("alice"))
+    now = int(time.time())
+    lines = [{"t": now - 3 * 3600, "p": {"used": 60.0, "min": 300, "reset": now - 3600}},
+             {"t": now - 2 * 3600, "p": {"used": 90.0, "min": 300, "reset": now - 3600}},
+             {"t": now - 1800, "p": {"used": 5.0, "min": 300, "reset": now + 3600}},
+             {"t": now, "p": {"used": 9.0, "min": 300, "reset": now + 3600}}]
+    home.write("profiles/work/usage-history.jsonl", "".join(json.dumps(x) + "\n" for x in lines))
+    h = cr.Router(str(home.path)).usage_history("work")
+    assert [s.primary.period for s in h.samples] == [0, 0, 1, 1]
+    assert cr.usage_chart_span(300) == 15 * 3600
+    assert cr.usage_chart_span(10080) == 21 * 86400
+    assert cr.usage_chart_span(None) == 86400

@@ -9,3 +9,4 @@ mod keyring;
 mod logs;
 mod setup_claude;
 mod setup_codex;
+mod usage;

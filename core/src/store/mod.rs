@@ -13,6 +13,7 @@ use crate::files::{self, FileError, FileLock, TEMP_PREFIX};
 use crate::home::{CodexHome, NameError, ProfileName};
 use crate::profile_state::{ProfileState, SignInNeeded};
 use crate::usage::Usage;
+use crate::usage::history::{self, Sample};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -605,8 +606,10 @@ impl Store {
                 usage.limited_until = old.limited_until;
             }
         }
+        let at = usage.updated_at;
         state.usage = Some(usage);
         state.save(&dir)?;
+        keep_in_history(&dir, state.usage.as_ref(), at);
         Ok(true)
     }
 
@@ -633,7 +636,18 @@ impl Store {
         }
         usage.limited_until = Some(until);
         state.save(&dir)?;
+        keep_in_history(&dir, state.usage.as_ref(), chrono::Utc::now().timestamp());
         Ok(true)
+    }
+
+    /// The usage history of profile `name`, oldest first ([`history::read`]: damaged lines
+    /// skipped with a warning).
+    pub fn usage_history(&self, name: &ProfileName) -> Result<Vec<Sample>, StoreError> {
+        let dir = self.home.profile_dir(name);
+        if dir.symlink_metadata().is_err() {
+            return Err(StoreError::NotFound(name.to_string()));
+        }
+        Ok(history::read(&dir))
     }
 
     /// Records (or clears, with `None`) that profile `name` needs a new sign-in.
@@ -800,6 +814,20 @@ impl Store {
             },
         }
         Ok(())
+    }
+}
+
+/// Appends the figures just recorded in the profile folder `dir` to its usage history, as
+/// known at `at` (unix seconds). The history is a record beside the figures: a failure to
+/// write it is logged, not returned.
+fn keep_in_history(dir: &std::path::Path, usage: Option<&Usage>, at: i64) {
+    let Some(usage) = usage else { return };
+    let sample = Sample {
+        at,
+        ..Sample::of(usage)
+    };
+    if let Err(e) = history::append(dir, &sample) {
+        tracing::warn!(error = %e, "usage history not written");
     }
 }
 

@@ -1,8 +1,11 @@
 //! Usage limits (`shared/protocol.md` §6): what is known of an account's usage and the pure
 //! readers of it: the backend's usage payload, the `x-codex-*` headers of every proxied
 //! answer, and the reset time of a 429 `usage_limit_reached`. A leaf: it imports nothing of
-//! the crate. [`poller`] fetches the figures; [`recording`] stores them.
+//! the crate. [`poller`] fetches the figures; [`recording`] stores them; [`history`] keeps
+//! them over time and [`pace`] reads a rate and a forecast from that.
 
+pub mod history;
+pub mod pace;
 pub mod poller;
 pub mod recording;
 

@@ -1,10 +1,13 @@
 //! What frontends show, defined once: a profile's row, the active login's status, usage
-//! figures with their words. Serialized, they are `list --json` and `status --json`; the
+//! figures with their words ([`pace`]: a window's forecast; [`history`]: the samples).
+//! Serialized, they are `list --json` and `status --json`; the
 //! FFI's records are converted from them field by field. [`phrases`] holds the words for
 //! one piece of data, [`messages`] the sentences for moments (after a switch, a sign-in, a
 //! set-up of Codex). Times are RFC 3339 with seconds and `Z`; none of it holds a token.
 
+pub mod history;
 pub mod messages;
+pub mod pace;
 pub mod phrases;
 
 use crate::auth_file::LoginInfo;

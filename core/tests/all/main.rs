@@ -17,4 +17,5 @@ mod proxy;
 mod router;
 mod store;
 mod store_props;
+mod usage_history;
 mod view;

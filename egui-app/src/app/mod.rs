@@ -208,6 +208,14 @@ impl App {
     fn reload_profiles(&mut self) {
         match self.router.snapshot() {
             Ok(snapshot) => {
+                self.state.usage_history = snapshot
+                    .profiles
+                    .iter()
+                    .map(|p| {
+                        let samples = self.router.usage_history(&p.name).unwrap_or_default();
+                        (p.name.clone(), samples)
+                    })
+                    .collect();
                 self.state.snapshot = Some(snapshot);
                 self.state.load_error = None;
             }

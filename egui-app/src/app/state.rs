@@ -10,6 +10,7 @@ use codex_router_core::claude_config::ClaudeSetupState;
 use codex_router_core::codex_config::provider::SetupState;
 use codex_router_core::router::{ProxyState, Snapshot};
 use codex_router_core::store::Profile;
+use codex_router_core::usage::history::Sample;
 use codex_router_core::view::phrases::{self, Tone};
 
 /// How many notices stay on screen.
@@ -30,6 +31,8 @@ pub struct Notice {
 pub(crate) struct State {
     /// The profiles and active login as last read (`None` when reading failed).
     pub(crate) snapshot: Option<Snapshot>,
+    /// Each profile's usage history (name, samples oldest first), read with the profiles.
+    pub(crate) usage_history: Vec<(String, Vec<Sample>)>,
     /// Why the profiles could not be read the last time.
     pub(crate) load_error: Option<String>,
     /// The local endpoint as last read.

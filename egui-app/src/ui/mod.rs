@@ -3,8 +3,9 @@
 //! is [`Forms`]: the text being typed into a field.
 //!
 //! The window: `toolbar` at the top, `endpoint_panel` at the bottom (`desktop_panel`, the
-//! notification and start-at-login settings, above it), between them the
-//! `notices` and either the `profile_table` or the `first_run` page; `dialogs` float above.
+//! notification and start-at-login settings, above it), between them the `notices` and
+//! either the `profile_table` (with the `usage_chart`s under it) or the `first_run` page;
+//! `dialogs` float above.
 //! `style` and `widgets` hold what they share.
 
 mod desktop_panel;
@@ -15,6 +16,7 @@ mod notices;
 mod profile_table;
 pub(crate) mod style;
 mod toolbar;
+mod usage_chart;
 mod widgets;
 
 use crate::app::{Command, Forms, Prompt, State};
@@ -82,5 +84,6 @@ fn profiles(ui: &mut Ui, state: &State, forms: &mut Forms, now: DateTime<Utc>) -
         ui.add_space(6.0);
     }
     commands.extend(profile_table::show(ui, state.profiles(), now));
+    usage_chart::show(ui, &state.usage_history, now);
     commands
 }

@@ -7,4 +7,5 @@ mod common;
 mod notifications;
 mod tray;
 mod ui;
+mod usage_chart;
 mod xvfb;

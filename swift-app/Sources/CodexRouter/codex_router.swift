@@ -471,15 +471,15 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
-    typealias FfiType = UInt8
-    typealias SwiftType = UInt8
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
         return try lift(readInt(&buf))
     }
 
-    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
     }
 }
@@ -487,11 +487,11 @@ fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
-    typealias FfiType = UInt16
-    typealias SwiftType = UInt16
+fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
+    typealias FfiType = UInt32
+    typealias SwiftType = UInt32
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
         return try lift(readInt(&buf))
     }
 
@@ -1025,25 +1025,6 @@ public func FfiConverterTypeLoginHandle_lower(_ value: LoginHandle) -> UInt64 {
 public protocol RouterProtocol: AnyObject, Sendable {
     
     /**
-     * Which notifications are on (`router/state.json` now).
-     */
-    func notificationSettings()  -> NotificationSettings
-    
-    /**
-     * Turns one kind of notification on or off; `SettingsChanged` follows.
-     */
-    func setNotificationEnabled(kind: NotificationKind, enabled: Bool) throws 
-    
-    /**
-     * Starts deciding notifications: from now on listeners also get
-     * `RouterEvent::Notify` for each usage limit reached, limited account available again,
-     * threshold crossed, failover and dead login, once each (remembered across restarts),
-     * as the settings allow. Post them (macOS: UserNotifications, with `id` as the
-     * request's identifier). Calling it again does nothing.
-     */
-    func startNotifications() 
-    
-    /**
      * Saves an OpenAI API key as profile `name`. The key goes in; nothing ever gives it
      * back. A name holding another login is refused (`Exists`) unless `force`.
      */
@@ -1106,7 +1087,7 @@ public protocol RouterProtocol: AnyObject, Sendable {
     
     /**
      * Removes what `setup_codex` added (for `profile`, or the provider that follows the
-     * active profile), putting back the `model_provider` and `chatgpt_base_url` it replaced.
+     * active profile), putting back the `model_provider` it replaced.
      */
     func removeCodexSetup(profile: String?) throws  -> CodexSetupChange
     
@@ -1140,11 +1121,9 @@ public protocol RouterProtocol: AnyObject, Sendable {
      * Adds the router as a model provider to Codex's `config.toml`, keeping every other
      * line: by default Codex's default provider at the endpoint's address from the
      * settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
-     * `no_default` adds it without selecting it, `profile` pins it to one profile,
-     * `chatgpt` also points Codex's `chatgpt_base_url` at the router (Codex's own ChatGPT
-     * calls go out as the serving account; `false` puts back what it replaced).
+     * `no_default` adds it without selecting it, `profile` pins it to one profile.
      */
-    func setupCodex(port: UInt16?, envKey: Bool, noDefault: Bool, profile: String?, chatgpt: Bool) throws  -> CodexSetupChange
+    func setupCodex(port: UInt16?, envKey: Bool, noDefault: Bool, profile: String?) throws  -> CodexSetupChange
     
     /**
      * Starts a device-code sign-in that creates profile `name` (for machines without a
@@ -1202,6 +1181,12 @@ public protocol RouterProtocol: AnyObject, Sendable {
      * down aborts the process.
      */
     func unsubscribeAll() 
+    
+    /**
+     * The usage history of profile `name` (the last 30 days, oldest first; a damaged
+     * history reads as what could be read) with each window's forecast, judged now.
+     */
+    func usageHistory(name: String) throws  -> UsageHistory
     
 }
 /**
@@ -1277,46 +1262,6 @@ public convenience init(codexHome: String? = nil)throws  {
 
     
 
-    
-    /**
-     * Which notifications are on (`router/state.json` now).
-     */
-open func notificationSettings() -> NotificationSettings  {
-    return try!  FfiConverterTypeNotificationSettings_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_codex_router_ffi_fn_method_router_notification_settings(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Turns one kind of notification on or off; `SettingsChanged` follows.
-     */
-open func setNotificationEnabled(kind: NotificationKind, enabled: Bool)throws   {try rustCallWithError(FfiConverterTypeRouterError_lift) {
-        uniffiCallStatus in
-    uniffi_codex_router_ffi_fn_method_router_set_notification_enabled(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeNotificationKind_lower(kind),
-        FfiConverterBool.lower(enabled),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * Starts deciding notifications: from now on listeners also get
-     * `RouterEvent::Notify` for each usage limit reached, limited account available again,
-     * threshold crossed, failover and dead login, once each (remembered across restarts),
-     * as the settings allow. Post them (macOS: UserNotifications, with `id` as the
-     * request's identifier). Calling it again does nothing.
-     */
-open func startNotifications()  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_codex_router_ffi_fn_method_router_start_notifications(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-}
-}
     
     /**
      * Saves an OpenAI API key as profile `name`. The key goes in; nothing ever gives it
@@ -1468,7 +1413,7 @@ open func removeClaudeSetup()throws  -> ClaudeSetupChange  {
     
     /**
      * Removes what `setup_codex` added (for `profile`, or the provider that follows the
-     * active profile), putting back the `model_provider` and `chatgpt_base_url` it replaced.
+     * active profile), putting back the `model_provider` it replaced.
      */
 open func removeCodexSetup(profile: String? = nil)throws  -> CodexSetupChange  {
     return try  FfiConverterTypeCodexSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
@@ -1547,11 +1492,9 @@ open func setupClaude(profile: String? = nil)throws  -> ClaudeSetupChange  {
      * Adds the router as a model provider to Codex's `config.toml`, keeping every other
      * line: by default Codex's default provider at the endpoint's address from the
      * settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
-     * `no_default` adds it without selecting it, `profile` pins it to one profile,
-     * `chatgpt` also points Codex's `chatgpt_base_url` at the router (Codex's own ChatGPT
-     * calls go out as the serving account; `false` puts back what it replaced).
+     * `no_default` adds it without selecting it, `profile` pins it to one profile.
      */
-open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool = false, profile: String? = nil, chatgpt: Bool = false)throws  -> CodexSetupChange  {
+open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool = false, profile: String? = nil)throws  -> CodexSetupChange  {
     return try  FfiConverterTypeCodexSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
         uniffiCallStatus in
     uniffi_codex_router_ffi_fn_method_router_setup_codex(
@@ -1559,8 +1502,7 @@ open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool 
         FfiConverterOptionUInt16.lower(port),
         FfiConverterBool.lower(envKey),
         FfiConverterBool.lower(noDefault),
-        FfiConverterOptionString.lower(profile),
-        FfiConverterBool.lower(chatgpt),uniffiCallStatus
+        FfiConverterOptionString.lower(profile),uniffiCallStatus
     )
 })
 }
@@ -1689,6 +1631,20 @@ open func unsubscribeAll()  {try! rustCall() {
 }
 }
     
+    /**
+     * The usage history of profile `name` (the last 30 days, oldest first; a damaged
+     * history reads as what could be read) with each window's forecast, judged now.
+     */
+open func usageHistory(name: String)throws  -> UsageHistory  {
+    return try  FfiConverterTypeUsageHistory_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_usage_history(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+})
+}
+    
 
     
 }
@@ -1735,76 +1691,6 @@ public func FfiConverterTypeRouter_lower(_ value: Router) -> UInt64 {
 }
 
 
-
-
-/**
- * Whether the desktop app starts at login on Linux (an XDG autostart entry under
- * `$XDG_CONFIG_HOME/autostart`); the sentence says so, and where.
- */
-public struct AutostartStatus: Equatable, Hashable {
-    /**
-     * Whether it starts at login.
-     */
-    public var enabled: Bool
-    /**
-     * What that means, for people.
-     */
-    public var words: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Whether it starts at login.
-         */enabled: Bool, 
-        /**
-         * What that means, for people.
-         */words: String) {
-        self.enabled = enabled
-        self.words = words
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension AutostartStatus: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeAutostartStatus: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AutostartStatus {
-        return
-            try AutostartStatus(
-                enabled: FfiConverterBool.read(from: &buf), 
-                words: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: AutostartStatus, into buf: inout [UInt8]) {
-        FfiConverterBool.write(value.enabled, into: &buf)
-        FfiConverterString.write(value.words, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAutostartStatus_lift(_ buf: RustBuffer) throws -> AutostartStatus {
-    return try FfiConverterTypeAutostartStatus.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAutostartStatus_lower(_ value: AutostartStatus) -> RustBuffer {
-    return FfiConverterTypeAutostartStatus.lower(value)
-}
 
 
 /**
@@ -2028,10 +1914,6 @@ public struct CodexSetup: Equatable, Hashable {
      */
     public var current: Bool
     /**
-     * Whether Codex's own ChatGPT calls (`chatgpt_base_url`) go through the router too.
-     */
-    public var chatgpt: Bool
-    /**
      * All of it in a sentence: "Codex sends its requests to Codex Router (…)."
      */
     public var summary: String
@@ -2061,9 +1943,6 @@ public struct CodexSetup: Equatable, Hashable {
          * Whether `base_url` is where the router's settings say the endpoint listens.
          */current: Bool, 
         /**
-         * Whether Codex's own ChatGPT calls (`chatgpt_base_url`) go through the router too.
-         */chatgpt: Bool, 
-        /**
          * All of it in a sentence: "Codex sends its requests to Codex Router (…)."
          */summary: String) {
         self.path = path
@@ -2073,7 +1952,6 @@ public struct CodexSetup: Equatable, Hashable {
         self.baseUrl = baseUrl
         self.envKey = envKey
         self.current = current
-        self.chatgpt = chatgpt
         self.summary = summary
     }
 
@@ -2100,7 +1978,6 @@ public struct FfiConverterTypeCodexSetup: FfiConverterRustBuffer {
                 baseUrl: FfiConverterOptionString.read(from: &buf), 
                 envKey: FfiConverterBool.read(from: &buf), 
                 current: FfiConverterBool.read(from: &buf), 
-                chatgpt: FfiConverterBool.read(from: &buf), 
                 summary: FfiConverterString.read(from: &buf)
         )
     }
@@ -2113,7 +1990,6 @@ public struct FfiConverterTypeCodexSetup: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.baseUrl, into: &buf)
         FfiConverterBool.write(value.envKey, into: &buf)
         FfiConverterBool.write(value.current, into: &buf)
-        FfiConverterBool.write(value.chatgpt, into: &buf)
         FfiConverterString.write(value.summary, into: &buf)
     }
 }
@@ -2402,154 +2278,6 @@ public func FfiConverterTypeLoginResult_lift(_ buf: RustBuffer) throws -> LoginR
 #endif
 public func FfiConverterTypeLoginResult_lower(_ value: LoginResult) -> RustBuffer {
     return FfiConverterTypeLoginResult.lower(value)
-}
-
-
-/**
- * The `notifications` settings of `router/state.json`.
- */
-public struct NotificationSettings: Equatable, Hashable {
-    /**
-     * Every kind, in the order to list them.
-     */
-    public var kinds: [NotificationToggle]
-    /**
-     * The share of a window (1–100) from which `Threshold` tells.
-     */
-    public var thresholdPercent: UInt8
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Every kind, in the order to list them.
-         */kinds: [NotificationToggle], 
-        /**
-         * The share of a window (1–100) from which `Threshold` tells.
-         */thresholdPercent: UInt8) {
-        self.kinds = kinds
-        self.thresholdPercent = thresholdPercent
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension NotificationSettings: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeNotificationSettings: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationSettings {
-        return
-            try NotificationSettings(
-                kinds: FfiConverterSequenceTypeNotificationToggle.read(from: &buf), 
-                thresholdPercent: FfiConverterUInt8.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: NotificationSettings, into buf: inout [UInt8]) {
-        FfiConverterSequenceTypeNotificationToggle.write(value.kinds, into: &buf)
-        FfiConverterUInt8.write(value.thresholdPercent, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNotificationSettings_lift(_ buf: RustBuffer) throws -> NotificationSettings {
-    return try FfiConverterTypeNotificationSettings.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNotificationSettings_lower(_ value: NotificationSettings) -> RustBuffer {
-    return FfiConverterTypeNotificationSettings.lower(value)
-}
-
-
-/**
- * One kind's check box: its label and whether it is on.
- */
-public struct NotificationToggle: Equatable, Hashable {
-    /**
-     * The kind.
-     */
-    public var kind: NotificationKind
-    /**
-     * What its check box says.
-     */
-    public var label: String
-    /**
-     * Whether it is on.
-     */
-    public var enabled: Bool
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The kind.
-         */kind: NotificationKind, 
-        /**
-         * What its check box says.
-         */label: String, 
-        /**
-         * Whether it is on.
-         */enabled: Bool) {
-        self.kind = kind
-        self.label = label
-        self.enabled = enabled
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension NotificationToggle: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeNotificationToggle: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationToggle {
-        return
-            try NotificationToggle(
-                kind: FfiConverterTypeNotificationKind.read(from: &buf), 
-                label: FfiConverterString.read(from: &buf), 
-                enabled: FfiConverterBool.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: NotificationToggle, into buf: inout [UInt8]) {
-        FfiConverterTypeNotificationKind.write(value.kind, into: &buf)
-        FfiConverterString.write(value.label, into: &buf)
-        FfiConverterBool.write(value.enabled, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNotificationToggle_lift(_ buf: RustBuffer) throws -> NotificationToggle {
-    return try FfiConverterTypeNotificationToggle.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNotificationToggle_lower(_ value: NotificationToggle) -> RustBuffer {
-    return FfiConverterTypeNotificationToggle.lower(value)
 }
 
 
@@ -3022,54 +2750,47 @@ public func FfiConverterTypeRefreshReport_lower(_ value: RefreshReport) -> RustB
 
 
 /**
- * One thing to tell the user, in the core's words; never a token. (Not `Notification`:
- * Swift's Foundation has one.)
+ * One window in a sample.
  */
-public struct RouterNotification: Equatable, Hashable {
+public struct SampleWindow: Equatable, Hashable {
     /**
-     * What it is about.
+     * How much of the window was used, 0–100.
      */
-    public var kind: NotificationKind
+    public var usedPercent: Double
     /**
-     * The profile it is about (for a failover: the one that reached its limit).
+     * The window's length in minutes (300 = 5 hours, 10080 = a week), when known.
      */
-    public var profile: String
+    public var windowMinutes: UInt64?
     /**
-     * The title.
+     * When the window resets (RFC 3339), when known.
      */
-    public var title: String
+    public var resetsAt: String?
     /**
-     * The sentence.
+     * Which period of the window this is, counted from the oldest sample (a new one at
+     * each reset): a chart draws each period as its own line.
      */
-    public var body: String
-    /**
-     * The same for the same event: use it as the notification's identifier.
-     */
-    public var id: String
+    public var period: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
-         * What it is about.
-         */kind: NotificationKind, 
+         * How much of the window was used, 0–100.
+         */usedPercent: Double, 
         /**
-         * The profile it is about (for a failover: the one that reached its limit).
-         */profile: String, 
+         * The window's length in minutes (300 = 5 hours, 10080 = a week), when known.
+         */windowMinutes: UInt64?, 
         /**
-         * The title.
-         */title: String, 
+         * When the window resets (RFC 3339), when known.
+         */resetsAt: String?, 
         /**
-         * The sentence.
-         */body: String, 
-        /**
-         * The same for the same event: use it as the notification's identifier.
-         */id: String) {
-        self.kind = kind
-        self.profile = profile
-        self.title = title
-        self.body = body
-        self.id = id
+         * Which period of the window this is, counted from the oldest sample (a new one at
+         * each reset): a chart draws each period as its own line.
+         */period: UInt32) {
+        self.usedPercent = usedPercent
+        self.windowMinutes = windowMinutes
+        self.resetsAt = resetsAt
+        self.period = period
     }
 
     
@@ -3078,30 +2799,28 @@ public struct RouterNotification: Equatable, Hashable {
 }
 
 #if compiler(>=6)
-extension RouterNotification: Sendable {}
+extension SampleWindow: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeRouterNotification: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RouterNotification {
+public struct FfiConverterTypeSampleWindow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SampleWindow {
         return
-            try RouterNotification(
-                kind: FfiConverterTypeNotificationKind.read(from: &buf), 
-                profile: FfiConverterString.read(from: &buf), 
-                title: FfiConverterString.read(from: &buf), 
-                body: FfiConverterString.read(from: &buf), 
-                id: FfiConverterString.read(from: &buf)
+            try SampleWindow(
+                usedPercent: FfiConverterDouble.read(from: &buf), 
+                windowMinutes: FfiConverterOptionUInt64.read(from: &buf), 
+                resetsAt: FfiConverterOptionString.read(from: &buf), 
+                period: FfiConverterUInt32.read(from: &buf)
         )
     }
 
-    public static func write(_ value: RouterNotification, into buf: inout [UInt8]) {
-        FfiConverterTypeNotificationKind.write(value.kind, into: &buf)
-        FfiConverterString.write(value.profile, into: &buf)
-        FfiConverterString.write(value.title, into: &buf)
-        FfiConverterString.write(value.body, into: &buf)
-        FfiConverterString.write(value.id, into: &buf)
+    public static func write(_ value: SampleWindow, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.usedPercent, into: &buf)
+        FfiConverterOptionUInt64.write(value.windowMinutes, into: &buf)
+        FfiConverterOptionString.write(value.resetsAt, into: &buf)
+        FfiConverterUInt32.write(value.period, into: &buf)
     }
 }
 
@@ -3109,15 +2828,15 @@ public struct FfiConverterTypeRouterNotification: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeRouterNotification_lift(_ buf: RustBuffer) throws -> RouterNotification {
-    return try FfiConverterTypeRouterNotification.lift(buf)
+public func FfiConverterTypeSampleWindow_lift(_ buf: RustBuffer) throws -> SampleWindow {
+    return try FfiConverterTypeSampleWindow.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeRouterNotification_lower(_ value: RouterNotification) -> RustBuffer {
-    return FfiConverterTypeRouterNotification.lower(value)
+public func FfiConverterTypeSampleWindow_lower(_ value: SampleWindow) -> RustBuffer {
+    return FfiConverterTypeSampleWindow.lower(value)
 }
 
 
@@ -3550,6 +3269,194 @@ public func FfiConverterTypeUsageBar_lower(_ value: UsageBar) -> RustBuffer {
 
 
 /**
+ * A profile's usage history with the forecast of each window.
+ */
+public struct UsageHistory: Equatable, Hashable {
+    /**
+     * The profile.
+     */
+    public var profile: String
+    /**
+     * Its samples of the last 30 days, oldest first.
+     */
+    public var samples: [UsageSample]
+    /**
+     * A forecast per window the samples know (short window first); empty without samples.
+     */
+    public var forecasts: [WindowForecast]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The profile.
+         */profile: String, 
+        /**
+         * Its samples of the last 30 days, oldest first.
+         */samples: [UsageSample], 
+        /**
+         * A forecast per window the samples know (short window first); empty without samples.
+         */forecasts: [WindowForecast]) {
+        self.profile = profile
+        self.samples = samples
+        self.forecasts = forecasts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UsageHistory: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUsageHistory: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UsageHistory {
+        return
+            try UsageHistory(
+                profile: FfiConverterString.read(from: &buf), 
+                samples: FfiConverterSequenceTypeUsageSample.read(from: &buf), 
+                forecasts: FfiConverterSequenceTypeWindowForecast.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UsageHistory, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterSequenceTypeUsageSample.write(value.samples, into: &buf)
+        FfiConverterSequenceTypeWindowForecast.write(value.forecasts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageHistory_lift(_ buf: RustBuffer) throws -> UsageHistory {
+    return try FfiConverterTypeUsageHistory.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageHistory_lower(_ value: UsageHistory) -> RustBuffer {
+    return FfiConverterTypeUsageHistory.lower(value)
+}
+
+
+/**
+ * The figures known at one moment.
+ */
+public struct UsageSample: Equatable, Hashable {
+    /**
+     * When they were read (RFC 3339).
+     */
+    public var at: String
+    /**
+     * The same moment in unix seconds (for a chart's time axis).
+     */
+    public var atUnix: Int64
+    /**
+     * The short window (5 hours on paid plans), when reported.
+     */
+    public var primary: SampleWindow?
+    /**
+     * The long window (a week), when reported.
+     */
+    public var secondary: SampleWindow?
+    /**
+     * Until when the account was limited (RFC 3339), if it was.
+     */
+    public var limitedUntil: String?
+    /**
+     * Credits, when reported (the backend gives no expiry for them).
+     */
+    public var credits: Credits?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * When they were read (RFC 3339).
+         */at: String, 
+        /**
+         * The same moment in unix seconds (for a chart's time axis).
+         */atUnix: Int64, 
+        /**
+         * The short window (5 hours on paid plans), when reported.
+         */primary: SampleWindow?, 
+        /**
+         * The long window (a week), when reported.
+         */secondary: SampleWindow?, 
+        /**
+         * Until when the account was limited (RFC 3339), if it was.
+         */limitedUntil: String?, 
+        /**
+         * Credits, when reported (the backend gives no expiry for them).
+         */credits: Credits?) {
+        self.at = at
+        self.atUnix = atUnix
+        self.primary = primary
+        self.secondary = secondary
+        self.limitedUntil = limitedUntil
+        self.credits = credits
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UsageSample: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUsageSample: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UsageSample {
+        return
+            try UsageSample(
+                at: FfiConverterString.read(from: &buf), 
+                atUnix: FfiConverterInt64.read(from: &buf), 
+                primary: FfiConverterOptionTypeSampleWindow.read(from: &buf), 
+                secondary: FfiConverterOptionTypeSampleWindow.read(from: &buf), 
+                limitedUntil: FfiConverterOptionString.read(from: &buf), 
+                credits: FfiConverterOptionTypeCredits.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UsageSample, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.at, into: &buf)
+        FfiConverterInt64.write(value.atUnix, into: &buf)
+        FfiConverterOptionTypeSampleWindow.write(value.primary, into: &buf)
+        FfiConverterOptionTypeSampleWindow.write(value.secondary, into: &buf)
+        FfiConverterOptionString.write(value.limitedUntil, into: &buf)
+        FfiConverterOptionTypeCredits.write(value.credits, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageSample_lift(_ buf: RustBuffer) throws -> UsageSample {
+    return try FfiConverterTypeUsageSample.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageSample_lower(_ value: UsageSample) -> RustBuffer {
+    return FfiConverterTypeUsageSample.lower(value)
+}
+
+
+/**
  * One rate-limit window of an account (the 5-hour one or the weekly one).
  */
 public struct UsageWindow: Equatable, Hashable {
@@ -3649,6 +3556,117 @@ public func FfiConverterTypeUsageWindow_lower(_ value: UsageWindow) -> RustBuffe
 
 
 /**
+ * One window's pace and forecast.
+ */
+public struct WindowForecast: Equatable, Hashable {
+    /**
+     * `"primary"` (the short window) or `"secondary"` (the long one).
+     */
+    public var window: String
+    /**
+     * Its name: "5 h", "week", "window".
+     */
+    public var label: String
+    /**
+     * Used percentage points per hour since its last reset, when known.
+     */
+    public var perHour: Double?
+    /**
+     * The forecast alone: "at this pace: limit around 15:40", "at this pace: lasts until
+     * the reset", "limit reached, resets 15:40", "not enough history yet for a forecast".
+     */
+    public var forecast: String
+    /**
+     * The whole line to show under a chart: "5 h: 12%/h · at this pace: limit around 15:40".
+     */
+    public var text: String
+    /**
+     * How it should stand out (warn when the limit comes before the reset).
+     */
+    public var tone: Tone
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `"primary"` (the short window) or `"secondary"` (the long one).
+         */window: String, 
+        /**
+         * Its name: "5 h", "week", "window".
+         */label: String, 
+        /**
+         * Used percentage points per hour since its last reset, when known.
+         */perHour: Double?, 
+        /**
+         * The forecast alone: "at this pace: limit around 15:40", "at this pace: lasts until
+         * the reset", "limit reached, resets 15:40", "not enough history yet for a forecast".
+         */forecast: String, 
+        /**
+         * The whole line to show under a chart: "5 h: 12%/h · at this pace: limit around 15:40".
+         */text: String, 
+        /**
+         * How it should stand out (warn when the limit comes before the reset).
+         */tone: Tone) {
+        self.window = window
+        self.label = label
+        self.perHour = perHour
+        self.forecast = forecast
+        self.text = text
+        self.tone = tone
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WindowForecast: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWindowForecast: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WindowForecast {
+        return
+            try WindowForecast(
+                window: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                perHour: FfiConverterOptionDouble.read(from: &buf), 
+                forecast: FfiConverterString.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                tone: FfiConverterTypeTone.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WindowForecast, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.window, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterOptionDouble.write(value.perHour, into: &buf)
+        FfiConverterString.write(value.forecast, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterTypeTone.write(value.tone, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWindowForecast_lift(_ buf: RustBuffer) throws -> WindowForecast {
+    return try FfiConverterTypeWindowForecast.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWindowForecast_lower(_ value: WindowForecast) -> RustBuffer {
+    return FfiConverterTypeWindowForecast.lower(value)
+}
+
+
+/**
  * Where a finished sign-in was stored.
  */
 
@@ -3729,111 +3747,6 @@ public func FfiConverterTypeLoginStored_lift(_ buf: RustBuffer) throws -> LoginS
 #endif
 public func FfiConverterTypeLoginStored_lower(_ value: LoginStored) -> RustBuffer {
     return FfiConverterTypeLoginStored.lower(value)
-}
-
-
-
-/**
- * What a notification is about; each kind can be turned off.
- */
-
-public enum NotificationKind: Equatable, Hashable {
-    
-    /**
-     * An account reached its usage limit (the body says when it resets).
-     */
-    case limitReached
-    /**
-     * An account that was limited can be used again.
-     */
-    case availableAgain
-    /**
-     * An account used the threshold share (default 90%) of a usage window.
-     */
-    case threshold
-    /**
-     * The local endpoint moved requests to another account.
-     */
-    case failedOver
-    /**
-     * A login needs a new sign-in.
-     */
-    case needsSignIn
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension NotificationKind: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeNotificationKind: FfiConverterRustBuffer {
-    typealias SwiftType = NotificationKind
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationKind {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .limitReached
-        
-        case 2: return .availableAgain
-        
-        case 3: return .threshold
-        
-        case 4: return .failedOver
-        
-        case 5: return .needsSignIn
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: NotificationKind, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .limitReached:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .availableAgain:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .threshold:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .failedOver:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .needsSignIn:
-            writeInt(&buf, Int32(5))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNotificationKind_lift(_ buf: RustBuffer) throws -> NotificationKind {
-    return try FfiConverterTypeNotificationKind.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNotificationKind_lower(_ value: NotificationKind) -> RustBuffer {
-    return FfiConverterTypeNotificationKind.lower(value)
 }
 
 
@@ -4297,14 +4210,6 @@ public enum RouterEvent: Equatable, Hashable {
      * `router/state.json` changed (failover turned on or off, say), by anyone.
      */
     case settingsChanged
-    /**
-     * Something to post as a notification (only after `Router.start_notifications`).
-     */
-    case notify(
-        /**
-         * What to post.
-         */notification: RouterNotification
-    )
 
 
 
@@ -4352,9 +4257,6 @@ public struct FfiConverterTypeRouterEvent: FfiConverterRustBuffer {
         )
         
         case 10: return .settingsChanged
-        
-        case 11: return .notify(notification: try FfiConverterTypeRouterNotification.read(from: &buf)
-        )
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4418,11 +4320,6 @@ public struct FfiConverterTypeRouterEvent: FfiConverterRustBuffer {
         case .settingsChanged:
             writeInt(&buf, Int32(10))
         
-        
-        case let .notify(notification):
-            writeInt(&buf, Int32(11))
-            FfiConverterTypeRouterNotification.write(notification, into: &buf)
-            
         }
     }
 }
@@ -4756,6 +4653,30 @@ fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -4820,6 +4741,30 @@ fileprivate struct FfiConverterOptionTypePhrase: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypePhrase.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSampleWindow: FfiConverterRustBuffer {
+    typealias SwiftType = SampleWindow?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSampleWindow.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSampleWindow.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4901,31 +4846,6 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeNotificationToggle: FfiConverterRustBuffer {
-    typealias SwiftType = [NotificationToggle]
-
-    public static func write(_ value: [NotificationToggle], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeNotificationToggle.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NotificationToggle] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [NotificationToggle]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeNotificationToggle.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceTypeProfile: FfiConverterRustBuffer {
     typealias SwiftType = [Profile]
 
@@ -4968,6 +4888,56 @@ fileprivate struct FfiConverterSequenceTypeRefreshReport: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeRefreshReport.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeUsageSample: FfiConverterRustBuffer {
+    typealias SwiftType = [UsageSample]
+
+    public static func write(_ value: [UsageSample], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeUsageSample.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UsageSample] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UsageSample]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeUsageSample.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeWindowForecast: FfiConverterRustBuffer {
+    typealias SwiftType = [WindowForecast]
+
+    public static func write(_ value: [WindowForecast], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeWindowForecast.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [WindowForecast] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [WindowForecast]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeWindowForecast.read(from: &buf))
         }
         return seq
     }
@@ -5019,28 +4989,6 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     } else {
         print("uniffiFutureContinuationCallback invalid handle")
     }
-}
-/**
- * Whether the Linux desktop app starts at login.
- */
-public func autostartStatus()throws  -> AutostartStatus  {
-    return try  FfiConverterTypeAutostartStatus_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
-        uniffiCallStatus in
-    uniffi_codex_router_ffi_fn_func_autostart_status(uniffiCallStatus
-    )
-})
-}
-/**
- * Turns start at login of the Linux desktop app on or off (only ever removing the entry
- * it wrote itself).
- */
-public func setAutostart(enabled: Bool)throws  -> AutostartStatus  {
-    return try  FfiConverterTypeAutostartStatus_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
-        uniffiCallStatus in
-    uniffi_codex_router_ffi_fn_func_set_autostart(
-        FfiConverterBool.lower(enabled),uniffiCallStatus
-    )
-})
 }
 /**
  * A moment in the user's time zone, as the core writes it ("Tue 14:20").
@@ -5149,6 +5097,18 @@ public func windowLabel(minutes: UInt64) -> String  {
     )
 })
 }
+/**
+ * How much time a chart of a window of `window_minutes` shows, in seconds: three window
+ * lengths, 12 hours at least, 30 days at most (a day when the length is unknown).
+ */
+public func usageChartSpan(windowMinutes: UInt64?) -> Int64  {
+    return try!  FfiConverterInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_usage_chart_span(
+        FfiConverterOptionUInt64.lower(windowMinutes),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -5164,12 +5124,6 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_codex_router_ffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
-    }
-    if (uniffi_codex_router_ffi_checksum_func_autostart_status() != 46429) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_codex_router_ffi_checksum_func_set_autostart() != 29963) {
-        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_func_day_time() != 11158) {
         return InitializationResult.apiChecksumMismatch
@@ -5198,6 +5152,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_func_window_label() != 22071) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_func_usage_chart_span() != 47072) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_method_deviceloginhandle_cancel() != 45735) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5220,15 +5177,6 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_loginhandle_wait() != 22769) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_codex_router_ffi_checksum_method_router_notification_settings() != 24477) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_codex_router_ffi_checksum_method_router_set_notification_enabled() != 34105) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_codex_router_ffi_checksum_method_router_start_notifications() != 26611) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_add_api_key() != 24628) {
@@ -5264,7 +5212,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_remove_claude_setup() != 41904) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_codex_router_ffi_checksum_method_router_remove_codex_setup() != 20275) {
+    if (uniffi_codex_router_ffi_checksum_method_router_remove_codex_setup() != 58241) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_remove_profile() != 2243) {
@@ -5282,7 +5230,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_setup_claude() != 55129) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_codex_router_ffi_checksum_method_router_setup_codex() != 49150) {
+    if (uniffi_codex_router_ffi_checksum_method_router_setup_codex() != 24392) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_start_device_login() != 56764) {
@@ -5307,6 +5255,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_unsubscribe_all() != 41636) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_router_usage_history() != 43701) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_constructor_router_new() != 31218) {

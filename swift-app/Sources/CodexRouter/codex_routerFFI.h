@@ -479,6 +479,11 @@ RustBuffer uniffi_codex_router_ffi_fn_method_router_switch_profile(uint64_t ptr,
 void uniffi_codex_router_ffi_fn_method_router_unsubscribe_all(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_USAGE_HISTORY
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_METHOD_ROUTER_USAGE_HISTORY
+RustBuffer uniffi_codex_router_ffi_fn_method_router_usage_history(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_INIT_CALLBACK_VTABLE_ROUTERLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_INIT_CALLBACK_VTABLE_ROUTERLISTENER
 void uniffi_codex_router_ffi_fn_init_callback_vtable_routerlistener(const UniffiVTableCallbackInterfaceRouterListener* _Nonnull vtable
@@ -540,6 +545,11 @@ RustBuffer uniffi_codex_router_ffi_fn_func_who(RustBuffer email, RustBuffer plan
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_WINDOW_LABEL
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_WINDOW_LABEL
 RustBuffer uniffi_codex_router_ffi_fn_func_window_label(uint64_t minutes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_USAGE_CHART_SPAN
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_FN_FUNC_USAGE_CHART_SPAN
+int64_t uniffi_codex_router_ffi_fn_func_usage_chart_span(RustBuffer window_minutes, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_CODEX_ROUTER_FFI_RUSTBUFFER_ALLOC
@@ -868,6 +878,12 @@ uint16_t uniffi_codex_router_ffi_checksum_func_window_label(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_USAGE_CHART_SPAN
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_FUNC_USAGE_CHART_SPAN
+uint16_t uniffi_codex_router_ffi_checksum_func_usage_chart_span(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_DEVICELOGINHANDLE_CANCEL
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_DEVICELOGINHANDLE_CANCEL
 uint16_t uniffi_codex_router_ffi_checksum_method_deviceloginhandle_cancel(void
@@ -1087,6 +1103,12 @@ uint16_t uniffi_codex_router_ffi_checksum_method_router_switch_profile(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_UNSUBSCRIBE_ALL
 #define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_UNSUBSCRIBE_ALL
 uint16_t uniffi_codex_router_ffi_checksum_method_router_unsubscribe_all(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_USAGE_HISTORY
+#define UNIFFI_FFIDEF_UNIFFI_CODEX_ROUTER_FFI_CHECKSUM_METHOD_ROUTER_USAGE_HISTORY
+uint16_t uniffi_codex_router_ffi_checksum_method_router_usage_history(void
     
 );
 #endif

@@ -1,8 +1,9 @@
 import CodexRouter
 import SwiftUI
 
-/// The window: notices, the profile table (or the first-run page when there is none), an
-/// offer to save an unsaved login, and the local endpoint below.
+/// The window: notices, the profile table (or the first-run page when there is none) with
+/// the usage charts under it, an offer to save an unsaved login, and the local endpoint
+/// below.
 @MainActor
 struct ProfilesWindow: View {
     @EnvironmentObject private var model: RouterModel
@@ -93,6 +94,7 @@ struct ProfilesWindow: View {
                 .padding(10)
             }
             ProfileTable(naming: $naming)
+            UsageChartsSection()
         }
     }
 
