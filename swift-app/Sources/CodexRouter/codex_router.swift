@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
+    typealias FfiType = UInt8
+    typealias SwiftType = UInt8
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
     typealias FfiType = UInt16
     typealias SwiftType = UInt16
@@ -1025,6 +1041,25 @@ public func FfiConverterTypeLoginHandle_lower(_ value: LoginHandle) -> UInt64 {
 public protocol RouterProtocol: AnyObject, Sendable {
     
     /**
+     * Which notifications are on (`router/state.json` now).
+     */
+    func notificationSettings()  -> NotificationSettings
+    
+    /**
+     * Turns one kind of notification on or off; `SettingsChanged` follows.
+     */
+    func setNotificationEnabled(kind: NotificationKind, enabled: Bool) throws 
+    
+    /**
+     * Starts deciding notifications: from now on listeners also get
+     * `RouterEvent::Notify` for each usage limit reached, limited account available again,
+     * threshold crossed, failover and dead login, once each (remembered across restarts),
+     * as the settings allow. Post them (macOS: UserNotifications, with `id` as the
+     * request's identifier). Calling it again does nothing.
+     */
+    func startNotifications() 
+    
+    /**
      * Saves an OpenAI API key as profile `name`. The key goes in; nothing ever gives it
      * back. A name holding another login is refused (`Exists`) unless `force`.
      */
@@ -1087,7 +1122,7 @@ public protocol RouterProtocol: AnyObject, Sendable {
     
     /**
      * Removes what `setup_codex` added (for `profile`, or the provider that follows the
-     * active profile), putting back the `model_provider` it replaced.
+     * active profile), putting back the `model_provider` and `chatgpt_base_url` it replaced.
      */
     func removeCodexSetup(profile: String?) throws  -> CodexSetupChange
     
@@ -1121,9 +1156,11 @@ public protocol RouterProtocol: AnyObject, Sendable {
      * Adds the router as a model provider to Codex's `config.toml`, keeping every other
      * line: by default Codex's default provider at the endpoint's address from the
      * settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
-     * `no_default` adds it without selecting it, `profile` pins it to one profile.
+     * `no_default` adds it without selecting it, `profile` pins it to one profile,
+     * `chatgpt` also points Codex's `chatgpt_base_url` at the router (Codex's own ChatGPT
+     * calls go out as the serving account; `false` puts back what it replaced).
      */
-    func setupCodex(port: UInt16?, envKey: Bool, noDefault: Bool, profile: String?) throws  -> CodexSetupChange
+    func setupCodex(port: UInt16?, envKey: Bool, noDefault: Bool, profile: String?, chatgpt: Bool) throws  -> CodexSetupChange
     
     /**
      * Starts a device-code sign-in that creates profile `name` (for machines without a
@@ -1262,6 +1299,46 @@ public convenience init(codexHome: String? = nil)throws  {
 
     
 
+    
+    /**
+     * Which notifications are on (`router/state.json` now).
+     */
+open func notificationSettings() -> NotificationSettings  {
+    return try!  FfiConverterTypeNotificationSettings_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_notification_settings(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Turns one kind of notification on or off; `SettingsChanged` follows.
+     */
+open func setNotificationEnabled(kind: NotificationKind, enabled: Bool)throws   {try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_set_notification_enabled(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNotificationKind_lower(kind),
+        FfiConverterBool.lower(enabled),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Starts deciding notifications: from now on listeners also get
+     * `RouterEvent::Notify` for each usage limit reached, limited account available again,
+     * threshold crossed, failover and dead login, once each (remembered across restarts),
+     * as the settings allow. Post them (macOS: UserNotifications, with `id` as the
+     * request's identifier). Calling it again does nothing.
+     */
+open func startNotifications()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_method_router_start_notifications(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
     
     /**
      * Saves an OpenAI API key as profile `name`. The key goes in; nothing ever gives it
@@ -1413,7 +1490,7 @@ open func removeClaudeSetup()throws  -> ClaudeSetupChange  {
     
     /**
      * Removes what `setup_codex` added (for `profile`, or the provider that follows the
-     * active profile), putting back the `model_provider` it replaced.
+     * active profile), putting back the `model_provider` and `chatgpt_base_url` it replaced.
      */
 open func removeCodexSetup(profile: String? = nil)throws  -> CodexSetupChange  {
     return try  FfiConverterTypeCodexSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
@@ -1492,9 +1569,11 @@ open func setupClaude(profile: String? = nil)throws  -> ClaudeSetupChange  {
      * Adds the router as a model provider to Codex's `config.toml`, keeping every other
      * line: by default Codex's default provider at the endpoint's address from the
      * settings. `port` overrides the port, `env_key` has Codex send `$CODEX_ROUTER_KEY`,
-     * `no_default` adds it without selecting it, `profile` pins it to one profile.
+     * `no_default` adds it without selecting it, `profile` pins it to one profile,
+     * `chatgpt` also points Codex's `chatgpt_base_url` at the router (Codex's own ChatGPT
+     * calls go out as the serving account; `false` puts back what it replaced).
      */
-open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool = false, profile: String? = nil)throws  -> CodexSetupChange  {
+open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool = false, profile: String? = nil, chatgpt: Bool = false)throws  -> CodexSetupChange  {
     return try  FfiConverterTypeCodexSetupChange_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
         uniffiCallStatus in
     uniffi_codex_router_ffi_fn_method_router_setup_codex(
@@ -1502,7 +1581,8 @@ open func setupCodex(port: UInt16? = nil, envKey: Bool = false, noDefault: Bool 
         FfiConverterOptionUInt16.lower(port),
         FfiConverterBool.lower(envKey),
         FfiConverterBool.lower(noDefault),
-        FfiConverterOptionString.lower(profile),uniffiCallStatus
+        FfiConverterOptionString.lower(profile),
+        FfiConverterBool.lower(chatgpt),uniffiCallStatus
     )
 })
 }
@@ -1691,6 +1771,76 @@ public func FfiConverterTypeRouter_lower(_ value: Router) -> UInt64 {
 }
 
 
+
+
+/**
+ * Whether the desktop app starts at login on Linux (an XDG autostart entry under
+ * `$XDG_CONFIG_HOME/autostart`); the sentence says so, and where.
+ */
+public struct AutostartStatus: Equatable, Hashable {
+    /**
+     * Whether it starts at login.
+     */
+    public var enabled: Bool
+    /**
+     * What that means, for people.
+     */
+    public var words: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Whether it starts at login.
+         */enabled: Bool, 
+        /**
+         * What that means, for people.
+         */words: String) {
+        self.enabled = enabled
+        self.words = words
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AutostartStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAutostartStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AutostartStatus {
+        return
+            try AutostartStatus(
+                enabled: FfiConverterBool.read(from: &buf), 
+                words: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AutostartStatus, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.enabled, into: &buf)
+        FfiConverterString.write(value.words, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAutostartStatus_lift(_ buf: RustBuffer) throws -> AutostartStatus {
+    return try FfiConverterTypeAutostartStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAutostartStatus_lower(_ value: AutostartStatus) -> RustBuffer {
+    return FfiConverterTypeAutostartStatus.lower(value)
+}
 
 
 /**
@@ -1914,6 +2064,10 @@ public struct CodexSetup: Equatable, Hashable {
      */
     public var current: Bool
     /**
+     * Whether Codex's own ChatGPT calls (`chatgpt_base_url`) go through the router too.
+     */
+    public var chatgpt: Bool
+    /**
      * All of it in a sentence: "Codex sends its requests to Codex Router (…)."
      */
     public var summary: String
@@ -1943,6 +2097,9 @@ public struct CodexSetup: Equatable, Hashable {
          * Whether `base_url` is where the router's settings say the endpoint listens.
          */current: Bool, 
         /**
+         * Whether Codex's own ChatGPT calls (`chatgpt_base_url`) go through the router too.
+         */chatgpt: Bool, 
+        /**
          * All of it in a sentence: "Codex sends its requests to Codex Router (…)."
          */summary: String) {
         self.path = path
@@ -1952,6 +2109,7 @@ public struct CodexSetup: Equatable, Hashable {
         self.baseUrl = baseUrl
         self.envKey = envKey
         self.current = current
+        self.chatgpt = chatgpt
         self.summary = summary
     }
 
@@ -1978,6 +2136,7 @@ public struct FfiConverterTypeCodexSetup: FfiConverterRustBuffer {
                 baseUrl: FfiConverterOptionString.read(from: &buf), 
                 envKey: FfiConverterBool.read(from: &buf), 
                 current: FfiConverterBool.read(from: &buf), 
+                chatgpt: FfiConverterBool.read(from: &buf), 
                 summary: FfiConverterString.read(from: &buf)
         )
     }
@@ -1990,6 +2149,7 @@ public struct FfiConverterTypeCodexSetup: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.baseUrl, into: &buf)
         FfiConverterBool.write(value.envKey, into: &buf)
         FfiConverterBool.write(value.current, into: &buf)
+        FfiConverterBool.write(value.chatgpt, into: &buf)
         FfiConverterString.write(value.summary, into: &buf)
     }
 }
@@ -2278,6 +2438,154 @@ public func FfiConverterTypeLoginResult_lift(_ buf: RustBuffer) throws -> LoginR
 #endif
 public func FfiConverterTypeLoginResult_lower(_ value: LoginResult) -> RustBuffer {
     return FfiConverterTypeLoginResult.lower(value)
+}
+
+
+/**
+ * The `notifications` settings of `router/state.json`.
+ */
+public struct NotificationSettings: Equatable, Hashable {
+    /**
+     * Every kind, in the order to list them.
+     */
+    public var kinds: [NotificationToggle]
+    /**
+     * The share of a window (1–100) from which `Threshold` tells.
+     */
+    public var thresholdPercent: UInt8
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Every kind, in the order to list them.
+         */kinds: [NotificationToggle], 
+        /**
+         * The share of a window (1–100) from which `Threshold` tells.
+         */thresholdPercent: UInt8) {
+        self.kinds = kinds
+        self.thresholdPercent = thresholdPercent
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NotificationSettings: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotificationSettings: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationSettings {
+        return
+            try NotificationSettings(
+                kinds: FfiConverterSequenceTypeNotificationToggle.read(from: &buf), 
+                thresholdPercent: FfiConverterUInt8.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NotificationSettings, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeNotificationToggle.write(value.kinds, into: &buf)
+        FfiConverterUInt8.write(value.thresholdPercent, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationSettings_lift(_ buf: RustBuffer) throws -> NotificationSettings {
+    return try FfiConverterTypeNotificationSettings.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationSettings_lower(_ value: NotificationSettings) -> RustBuffer {
+    return FfiConverterTypeNotificationSettings.lower(value)
+}
+
+
+/**
+ * One kind's check box: its label and whether it is on.
+ */
+public struct NotificationToggle: Equatable, Hashable {
+    /**
+     * The kind.
+     */
+    public var kind: NotificationKind
+    /**
+     * What its check box says.
+     */
+    public var label: String
+    /**
+     * Whether it is on.
+     */
+    public var enabled: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The kind.
+         */kind: NotificationKind, 
+        /**
+         * What its check box says.
+         */label: String, 
+        /**
+         * Whether it is on.
+         */enabled: Bool) {
+        self.kind = kind
+        self.label = label
+        self.enabled = enabled
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NotificationToggle: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotificationToggle: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationToggle {
+        return
+            try NotificationToggle(
+                kind: FfiConverterTypeNotificationKind.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NotificationToggle, into buf: inout [UInt8]) {
+        FfiConverterTypeNotificationKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationToggle_lift(_ buf: RustBuffer) throws -> NotificationToggle {
+    return try FfiConverterTypeNotificationToggle.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationToggle_lower(_ value: NotificationToggle) -> RustBuffer {
+    return FfiConverterTypeNotificationToggle.lower(value)
 }
 
 
@@ -2746,6 +3054,106 @@ public func FfiConverterTypeRefreshReport_lift(_ buf: RustBuffer) throws -> Refr
 #endif
 public func FfiConverterTypeRefreshReport_lower(_ value: RefreshReport) -> RustBuffer {
     return FfiConverterTypeRefreshReport.lower(value)
+}
+
+
+/**
+ * One thing to tell the user, in the core's words; never a token. (Not `Notification`:
+ * Swift's Foundation has one.)
+ */
+public struct RouterNotification: Equatable, Hashable {
+    /**
+     * What it is about.
+     */
+    public var kind: NotificationKind
+    /**
+     * The profile it is about (for a failover: the one that reached its limit).
+     */
+    public var profile: String
+    /**
+     * The title.
+     */
+    public var title: String
+    /**
+     * The sentence.
+     */
+    public var body: String
+    /**
+     * The same for the same event: use it as the notification's identifier.
+     */
+    public var id: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What it is about.
+         */kind: NotificationKind, 
+        /**
+         * The profile it is about (for a failover: the one that reached its limit).
+         */profile: String, 
+        /**
+         * The title.
+         */title: String, 
+        /**
+         * The sentence.
+         */body: String, 
+        /**
+         * The same for the same event: use it as the notification's identifier.
+         */id: String) {
+        self.kind = kind
+        self.profile = profile
+        self.title = title
+        self.body = body
+        self.id = id
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RouterNotification: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRouterNotification: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RouterNotification {
+        return
+            try RouterNotification(
+                kind: FfiConverterTypeNotificationKind.read(from: &buf), 
+                profile: FfiConverterString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                body: FfiConverterString.read(from: &buf), 
+                id: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RouterNotification, into buf: inout [UInt8]) {
+        FfiConverterTypeNotificationKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.body, into: &buf)
+        FfiConverterString.write(value.id, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRouterNotification_lift(_ buf: RustBuffer) throws -> RouterNotification {
+    return try FfiConverterTypeRouterNotification.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRouterNotification_lower(_ value: RouterNotification) -> RustBuffer {
+    return FfiConverterTypeRouterNotification.lower(value)
 }
 
 
@@ -3752,6 +4160,111 @@ public func FfiConverterTypeLoginStored_lower(_ value: LoginStored) -> RustBuffe
 
 
 /**
+ * What a notification is about; each kind can be turned off.
+ */
+
+public enum NotificationKind: Equatable, Hashable {
+    
+    /**
+     * An account reached its usage limit (the body says when it resets).
+     */
+    case limitReached
+    /**
+     * An account that was limited can be used again.
+     */
+    case availableAgain
+    /**
+     * An account used the threshold share (default 90%) of a usage window.
+     */
+    case threshold
+    /**
+     * The local endpoint moved requests to another account.
+     */
+    case failedOver
+    /**
+     * A login needs a new sign-in.
+     */
+    case needsSignIn
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NotificationKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotificationKind: FfiConverterRustBuffer {
+    typealias SwiftType = NotificationKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .limitReached
+        
+        case 2: return .availableAgain
+        
+        case 3: return .threshold
+        
+        case 4: return .failedOver
+        
+        case 5: return .needsSignIn
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NotificationKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .limitReached:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .availableAgain:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .threshold:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .failedOver:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .needsSignIn:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationKind_lift(_ buf: RustBuffer) throws -> NotificationKind {
+    return try FfiConverterTypeNotificationKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationKind_lower(_ value: NotificationKind) -> RustBuffer {
+    return FfiConverterTypeNotificationKind.lower(value)
+}
+
+
+
+/**
  * Whether a profile can be used right now (`state` of `list --json`).
  */
 
@@ -4210,6 +4723,14 @@ public enum RouterEvent: Equatable, Hashable {
      * `router/state.json` changed (failover turned on or off, say), by anyone.
      */
     case settingsChanged
+    /**
+     * Something to post as a notification (only after `Router.start_notifications`).
+     */
+    case notify(
+        /**
+         * What to post.
+         */notification: RouterNotification
+    )
 
 
 
@@ -4257,6 +4778,9 @@ public struct FfiConverterTypeRouterEvent: FfiConverterRustBuffer {
         )
         
         case 10: return .settingsChanged
+        
+        case 11: return .notify(notification: try FfiConverterTypeRouterNotification.read(from: &buf)
+        )
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4320,6 +4844,11 @@ public struct FfiConverterTypeRouterEvent: FfiConverterRustBuffer {
         case .settingsChanged:
             writeInt(&buf, Int32(10))
         
+        
+        case let .notify(notification):
+            writeInt(&buf, Int32(11))
+            FfiConverterTypeRouterNotification.write(notification, into: &buf)
+            
         }
     }
 }
@@ -4846,6 +5375,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeNotificationToggle: FfiConverterRustBuffer {
+    typealias SwiftType = [NotificationToggle]
+
+    public static func write(_ value: [NotificationToggle], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeNotificationToggle.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NotificationToggle] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [NotificationToggle]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeNotificationToggle.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeProfile: FfiConverterRustBuffer {
     typealias SwiftType = [Profile]
 
@@ -4991,6 +5545,28 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * Whether the Linux desktop app starts at login.
+ */
+public func autostartStatus()throws  -> AutostartStatus  {
+    return try  FfiConverterTypeAutostartStatus_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_autostart_status(uniffiCallStatus
+    )
+})
+}
+/**
+ * Turns start at login of the Linux desktop app on or off (only ever removing the entry
+ * it wrote itself).
+ */
+public func setAutostart(enabled: Bool)throws  -> AutostartStatus  {
+    return try  FfiConverterTypeAutostartStatus_lift(try rustCallWithError(FfiConverterTypeRouterError_lift) {
+        uniffiCallStatus in
+    uniffi_codex_router_ffi_fn_func_set_autostart(
+        FfiConverterBool.lower(enabled),uniffiCallStatus
+    )
+})
+}
+/**
  * A moment in the user's time zone, as the core writes it ("Tue 14:20").
  */
 public func dayTime(unix: Int64) -> String  {
@@ -5125,6 +5701,12 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_func_autostart_status() != 46429) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_func_set_autostart() != 29963) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_func_day_time() != 11158) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5179,6 +5761,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_loginhandle_wait() != 22769) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_codex_router_ffi_checksum_method_router_notification_settings() != 24477) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_router_set_notification_enabled() != 34105) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_codex_router_ffi_checksum_method_router_start_notifications() != 26611) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_codex_router_ffi_checksum_method_router_add_api_key() != 24628) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5212,7 +5803,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_remove_claude_setup() != 41904) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_codex_router_ffi_checksum_method_router_remove_codex_setup() != 58241) {
+    if (uniffi_codex_router_ffi_checksum_method_router_remove_codex_setup() != 20275) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_remove_profile() != 2243) {
@@ -5230,7 +5821,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_codex_router_ffi_checksum_method_router_setup_claude() != 55129) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_codex_router_ffi_checksum_method_router_setup_codex() != 24392) {
+    if (uniffi_codex_router_ffi_checksum_method_router_setup_codex() != 49150) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_codex_router_ffi_checksum_method_router_start_device_login() != 56764) {
