@@ -16,3 +16,4 @@ mod router;
 mod store;
 mod store_props;
 mod view;
+mod websocket;

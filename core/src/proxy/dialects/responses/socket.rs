@@ -7,9 +7,10 @@
 //! - an `error` frame of a usage limit before any event of its response is recorded and,
 //!   unless the socket is pinned, the same `response.create` goes to the next eligible
 //!   account over a new socket (its reasoning items of the first account dropped);
-//! - at the end of a response (`response.completed`, `.failed`, `.incomplete`, `error`), an
-//!   unpinned socket whose account is no longer the one a new socket would get (a switch)
-//!   is closed normally, so Codex reconnects and sends its full context to the new account.
+//! - at the end of a response (`response.completed`, `.failed`, `.incomplete`, `error`) and
+//!   when the next `response.create` arrives, an unpinned socket whose account is no longer
+//!   the one a new socket would get (a switch) is closed normally (that request is not sent),
+//!   so Codex reconnects and sends its full context to the new account.
 //!
 //! Pings are answered on each hop, close frames are passed through with their code, and a
 //! socket with no frame for the idle time is closed.
@@ -107,7 +108,9 @@ pub(crate) async fn relay<S>(
                 close_both(&mut client, &mut session, CloseCode::Normal, "idle").await;
                 Outcome::Closed
             }
-            msg = client.next() => from_client(&mut client, &mut session, &mut turn, msg).await,
+            msg = client.next() => {
+                from_client(accounts, &mut client, &mut session, &mut turn, msg).await
+            }
             msg = session.upstream.next() => {
                 from_upstream(accounts, &mut client, &mut session, &mut turn, msg).await
             }
@@ -123,6 +126,7 @@ pub(crate) async fn relay<S>(
 
 /// A frame of the client.
 async fn from_client<S>(
+    accounts: &Accounts,
     client: &mut WebSocketStream<S>,
     session: &mut SocketSession,
     turn: &mut Turn,
@@ -155,7 +159,10 @@ where
                 return sent(client.send(frame).await);
             };
             if kind == "response.create" {
-                // Kept for a failover; parsed again only then would cost a copy anyway.
+                // A switch since the last response: this request is the new account's.
+                if let Outcome::Closed = switched(accounts, client, session).await {
+                    return Outcome::Closed;
+                }
                 turn.create = serde_json::from_str(text.as_str()).ok();
                 turn.answered = false;
             }
@@ -324,12 +331,26 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     *turn = Turn::default();
+    switched(accounts, client, session).await
+}
+
+/// Closes an unpinned socket normally when a new socket would be served by another
+/// account (a switch, a failover of the active profile): Codex reconnects and sends its
+/// full context to that account.
+async fn switched<S>(
+    accounts: &Accounts,
+    client: &mut WebSocketStream<S>,
+    session: &mut SocketSession,
+) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     if session.pinned {
         return Outcome::Continue;
     }
     match accounts.would_serve(&session.serving, false).await {
         Some(next) if next != session.serving => {
-            tracing::info!(from = %session.serving, to = %next, "the active profile changed: closing the socket at the end of its response");
+            tracing::info!(from = %session.serving, to = %next, "the active profile changed: closing the socket between responses");
             close_both(
                 client,
                 session,
