@@ -37,7 +37,15 @@ pub(super) async fn responses_socket(
 ) -> Response {
     let key = match client_key(&req) {
         Ok(key) => key,
-        Err(resp) => return resp,
+        Err(e) => {
+            let mut resp = e.into_response();
+            // The version this endpoint speaks (RFC 6455 §4.4).
+            resp.headers_mut().insert(
+                header::SEC_WEBSOCKET_VERSION,
+                HeaderValue::from_static("13"),
+            );
+            return resp;
+        }
     };
     let Some(upgrades) = req.extensions().get::<Upgrades>().cloned() else {
         return ProxyError::NotFound("this connection can't switch protocols".into())
@@ -96,27 +104,22 @@ pub(super) async fn responses_socket(
 }
 
 /// The client's `Sec-WebSocket-Key`, when its request is a WebSocket handshake this
-/// endpoint speaks (`GET`, version 13); else the answer that says why not.
-fn client_key(req: &Request) -> Result<String, Response> {
+/// endpoint speaks (`GET`, version 13); else why not.
+fn client_key(req: &Request) -> Result<String, ProxyError> {
     if req.method() != Method::GET {
-        return Err(ProxyError::MethodNotAllowed(req.method().to_string()).into_response());
+        return Err(ProxyError::MethodNotAllowed(req.method().to_string()));
     }
     let headers = req.headers();
     let version = headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .and_then(|v| v.to_str().ok());
     if version.map(str::trim) != Some("13") {
-        let mut resp = ProxyError::BadHandshake("Sec-WebSocket-Version must be 13").into_response();
-        resp.headers_mut().insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
-        return Err(resp);
+        return Err(ProxyError::BadHandshake("Sec-WebSocket-Version must be 13"));
     }
     headers
         .get(header::SEC_WEBSOCKET_KEY)
         .and_then(|v| v.to_str().ok())
         .map(|k| k.trim().to_owned())
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| ProxyError::BadHandshake("Sec-WebSocket-Key is missing").into_response())
+        .ok_or(ProxyError::BadHandshake("Sec-WebSocket-Key is missing"))
 }
