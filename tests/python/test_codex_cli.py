@@ -110,8 +110,8 @@ def test_a_switch_during_a_running_codex_session_takes_effect_at_its_next_reques
 
 def test_codex_built_in_provider_with_openai_base_url(stack, tmp_path):
     """The other way to point Codex at the router: its built-in provider with
-    `openai_base_url`. Codex then tries a WebSocket first (426 makes it fall back to HTTP) and
-    sends zstd-compressed bodies."""
+    `openai_base_url`. Codex then speaks the Responses API's WebSocket mode, which the router
+    relays to the backend's socket (each `response.create` logged as a WEBSOCKET request)."""
     assert stack.cli("switch", "alice").returncode == 0
     before = len(backend_requests(stack))
     r = codex(stack, "Say hello again", tmp_path,
@@ -120,4 +120,6 @@ def test_codex_built_in_provider_with_openai_base_url(stack, tmp_path):
     assert "You said: Say hello again" in r.stdout
     sent = backend_requests(stack)[before:]
     assert sent and sent[-1]["headers"]["chatgpt-account-id"] == "acct-alice"
+    assert sent[-1]["method"] == "WEBSOCKET", [s["method"] for s in sent]
+    assert sent[-1]["headers"]["openai-beta"].startswith("responses_websockets=")
     assert "content-encoding" not in sent[-1]["headers"]

@@ -143,9 +143,12 @@ impl Session {
             body: text.as_bytes().to_vec(),
             stream: None,
         });
+        // A socket's requests are streamed, and Codex leaves out empty instructions.
         let mut body = Value::Object(req);
-        if body.get("stream").is_none() {
-            body["stream"] = json!(true);
+        for (key, default) in [("stream", json!(true)), ("instructions", json!(""))] {
+            if body.get(key).is_none() {
+                body[key] = default;
+            }
         }
         if let Err(r) =
             check_quirks(&body).and_then(|_| check_reasoning_items(&body, &self.who.account_id))
