@@ -483,3 +483,64 @@ async fn an_expired_token_is_refreshed_before_the_handshake() {
     assert_ne!(bearer, format!("Bearer {stale}"));
     assert!(up.is_access_token_live(bearer.trim_start_matches("Bearer ")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_socket_holds_its_connection_and_is_never_closed_to_make_room() {
+    use codex_router_core::proxy::server::ConnectionLimits;
+    let up = FakeUpstream::start();
+    let r = start_with(&up, chatgpt_home(&up, &["alice"], 3600), |c| {
+        c.limits = ConnectionLimits {
+            max_connections: 1,
+            ..ConnectionLimits::default()
+        };
+    })
+    .await;
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    // The endpoint is full and its one connection is busy: a newcomer is closed at once.
+    let refused = r.get("/health").send().await;
+    assert!(
+        refused.is_err(),
+        "a second connection was served: {refused:?}"
+    );
+    assert_eq!(
+        text_of(&turn(&mut ws, &create("still here")).await),
+        "You said: still here"
+    );
+    ws.close(None).await.unwrap();
+    // Once the socket is closed, its place is free again.
+    let ok = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(resp) = r.get("/health").send().await {
+                return resp.status();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the place came back");
+    assert_eq!(ok, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_socket_is_closed_and_a_stopping_endpoint_says_going_away() {
+    let up = FakeUpstream::start();
+    let r = start_with(&up, chatgpt_home(&up, &["alice"], 3600), |c| {
+        c.idle_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    let frame = closed_with(&mut ws).await;
+    assert_eq!(
+        (frame.code, frame.reason.as_str()),
+        (CloseCode::Normal, "idle")
+    );
+
+    let r = start(&up, &["alice"]).await;
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    assert_eq!(
+        text_of(&turn(&mut ws, &create("bye")).await),
+        "You said: bye"
+    );
+    drop(r); // stops the endpoint
+    assert_eq!(closed_with(&mut ws).await.code, CloseCode::Away);
+}
