@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 /// A socket's relay as the handshake left it.
 pub(crate) struct SocketSession {
@@ -49,10 +49,13 @@ pub(crate) struct SocketSession {
 /// Where a response of the socket stands.
 #[derive(Default)]
 struct Turn {
-    /// The `response.create` frame of the response in progress.
-    create: Option<Value>,
+    /// The `response.create` frame of the response in progress, as sent (parsed only for a
+    /// failover).
+    create: Option<Utf8Bytes>,
     /// Whether an event of that response came back.
     answered: bool,
+    /// The accounts that met a usage limit with it.
+    limited: Vec<String>,
 }
 
 /// What the relay reads of a frame of the backend.
@@ -163,8 +166,10 @@ where
                 if let Outcome::Closed = switched(accounts, client, session).await {
                     return Outcome::Closed;
                 }
-                turn.create = serde_json::from_str(text.as_str()).ok();
-                turn.answered = false;
+                *turn = Turn {
+                    create: Some(text.clone()),
+                    ..Turn::default()
+                };
             }
             sent(session.upstream.send(Message::Text(text)).await)
         }
@@ -281,7 +286,11 @@ async fn fail_over<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let Some(create) = turn.create.as_mut() else {
+    let Some(mut create) = turn
+        .create
+        .as_ref()
+        .and_then(|t| serde_json::from_str::<Value>(t.as_str()).ok())
+    else {
         return Moved::No;
     };
     if create
@@ -296,22 +305,20 @@ where
         }
         return Moved::No;
     }
-    let tried = [session.serving.clone()];
+    turn.limited.push(session.serving.clone());
     let Some((next, open)) = accounts
-        .socket_failover(&tried, resets_at, &session.incoming)
+        .socket_failover(&turn.limited, resets_at, &session.incoming)
         .await
     else {
         return Moved::No;
     };
-    strip_reasoning_items(create);
+    strip_reasoning_items(&mut create);
     let mut upstream = open.socket;
-    if upstream
-        .send(Message::Text(create.to_string().into()))
-        .await
-        .is_err()
-    {
+    let frame: Utf8Bytes = create.to_string().into();
+    if upstream.send(Message::Text(frame.clone())).await.is_err() {
         return Moved::No;
     }
+    turn.create = Some(frame);
     let old = std::mem::replace(&mut session.upstream, upstream);
     close_quietly(old);
     tracing::info!(from = %session.serving, to = %next, "usage limit reached; the socket's response goes to the next account");
