@@ -544,3 +544,34 @@ async fn an_idle_socket_is_closed_and_a_stopping_endpoint_says_going_away() {
     drop(r); // stops the endpoint
     assert_eq!(closed_with(&mut ws).await.code, CloseCode::Away);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limited_request_that_continues_a_response_reconnects_to_the_next_account() {
+    let up = FakeUpstream::start();
+    let r = start_with(&up, chatgpt_home(&up, &["alice", "bob"], 3600), |c| {
+        c.settings.failover.enabled = true;
+    })
+    .await;
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    let first = turn(&mut ws, &create("one")).await;
+    let id = first.last().unwrap()["response"]["id"].clone();
+    up.set_usage_limited("acct-alice", chrono::Utc::now().timestamp() + 600);
+    // Codex's next request on this socket continues alice's response: it can't move to bob
+    // as it is, so the socket closes and Codex's retry reconnects with its full context.
+    let mut next_one = create("two");
+    next_one["previous_response_id"] = id;
+    ws.send(Message::Text(next_one.to_string().into()))
+        .await
+        .unwrap();
+    let frame = closed_with(&mut ws).await;
+    assert_eq!(frame.code, CloseCode::Normal);
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    assert_eq!(
+        text_of(&turn(&mut ws, &create("two")).await),
+        "You said: two"
+    );
+    assert_eq!(
+        accounts_served(&up),
+        ["acct-alice", "acct-alice", "acct-bob"]
+    );
+}
