@@ -7,6 +7,8 @@
 //!   streamed and not);
 //! - whether streamed chunks reach the client as they arrive (per-event arrival time through
 //!   the router minus direct, with the upstream pacing events 20 ms apart);
+//! - one turn of Codex's WebSocket mode over a kept socket (`response.create` sent to
+//!   `response.completed` read), through the router against a socket to the fake directly;
 //! - the router's memory (RSS) while it holds N concurrent streams.
 //!
 //! `proxy_bench --router target/release/codex-router [--requests 2000] [--streams 1000]
@@ -15,6 +17,7 @@
 use codex_router_testkit::home::TempHome;
 use codex_router_testkit::jwt::Identity;
 use codex_router_testkit::upstream::{FakeUpstream, Reply, StreamBehaviour};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -168,6 +171,38 @@ async fn arrivals(http: &reqwest::Client, t: &Target, marker: &str) -> Vec<f64> 
     out
 }
 
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A socket to `url` (`ws://…`) with `headers`.
+async fn socket(url: &str, headers: &[(&str, String)]) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = url.into_client_request().expect("request");
+    for (k, v) in headers {
+        let name: tokio_tungstenite::tungstenite::http::HeaderName = k.parse().expect("name");
+        req.headers_mut().insert(name, v.parse().expect("value"));
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("a socket");
+    ws
+}
+
+/// Milliseconds from sending `frame` to reading its `response.completed`.
+async fn ws_turn(ws: &mut Socket, frame: &str) -> f64 {
+    use tokio_tungstenite::tungstenite::Message;
+    let start = Instant::now();
+    ws.send(Message::Text(frame.into())).await.expect("send");
+    while let Some(msg) = ws.next().await {
+        if let Message::Text(t) = msg.expect("frame")
+            && t.as_str().contains("\"response.completed\"")
+        {
+            return start.elapsed().as_secs_f64() * 1000.0;
+        }
+    }
+    panic!("the socket closed before response.completed");
+}
+
 fn main() {
     let a = args();
     let up = FakeUpstream::start();
@@ -194,11 +229,14 @@ fn main() {
         .build()
         .expect("client");
 
-    let responses_body = json!({
-        "model": "gpt-5.5", "instructions": "", "stream": true, "store": false,
-        "input": [{"type": "message", "role": "user",
-                   "content": [{"type": "input_text", "text": "Hello there, how are you today?"}]}],
-    });
+    let responses_body_for_ws = || {
+        json!({
+            "model": "gpt-5.5", "instructions": "", "stream": true, "store": false,
+            "input": [{"type": "message", "role": "user",
+                       "content": [{"type": "input_text", "text": "Hello there, how are you today?"}]}],
+        })
+    };
+    let responses_body = responses_body_for_ws();
     let chat = |stream: bool| {
         json!({"model": "gpt-5.5", "stream": stream,
                "messages": [{"role": "user", "content": "Hello there, how are you today?"}]})
@@ -307,6 +345,62 @@ fn main() {
             r50 / d50
         );
     }
+    println!();
+
+    // ---- one WebSocket turn over a kept socket ---------------------------------------------------
+    let mut frame = responses_body_for_ws();
+    frame["type"] = json!("response.create");
+    let frame = frame.to_string();
+    let (ws_direct, ws_routed) = rt.block_on(async {
+        let direct_url = format!(
+            "{}/responses",
+            up.chatgpt_base_url().replace("http://", "ws://")
+        );
+        let mut direct = socket(
+            &direct_url,
+            &[
+                ("authorization", format!("Bearer {token}")),
+                ("chatgpt-account-id", alice.account_id.clone()),
+                ("openai-beta", "responses_websockets=2026-02-06".into()),
+            ],
+        )
+        .await;
+        let routed_url = format!("{}/v1/responses", router.url.replace("http://", "ws://"));
+        let beta = [("openai-beta", "responses_websockets=2026-02-06".to_owned())];
+        let mut routed = socket(&routed_url, &beta).await;
+        for _ in 0..200 {
+            ws_turn(&mut direct, &frame).await;
+            ws_turn(&mut routed, &frame).await;
+        }
+        let (mut d, mut r) = (Vec::new(), Vec::new());
+        for i in 0..a.requests {
+            d.push(ws_turn(&mut direct, &frame).await);
+            r.push(ws_turn(&mut routed, &frame).await);
+            if i % 500 == 499 {
+                up.clear_requests();
+            }
+        }
+        (sorted(d), sorted(r))
+    });
+    up.clear_requests();
+    println!(
+        "## One WebSocket turn over a kept socket ({} sequential turns each, interleaved, `response.create` to `response.completed`)",
+        a.requests
+    );
+    println!();
+    println!("| path | p50 ms | p99 ms | added p50 ms | added p99 ms | p50 ratio |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let (w50, w99) = (pct(&ws_direct, 0.5), pct(&ws_direct, 0.99));
+    println!(
+        "| direct socket to the fake backend (baseline) | {w50:.3} | {w99:.3} | — | — | 1.00 |"
+    );
+    let (v50, v99) = (pct(&ws_routed, 0.5), pct(&ws_routed, 0.99));
+    println!(
+        "| via router: WebSocket /v1/responses (relayed) | {v50:.3} | {v99:.3} | {:+.3} | {:+.3} | {:.2} |",
+        v50 - w50,
+        v99 - w99,
+        v50 / w50
+    );
     println!();
 
     // ---- a new connection per request ---------------------------------------------------------

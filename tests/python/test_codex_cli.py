@@ -120,8 +120,8 @@ def test_a_switch_during_a_running_codex_session_takes_effect_at_its_next_reques
 
 def test_codex_built_in_provider_with_openai_base_url(stack, cli, tmp_path):
     """The other way to point Codex at the router: its built-in provider with
-    `openai_base_url`. Codex then tries a WebSocket first (426 makes it fall back to HTTP) and
-    sends zstd-compressed bodies."""
+    `openai_base_url`. Codex then speaks the Responses API's WebSocket mode, which the router
+    relays to the backend's socket (each `response.create` logged as a WEBSOCKET request)."""
     assert stack.cli("switch", "alice").returncode == 0
     before = len(backend_requests(stack))
     r = codex(stack, cli, "Say hello again", tmp_path,
@@ -130,7 +130,33 @@ def test_codex_built_in_provider_with_openai_base_url(stack, cli, tmp_path):
     assert "You said: Say hello again" in r.stdout
     sent = backend_requests(stack)[before:]
     assert sent and sent[-1]["headers"]["chatgpt-account-id"] == "acct-alice"
+    # Every request went over the socket: no refused upgrade, no HTTP fallback.
+    assert [s["method"] for s in sent] == ["WEBSOCKET"] * len(sent)
+    assert sent[-1]["headers"]["openai-beta"].startswith("responses_websockets=")
     assert "content-encoding" not in sent[-1]["headers"]
+
+
+def test_a_switch_takes_effect_at_the_next_turn_over_the_websocket(stack, cli, tmp_path):
+    """With the built-in provider (WebSocket mode), a switch during a running session closes
+    the socket at the end of the response; Codex reconnects and its next request, with its
+    whole context, goes out as the new account over a new socket."""
+    assert stack.cli("switch", "alice").returncode == 0
+    before = len(backend_requests(stack))
+    cmd = f"CODEX_HOME='{stack.home}' '{ROUTER_BIN}' switch bob"
+    stack.knobs(next_response={"function_calls": [
+        {"name": "exec_command", "arguments": json.dumps({"cmd": cmd})}]})
+    r = codex(stack, cli, "Switch the account over the socket", tmp_path,
+              'model_provider="openai"', f'openai_base_url="{stack.base_url}"')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Switched to 'bob'" in r.stdout
+    sent = backend_requests(stack)[before:]
+    assert [s["method"] for s in sent] == ["WEBSOCKET"] * len(sent)
+    accounts = [s["headers"]["chatgpt-account-id"] for s in sent]
+    assert accounts[0] == "acct-alice" and accounts[-1] == "acct-bob", accounts
+    # The new account's first request carries the tool's output: the context came along.
+    last = sent[-1]["json"]
+    assert "previous_response_id" not in last or not last["previous_response_id"]
+    assert "Switched to 'bob'" in json.dumps(last["input"])
 
 
 def test_codex_built_in_provider_with_its_chatgpt_calls_through_the_router(stack, cli, tmp_path):
@@ -152,8 +178,8 @@ def test_codex_built_in_provider_with_its_chatgpt_calls_through_the_router(stack
         assert "You said: Say hello through everything" in r.stdout
         sent = backend_requests(stack)[before:]
         assert sent and sent[-1]["headers"]["chatgpt-account-id"] == "acct-bob"
-        # TODO(after the WebSocket relay is merged): assert the turn went over the socket
-        # (a recorded WS request, no 426 in the router's log) instead of the HTTP fallback.
+        # The turn went over the socket, with no refused upgrade and HTTP fallback first.
+        assert [s["method"] for s in sent] == ["WEBSOCKET"] * len(sent)
         discovery = stack.requests("/backend-api/wham/accounts/check")[checks:]
         assert discovery, "Codex's workspace discovery did not come through the router"
         headers = {k: v for k, v in discovery[-1]["headers"]}

@@ -227,9 +227,9 @@ pub enum ProxyError {
     /// The route exists, not with this method.
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
-    /// A WebSocket upgrade (Codex falls back to HTTP SSE on 426).
-    #[error("WebSocket is not supported by this endpoint; use HTTP (server-sent events)")]
-    WebSocketUnsupported,
+    /// A WebSocket handshake this endpoint does not speak.
+    #[error("Bad WebSocket handshake: {0}")]
+    BadHandshake(&'static str),
     /// A pass-through path with a segment that could leave the upstream's base.
     #[error("Invalid path: {0}")]
     BadPath(String),
@@ -262,7 +262,7 @@ impl ProxyError {
             Self::Stream(e) => e.status_code(),
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed(_) => 405,
-            Self::WebSocketUnsupported => 426,
+            Self::BadHandshake(_) => 400,
             Self::UnsupportedEncoding(_) => 415,
             Self::BadPath(_) | Self::RepeatedHeader(_) => 400,
             Self::BodyTimeout(_) => 408,
@@ -290,9 +290,7 @@ impl ProxyError {
             Self::UpstreamIdle(_) => ("server_error", Some("upstream_timeout")),
             Self::NotFound(_) => ("invalid_request_error", Some("not_found")),
             Self::MethodNotAllowed(_) => ("invalid_request_error", Some("method_not_allowed")),
-            Self::WebSocketUnsupported => {
-                ("invalid_request_error", Some("websocket_not_supported"))
-            }
+            Self::BadHandshake(_) => ("invalid_request_error", Some("bad_websocket_handshake")),
             Self::UnsupportedEncoding(_) => (
                 "invalid_request_error",
                 Some("unsupported_content_encoding"),
@@ -384,9 +382,9 @@ mod tests {
                 "upstream_unreachable",
             ),
             (
-                ProxyError::WebSocketUnsupported,
-                426,
-                "websocket_not_supported",
+                ProxyError::BadHandshake("Sec-WebSocket-Key is missing"),
+                400,
+                "bad_websocket_handshake",
             ),
         ];
         for (e, status, code) in cases {

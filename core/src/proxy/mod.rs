@@ -31,6 +31,11 @@
 //! [`upstream::stream_translated`], translated chunk by chunk by
 //! [`dialects::chat::ChatStreamTranslator`] (or [`dialects::chat::collect`] assembles it
 //! whole).
+//!
+//! Codex's WebSocket mode of `/v1/responses` takes the same three steps: `server/websocket.rs`
+//! answers the handshake, `accounts/socket.rs` opens the backend's socket with the serving
+//! profile's credentials ([`upstream::websocket::connect`]), and `dialects/responses/socket.rs`
+//! relays the frames on the connection's task (`docs/codex-websocket.md`).
 
 mod accounts;
 pub mod dialects;

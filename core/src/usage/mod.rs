@@ -192,6 +192,54 @@ pub fn from_headers(headers: &HeaderMap, now: i64) -> Option<Usage> {
     })
 }
 
+/// Reads a `codex.rate_limits` event of the backend's WebSocket (the figures of the
+/// `x-codex-*` headers as JSON: `rate_limits.{primary,secondary}.{used_percent,
+/// window_minutes,reset_at}`, `plan_type`, `credits`); `None` for any other event or one
+/// without windows.
+pub fn from_rate_limits_event(event: &Value, now: i64) -> Option<Usage> {
+    if event.get("type").and_then(Value::as_str) != Some("codex.rate_limits") {
+        return None;
+    }
+    let window = |key: &str| {
+        let w = event.get("rate_limits")?.get(key)?;
+        Some(UsageWindow {
+            used_percent: w.get("used_percent")?.as_f64()?,
+            window_minutes: w.get("window_minutes").and_then(Value::as_u64),
+            resets_at: w.get("reset_at").and_then(Value::as_i64).or_else(|| {
+                w.get("reset_after_seconds")
+                    .and_then(Value::as_i64)
+                    .map(|s| now + s)
+            }),
+        })
+    };
+    let (primary, secondary) = (window("primary"), window("secondary"));
+    if primary.is_none() && secondary.is_none() {
+        return None;
+    }
+    let credits = event
+        .get("credits")
+        .filter(|c| c.is_object())
+        .map(|c| Credits {
+            has_credits: c
+                .get("has_credits")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            unlimited: c.get("unlimited").and_then(Value::as_bool).unwrap_or(false),
+            balance: c.get("balance").and_then(Value::as_str).map(str::to_owned),
+        });
+    Some(Usage {
+        plan: event
+            .get("plan_type")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        primary,
+        secondary,
+        credits,
+        limited_until: None,
+        updated_at: now,
+    })
+}
+
 /// When a 429 `usage_limit_reached` body says the limit resets (unix seconds).
 pub fn limit_reset(body: &Value, now: i64) -> Option<i64> {
     let err = body.get("error")?;
@@ -278,6 +326,25 @@ mod tests {
         assert!(u.credits.unwrap().has_credits);
         assert_eq!(u.plan.as_deref(), Some("pro"));
         assert!(from_headers(&HeaderMap::new(), 5).is_none());
+    }
+
+    #[test]
+    fn rate_limits_events_are_read() {
+        let event = json!({"type": "codex.rate_limits", "plan_type": "pro",
+            "rate_limits": {"primary": {"used_percent": 12.5, "window_minutes": 300, "reset_at": 1_800_000_000},
+                            "secondary": {"used_percent": 40.0, "window_minutes": 10080, "reset_at": null}},
+            "credits": {"has_credits": true, "unlimited": false, "balance": "3"}});
+        let u = from_rate_limits_event(&event, 5).unwrap();
+        assert_eq!(u.plan.as_deref(), Some("pro"));
+        let p = u.primary.unwrap();
+        assert_eq!(
+            (p.used_percent, p.window_minutes, p.resets_at),
+            (12.5, Some(300), Some(1_800_000_000))
+        );
+        assert_eq!(u.secondary.unwrap().resets_at, None);
+        assert_eq!(u.credits.unwrap().balance.as_deref(), Some("3"));
+        assert!(from_rate_limits_event(&json!({"type": "response.created"}), 5).is_none());
+        assert!(from_rate_limits_event(&json!({"type": "codex.rate_limits"}), 5).is_none());
     }
 
     #[test]

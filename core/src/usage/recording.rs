@@ -1,6 +1,7 @@
-//! Keeping the usage figures every proxied answer carries in its `x-codex-*` headers.
+//! Keeping the usage figures every proxied answer carries in its `x-codex-*` headers, and
+//! those of the `codex.rate_limits` events of a WebSocket.
 
-use super::{Usage, from_headers};
+use super::{Usage, from_headers, from_rate_limits_event};
 use crate::events::{EventBus, RouterEvent};
 use crate::home::ProfileName;
 use crate::store::Store;
@@ -18,6 +19,23 @@ pub fn record_headers(store: &Store, bus: &EventBus, profile: &str, headers: &He
     ) else {
         return;
     };
+    record(store, bus, name, usage);
+}
+
+/// After a `codex.rate_limits` event of a socket served by `profile`: stores its figures as
+/// [`record_headers`] does (call it from inside the runtime).
+pub fn record_event(store: &Store, bus: &EventBus, profile: &str, event: &serde_json::Value) {
+    let (Ok(name), Some(usage)) = (
+        ProfileName::new(profile),
+        from_rate_limits_event(event, Utc::now().timestamp()),
+    ) else {
+        return;
+    };
+    record(store, bus, name, usage);
+}
+
+/// Stores `usage` for `name` off the async tasks, announcing a change.
+fn record(store: &Store, bus: &EventBus, name: ProfileName, usage: Usage) {
     let (store, bus) = (store.clone(), bus.clone());
     tokio::task::spawn_blocking(move || {
         if store_usage(&store, &name, &usage) {

@@ -19,3 +19,4 @@ mod store;
 mod store_props;
 mod usage_history;
 mod view;
+mod websocket;

@@ -66,7 +66,7 @@ impl Router {
         (status, r.text().await.unwrap())
     }
 
-    fn store(&self) -> Store {
+    pub(crate) fn store(&self) -> Store {
         Store::new(CodexHome::at(self.home.path()))
     }
 }
@@ -820,17 +820,6 @@ async fn api_key_profiles_are_forwarded_unchanged_but_for_authorization() {
         .await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "model_not_found");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_upgrades_get_426_so_codex_falls_back_to_sse() {
-    let up = FakeUpstream::start();
-    let r = start(&up, &["alice"]).await;
-    let (status, body) = raw_request(
-        r.addr,
-        b"GET /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-    );
-    assert_eq!(status, 426, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

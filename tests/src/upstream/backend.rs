@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The backend's body quirks, in the order checked; `Err` is the real 400.
-fn check_quirks(body: &Value) -> Result<(), Response> {
+pub(crate) fn check_quirks(body: &Value) -> Result<(), Response> {
     if body.get("instructions").is_none() {
         return Err(detail_error(400, "Instructions are required"));
     }
@@ -92,7 +92,10 @@ pub(crate) fn check_reasoning_items(body: &Value, account: &str) -> Result<(), R
 }
 
 /// Auth + account checks common to the backend routes.
-fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(Identity, String), Response> {
+pub(crate) fn authorize(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<(Identity, String), Response> {
     let (who, token) = check_access(shared, headers)?;
     check_account(headers, &who)?;
     Ok((who, token))

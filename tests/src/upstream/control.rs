@@ -32,6 +32,13 @@ struct Failure {
 }
 
 #[derive(Debug, Deserialize)]
+struct SocketClose {
+    code: u16,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Debug, Deserialize)]
 struct LoginError {
     error: String,
     description: String,
@@ -60,6 +67,8 @@ struct Knobs {
     device_auth_enabled: Option<bool>,
     api_keys: Option<Vec<String>>,
     fail_api_key_exchange: Option<bool>,
+    refuse_websockets: Option<bool>,
+    next_websocket_close: Option<SocketClose>,
 }
 
 /// `POST /_fake/knobs`.
@@ -131,6 +140,12 @@ pub(crate) async fn knobs(State(shared): State<Arc<Shared>>, body: Bytes) -> Res
     }
     if let Some(v) = k.fail_api_key_exchange {
         st.api_key_exchange_fails = v;
+    }
+    if let Some(v) = k.refuse_websockets {
+        st.refuse_websockets = v;
+    }
+    if let Some(c) = k.next_websocket_close {
+        st.next_websocket_close.push_back((c.code, c.reason));
     }
     json_response(200, json!({"ok": true}))
 }

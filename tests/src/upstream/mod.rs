@@ -22,6 +22,7 @@
 //! | `POST /oauth/revoke` | revokes the token's whole login |
 //! | `POST /api/accounts/deviceauth/usercode`, `/token` | device flow: `interval` is a string; 403 while pending |
 //! | `POST /backend-api/codex/responses` | bearer + `ChatGPT-Account-Id`; quirk 400s; SSE; `x-codex-*` headers; 429 when limited |
+//! | `GET /backend-api/codex/responses` (WebSocket) | the same checks at the handshake, `x-codex-*` headers in the `101`; each `response.create` gets `codex.rate_limits` and the SSE events as frames, quirks and the usage limit as `error` frames; logged as `WEBSOCKET` requests |
 //! | `POST /backend-api/codex/responses/compact` | `{output:[{type:"compaction",…}]}` |
 //! | `GET /backend-api/codex/models` | Codex catalog `{"models":[…]}` with an `ETag` |
 //! | `GET /backend-api/wham/usage`, `/api/codex/usage` | §6 usage payload |
@@ -46,7 +47,8 @@
 //! `usage_limited: {key, resets_at|null}`, `rate_limits: {key, limits}` ([`RateLimits`]),
 //! `fail_next_refresh: {status, body}`, `refresh_delay_ms`, `revoke_family_on_reuse`,
 //! `login_as` ([`AccountSpec`]), `deny_login: {error, description}`, `device_pending_polls`,
-//! `device_poll_interval`, `device_auth_enabled`, `api_keys: [..]`, `fail_api_key_exchange`;
+//! `device_poll_interval`, `device_auth_enabled`, `api_keys: [..]`, `fail_api_key_exchange`,
+//! `refuse_websockets`, `next_websocket_close: {code, reason}`;
 //! `POST /_fake/accounts` ([`AccountSpec`] + optional `access_ttl`) → a ready auth.json;
 //! `GET /_fake/requests[?path=…]` (each with the `stream` behaviour its answer got),
 //! `DELETE /_fake/requests`; `GET /_fake/stats`.
@@ -65,6 +67,7 @@ mod reply;
 mod sse;
 mod state;
 mod types;
+mod websocket;
 mod wham;
 
 pub use types::{
@@ -198,7 +201,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/accounts/deviceauth/token", post(oauth::device_token))
         .route("/codex/device", get(oauth::device_page))
         .route("/deviceauth/callback", get(oauth::device_page))
-        .route("/backend-api/codex/responses", post(backend::responses))
+        .route(
+            "/backend-api/codex/responses",
+            post(backend::responses).get(websocket::responses_socket),
+        )
         .route(
             "/backend-api/codex/responses/compact",
             post(backend::compact),
@@ -253,7 +259,9 @@ async fn record(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> 
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return common::openai_error(413, "Request body too large", "invalid_request_error", None);
     };
-    if !parts.uri.path().starts_with("/_fake") {
+    // A WebSocket's requests are its frames, logged by the socket (`websocket.rs`).
+    let upgrade = parts.headers.contains_key(axum::http::header::UPGRADE);
+    if !parts.uri.path().starts_with("/_fake") && !upgrade {
         let path = parts
             .uri
             .path_and_query()
@@ -603,6 +611,20 @@ impl FakeUpstream {
             .lock()
             .rate_limits
             .insert(key.to_owned(), limits);
+    }
+
+    /// Makes WebSocket handshakes answer 426 (`true`), as a backend without them would.
+    pub fn set_refuse_websockets(&self, refuse: bool) {
+        self.shared.lock().refuse_websockets = refuse;
+    }
+
+    /// Closes the socket whose response ends next with `code` and `reason` (after its last
+    /// event), as the backend does at its connection limit.
+    pub fn close_next_websocket(&self, code: u16, reason: &str) {
+        self.shared
+            .lock()
+            .next_websocket_close
+            .push_back((code, reason.to_owned()));
     }
 
     // ---- request log -----------------------------------------------------------------------

@@ -108,6 +108,10 @@ pub(crate) struct State {
     pub stream_faults: StreamFaults,
     pub replies: VecDeque<Reply>,
     pub requests: Vec<RecordedRequest>,
+    /// Whether WebSocket handshakes are refused with 426.
+    pub refuse_websockets: bool,
+    /// Close codes (and reasons) for sockets, each taken by the next response that ends.
+    pub next_websocket_close: VecDeque<(u16, String)>,
     /// Requests dropped from the front of `requests` by clearing it.
     requests_forgotten: usize,
 }
@@ -143,6 +147,8 @@ impl Default for State {
             stream_faults: StreamFaults::default(),
             replies: VecDeque::new(),
             requests: Vec::new(),
+            refuse_websockets: false,
+            next_websocket_close: VecDeque::new(),
             requests_forgotten: 0,
         }
     }

@@ -18,7 +18,7 @@ pub(super) struct CredsCache(Mutex<HashMap<String, (Stamps, Fresh)>>);
 impl Accounts {
     /// Fresh credentials of ChatGPT profile `name`, from the cache while its files are
     /// unchanged and the token is not about to expire.
-    async fn credentials(&self, name: &str) -> Result<Fresh, ProxyError> {
+    pub(super) async fn credentials(&self, name: &str) -> Result<Fresh, ProxyError> {
         let key = match ProfileName::new(name) {
             Ok(p) => (
                 stamp(&self.home.auth_file()),
@@ -54,7 +54,7 @@ impl Accounts {
         Ok(fresh)
     }
 
-    fn forget_credentials(&self, name: &str) {
+    pub(super) fn forget_credentials(&self, name: &str) {
         if let Ok(mut cache) = self.creds.0.lock() {
             cache.remove(name);
         }
@@ -139,7 +139,7 @@ impl Accounts {
     }
 }
 
-fn refresh_error(e: RefreshError) -> ProxyError {
+pub(super) fn refresh_error(e: RefreshError) -> ProxyError {
     match e {
         RefreshError::NeedsSignIn { name, message, .. } => {
             ProxyError::NeedsSignIn { name, message }

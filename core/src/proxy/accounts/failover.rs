@@ -149,7 +149,7 @@ impl Accounts {
     /// The next profile to fail over to (ChatGPT, usable, not needing sign-in, not known to
     /// be limited, not tried yet; the configured order first, then by name), and the reset
     /// times of the eligible profiles known to be limited.
-    async fn next_candidate(
+    pub(super) async fn next_candidate(
         &self,
         settings: &FailoverSettings,
         tried: &[String],
@@ -188,7 +188,7 @@ impl Accounts {
 
     /// After `to` served a request `from` could not: logs it, announces it and, as the
     /// settings say, makes `to` the active profile (unless someone switched meanwhile).
-    async fn failed_over(
+    pub(super) async fn failed_over(
         &self,
         settings: &FailoverSettings,
         from: &str,

@@ -27,11 +27,22 @@ impl Accounts {
         resp: reqwest::Response,
     ) -> Result<LimitHit, Response> {
         let failure = upstream::read_error(resp, self.upstream.idle()).await;
-        let now = chrono::Utc::now().timestamp();
         let body: Value = serde_json::from_str(&failure.text).unwrap_or(Value::Null);
-        let Some(resets_at) = crate::usage::limit_reset(&body, now) else {
+        let Some(resets_at) = self.record_limit_of(profile, &body).await else {
             return Err(failure.into_response());
         };
+        Ok(LimitHit {
+            failure,
+            body,
+            resets_at,
+        })
+    }
+
+    /// Reads an error body (an HTTP answer's, or an `error` frame of a socket, which has
+    /// the same `error` object): a usage limit is recorded for `profile` and its reset time
+    /// returned; anything else is `None`.
+    pub(crate) async fn record_limit_of(&self, profile: &str, body: &Value) -> Option<i64> {
+        let resets_at = crate::usage::limit_reset(body, chrono::Utc::now().timestamp())?;
         if let Ok(name) = ProfileName::new(profile) {
             let store = self.store.clone();
             let written =
@@ -51,11 +62,7 @@ impl Accounts {
                 Err(e) => tracing::debug!(%profile, error = %e, "usage limit not recorded"),
             }
         }
-        Ok(LimitHit {
-            failure,
-            body,
-            resets_at,
-        })
+        Some(resets_at)
     }
 }
 

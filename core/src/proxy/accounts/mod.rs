@@ -10,16 +10,20 @@
 //!   `usage_limit_reached` is recorded (`limits.rs`) and, with failover on, the request moves
 //!   to the next eligible account before anything of the answer reached the client;
 //! - `failover_settings.rs`: the failover settings as `state.json` says now, and which
-//!   accounts are known to be limited.
+//!   accounts are known to be limited;
+//! - `socket.rs`: Codex's WebSocket mode: the upstream socket opened with fresh credentials
+//!   ([`Accounts::open_socket`]), failover and switches at a socket's response boundaries.
 
 mod active;
 mod credentials;
 mod failover;
 mod failover_settings;
 mod limits;
+mod socket;
 
 pub(crate) use active::Active;
 pub(crate) use failover::Answer;
+pub(crate) use socket::Opened;
 
 use self::active::ActiveCache;
 use self::credentials::CredsCache;
@@ -49,6 +53,8 @@ pub(crate) struct AccountsConfig {
     pub(crate) failover_forced: bool,
     /// Where failovers and recorded usage limits are announced; `None`: only logged.
     pub(crate) events: Option<EventBus>,
+    /// The largest WebSocket message read from the backend (the HTTP body limit).
+    pub(crate) socket_message_limit: usize,
 }
 
 /// The profiles an endpoint serves with: who serves, with which token, over which upstream.
@@ -64,6 +70,7 @@ pub(crate) struct Accounts {
     events: Option<EventBus>,
     /// Where recorded usage is announced (`events`, or a bus nobody listens to).
     usage_bus: EventBus,
+    socket_message_limit: usize,
 }
 
 impl Accounts {
@@ -77,6 +84,7 @@ impl Accounts {
             refresher,
             failover_forced,
             events,
+            socket_message_limit,
         } = config;
         let store = Store::new(home.clone());
         let refresher = refresher.unwrap_or_else(|| {
@@ -101,6 +109,7 @@ impl Accounts {
             failover,
             usage_bus: events.clone().unwrap_or_default(),
             events,
+            socket_message_limit,
         })
     }
 

@@ -6,10 +6,12 @@
 //! body has been sent or dropped. When the endpoint is full, the oldest connection that is not
 //! busy (an idle keep-alive, a client still sending its headers) is closed to make room, so
 //! clients that hold connections without sending requests can't lock the owner out; only
-//! when every connection is busy is the new one closed at once.
+//! when every connection is busy is the new one closed at once. A connection upgraded to a
+//! WebSocket stays open, and busy, until its socket closes ([`Upgrades`]).
 
 use axum::body::{Body, Bytes, HttpBody};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -155,6 +157,51 @@ impl Drop for Busy {
     }
 }
 
+/// The work of a connection upgraded to a WebSocket (its relay).
+pub(super) type UpgradedWork = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What a handler needs to take its connection over after a `101`: the place to leave the
+/// work for the connection's own task (which runs it once hyper hands the socket over, so
+/// the connection keeps its place in the table and the endpoint's limits), and the signal
+/// that the endpoint stops. One per connection, in every request's extensions.
+#[derive(Clone)]
+pub(super) struct Upgrades {
+    slot: Arc<Slot>,
+    work: Arc<Mutex<Option<UpgradedWork>>>,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Upgrades {
+    pub(super) fn new(slot: &Arc<Slot>, stop: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self {
+            slot: slot.clone(),
+            work: Arc::default(),
+            stop,
+        }
+    }
+
+    /// Leaves `work` for the connection's task; the connection is busy (never closed to
+    /// make room) until the work ends.
+    pub(super) fn hand_over(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let busy = Busy::new(&self.slot);
+        let work = Box::pin(async move {
+            work.await;
+            drop(busy);
+        });
+        *self.work.lock().expect("upgraded work") = Some(work);
+    }
+
+    /// The work left by a handler, if any.
+    pub(super) fn take(&self) -> Option<UpgradedWork> {
+        self.work.lock().expect("upgraded work").take()
+    }
+
+    /// Becomes true when the endpoint stops.
+    pub(super) fn stop(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.clone()
+    }
+}
+
 /// An answer's body that keeps its connection busy until it is sent or dropped.
 pub(super) struct BusyBody {
     inner: Body,
@@ -273,17 +320,25 @@ fn parse_error_answer(head: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A connection's IO that replaces hyper's bodyless parse-error answers ([`PARSE_ERRORS`]).
+/// After a `101 Switching Protocols` it passes everything through untouched: what follows
+/// are WebSocket frames.
 pub(super) struct ErrorBodies<T> {
     inner: T,
     /// A replacement being written, how much of it is out, and the length to report.
     pending: Option<(Vec<u8>, usize, usize)>,
+    /// Whether the connection switched protocols.
+    upgraded: bool,
 }
+
+/// The start of the answer that switches a connection to another protocol.
+const SWITCHING: &[u8] = b"HTTP/1.1 101 ";
 
 impl<T> ErrorBodies<T> {
     pub(super) fn new(inner: T) -> Self {
         Self {
             inner,
             pending: None,
+            upgraded: false,
         }
     }
 }
@@ -323,6 +378,10 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for ErrorBodies<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        if self.upgraded || buf.starts_with(SWITCHING) {
+            self.upgraded = true;
+            return Pin::new(&mut self.inner).poll_write(cx, buf);
+        }
         if self.pending.is_none() {
             match parse_error_answer(buf) {
                 Some(answer) => self.pending = Some((answer, 0, buf.len())),
@@ -338,6 +397,10 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for ErrorBodies<T> {
         bufs: &[IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let first = bufs.iter().find(|b| !b.is_empty());
+        if self.upgraded || first.is_some_and(|b| b.starts_with(SWITCHING)) {
+            self.upgraded = true;
+            return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        }
         let answers_error = self.pending.is_some()
             || first.is_some_and(|b| PARSE_ERRORS.iter().any(|(l, ..)| b.starts_with(l)));
         if answers_error && let Some(first) = first {
@@ -376,6 +439,27 @@ mod tests {
         let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 0\r\n\r\n";
         assert!(parse_error_answer(ours).is_none());
         assert!(parse_error_answer(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn after_a_switch_of_protocols_nothing_is_rewritten() {
+        let mut io = ErrorBodies::new(hyper_util::rt::TokioIo::new(Vec::<u8>::new()));
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut write = |io: &mut ErrorBodies<_>, b: &[u8]| {
+            let Poll::Ready(Ok(n)) = hyper::rt::Write::poll_write(Pin::new(io), &mut cx, b) else {
+                panic!("a write to memory is ready");
+            };
+            n
+        };
+        let head = b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n";
+        assert_eq!(write(&mut io, head), head.len());
+        // Even bytes that look like one of hyper's bodyless answers are frames now.
+        let lookalike = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(write(&mut io, lookalike), lookalike.len());
+        let mut expected = head.to_vec();
+        expected.extend_from_slice(lookalike);
+        assert_eq!(io.inner.inner(), &expected);
     }
 
     #[test]

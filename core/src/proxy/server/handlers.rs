@@ -8,12 +8,13 @@ use super::body::{decode_body, parse_json, read_body};
 use super::guards::has_key;
 use super::pass_through::forward_api_key;
 use super::request::{Incoming, Params, body_and_profile, get_request, result, served, split};
+use super::websocket;
 use crate::proxy::accounts::Active;
 use crate::proxy::dialects::{anthropic, chat, models, responses};
 use crate::proxy::errors::{ProxyError, json_response};
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::Arc;
@@ -59,22 +60,17 @@ pub(super) async fn chat_completions(
     model_request(st, params, inc, body, Dialect::Chat).await
 }
 
-/// `POST /v1/responses` ([`responses::via_chatgpt`]); a WebSocket upgrade is answered 426 so
-/// Codex falls back to SSE.
+/// `POST /v1/responses` ([`responses::via_chatgpt`]); a WebSocket handshake becomes a socket
+/// relayed to the backend's (`websocket.rs`).
 pub(super) async fn responses(
     State(st): State<Arc<AppState>>,
     params: Params,
     req: Request,
 ) -> Response {
-    let (inc, body) = split(req);
-    let upgrade = inc
-        .headers
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    if upgrade {
-        return ProxyError::WebSocketUnsupported.into_response();
+    if websocket::is_upgrade(req.headers()) {
+        return websocket::responses_socket(st, params, req).await;
     }
+    let (inc, body) = split(req);
     model_request(st, params, inc, body, Dialect::Responses).await
 }
 

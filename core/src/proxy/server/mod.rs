@@ -9,7 +9,8 @@
 //! which profile serves, and hands the request to its dialect's route
 //! ([`crate::proxy::dialects`]) or passes it through (`pass_through.rs`). Codex's own
 //! ChatGPT calls (`/backend-api/…`, when its `chatgpt_base_url` points here) have their
-//! handlers in `backend.rs`.
+//! handlers in `backend.rs`. A WebSocket upgrade of `/v1/responses` is answered in
+//! `websocket.rs`, and its relay runs on the connection's own task (`connections.rs`).
 
 mod backend;
 mod body;
@@ -20,6 +21,7 @@ mod handlers;
 mod ollama;
 mod pass_through;
 mod request;
+mod websocket;
 
 pub use config::{
     DEFAULT_BODY_LIMIT, DEFAULT_DECODE_BUDGET, DEFAULT_IDLE_TIMEOUT, DEFAULT_REFRESH_MARGIN,
@@ -27,7 +29,7 @@ pub use config::{
 };
 pub use connections::{ConnectionLimits, raise_file_limit};
 
-use self::connections::{Busy, BusyBody, Connections, ErrorBodies};
+use self::connections::{Busy, BusyBody, Connections, ErrorBodies, Upgrades};
 use self::guards::{guard, log_request, peer_allowed};
 use super::accounts::{Accounts, AccountsConfig};
 use super::dialects::anthropic;
@@ -104,6 +106,7 @@ impl Server {
             refresher: config.refresher,
             failover_forced: config.failover_forced,
             events: config.events,
+            socket_message_limit: config.body_limit,
         })?;
         let own_user_only = !config.other_users && config.local_key.is_none();
         if let Some(files) = raise_file_limit() {
@@ -214,10 +217,13 @@ impl Server {
                     return; // too many refused connections open: closed unanswered
                 }
                 let slot = admission.slot.clone();
+                let upgrades = Upgrades::new(&slot, stop.clone());
+                let handed = upgrades.clone();
                 let routes = if allowed { app } else { refused };
                 let service = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
+                    move |mut req: hyper::Request<hyper::body::Incoming>| {
                         let busy = Busy::new(&slot);
+                        req.extensions_mut().insert(handed.clone());
                         let call = tower::ServiceExt::oneshot(routes.clone(), req.map(Body::new));
                         async move {
                             let resp = call.await.unwrap_or_else(|e| match e {});
@@ -246,6 +252,11 @@ impl Server {
                         conn.as_mut().graceful_shutdown();
                         let _ = conn.await;
                     }
+                }
+                // A WebSocket relay, once hyper has handed the socket over: the connection
+                // keeps its place (busy) until the relay ends; it hears of a stop itself.
+                if let Some(work) = upgrades.take() {
+                    work.await;
                 }
                 drop(admission);
             });

@@ -34,6 +34,11 @@ const CHATGPT_PASSTHROUGH: &[&str] = &[
     "x-openai-internal-codex-responses-lite",
 ];
 
+/// The header that names the API betas a request opts into.
+const OPENAI_BETA: &str = "openai-beta";
+/// The beta Codex's WebSocket handshake names (`docs/codex-websocket.md`).
+const RESPONSES_WEBSOCKETS_BETA: &str = "responses_websockets=2026-02-06";
+
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the client library sets itself.
 const NOT_FORWARDED: &[&str] = &[
     "host",
@@ -193,6 +198,25 @@ impl Upstream {
         h
     }
 
+    /// The headers of a WebSocket handshake with the ChatGPT backend: those of an HTTP
+    /// request ([`Upstream::chatgpt_headers`], no `Accept`) and the client's `OpenAI-Beta`
+    /// (Codex's `responses_websockets=…`; that value when the client sent none).
+    pub fn chatgpt_socket_headers(
+        &self,
+        access_token: &Secret,
+        account_id: Option<&str>,
+        incoming: &HeaderMap,
+    ) -> HeaderMap {
+        let mut h = self.chatgpt_headers(access_token, account_id, incoming, "*/*");
+        h.remove(header::ACCEPT);
+        let beta = incoming
+            .get(OPENAI_BETA)
+            .cloned()
+            .unwrap_or(HeaderValue::from_static(RESPONSES_WEBSOCKETS_BETA));
+        h.insert(HeaderName::from_static(OPENAI_BETA), beta);
+        h
+    }
+
     /// The headers of an API-key request: the client's, with `Authorization` replaced.
     pub fn api_key_headers(key: &Secret, incoming: &HeaderMap) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -234,7 +258,7 @@ fn sensitive(mut v: HeaderValue) -> HeaderValue {
 }
 
 /// Whether a response header of the ChatGPT backend goes back to the client.
-fn chatgpt_response_header(name: &str) -> bool {
+pub(super) fn chatgpt_response_header(name: &str) -> bool {
     name.starts_with("x-codex-")
         || name.starts_with("x-openai-")
         || name.starts_with("openai-")

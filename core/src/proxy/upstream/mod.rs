@@ -11,13 +11,15 @@
 //! - `relay.rs`: the answer relayed to the client chunk by chunk with an idle timeout per
 //!   chunk, or read whole.
 //!
-//! HTTP with server-sent events today; a WebSocket transport goes beside `http.rs`.
+//! - `websocket.rs`: the WebSocket transport ([`websocket::connect`]), for Codex's
+//!   WebSocket mode of the Responses API.
 
 mod chatgpt;
 mod failure;
 mod http;
 mod relay;
 mod session;
+pub mod websocket;
 
 pub use chatgpt::{REASONING_ENCRYPTED_CONTENT, apply_chatgpt_quirks, strip_reasoning_items};
 pub use failure::{UpstreamFailure, chatgpt_error, read_error};
