@@ -575,3 +575,43 @@ async fn a_limited_request_that_continues_a_response_reconnects_to_the_next_acco
         ["acct-alice", "acct-alice", "acct-bob"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_switch_the_old_accounts_reasoning_is_dropped_and_the_turn_goes_on() {
+    let up = FakeUpstream::start();
+    let r = start(&up, &["alice", "bob"]).await;
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    let mut first = create("think");
+    first["reasoning"] = json!({"effort": "medium"});
+    first["include"] = json!(["reasoning.encrypted_content"]);
+    let events = turn(&mut ws, &first).await;
+    let reasoning: Vec<Value> = events
+        .iter()
+        .filter(|e| e["type"] == "response.output_item.done" && e["item"]["type"] == "reasoning")
+        .map(|e| e["item"].clone())
+        .collect();
+    assert!(!reasoning.is_empty(), "alice's answer carries reasoning");
+
+    // A switch; Codex reconnects and sends its whole context, alice's reasoning included.
+    r.store().switch("bob", false).unwrap();
+    drop(ws);
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    let mut again = first.clone();
+    let input = again["input"].as_array_mut().unwrap();
+    input.extend(reasoning);
+    input.push(json!({"type": "message", "role": "user",
+                      "content": [{"type": "input_text", "text": "go on"}]}));
+    let events = turn(&mut ws, &again).await;
+    assert_eq!(events.last().unwrap()["type"], "response.completed");
+    assert!(text_of(&events).contains("go on"), "{events:?}");
+    // Refused once as bob, then sent again without alice's reasoning.
+    assert_eq!(accounts_served(&up), ["acct-alice", "acct-bob", "acct-bob"]);
+    let last = up.requests_to(RESPONSES).last().unwrap().json().unwrap();
+    assert!(
+        !last["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["type"] == "reasoning")
+    );
+}
