@@ -7,6 +7,7 @@ use codex_router_core::claude_config;
 use codex_router_core::codex_config::CredentialStore;
 use codex_router_core::codex_config::provider::{self, SetupOptions};
 use codex_router_core::home::CodexHome;
+use codex_router_core::net::Network;
 use codex_router_core::settings::Settings;
 use codex_router_core::store::{Store, StoreError};
 use codex_router_core::usage;
@@ -149,6 +150,13 @@ fn update_usage(store: &Store) {
     let Ok(settings) = Settings::load(store.home()) else {
         return;
     };
+    let network = match Network::new(&settings.network) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::info!(error = %e, "usage not updated");
+            return;
+        }
+    };
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -159,6 +167,7 @@ fn update_usage(store: &Store) {
         store,
         &settings.upstream.chatgpt_base_url,
         USAGE_MAX_AGE,
+        &network,
     ));
     for (name, e) in failed {
         tracing::info!(profile = %name, error = %e, "usage not updated");

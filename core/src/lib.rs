@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod home;
 pub mod http;
 pub mod login;
+pub mod net;
 pub mod profile_state;
 pub mod proxy;
 pub mod refresh;

@@ -6,6 +6,7 @@ use crate::auth_file::AuthMode;
 use crate::events::{EventBus, RouterEvent};
 use crate::home::ProfileName;
 use crate::http;
+use crate::net::Network;
 use crate::secret::Secret;
 use crate::store::Store;
 use chrono::Utc;
@@ -63,12 +64,13 @@ pub async fn refresh_stale(
     store: &Store,
     chatgpt_base_url: &str,
     max_age: i64,
+    network: &Network,
 ) -> (Vec<String>, Vec<(String, UsageError)>) {
     let now = Utc::now();
     let Ok(profiles) = store.list() else {
         return (Vec::new(), Vec::new());
     };
-    let client = http::client(FETCH_TIMEOUT);
+    let client = http::client(network, FETCH_TIMEOUT);
     let url = usage_url(chatgpt_base_url);
     let mut jobs = Vec::new();
     for p in profiles {
@@ -121,12 +123,14 @@ pub fn spawn_poller(
     chatgpt_base_url: String,
     every: Duration,
     bus: EventBus,
+    network: Network,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut factor = 1u32;
         loop {
             let max_age = every.as_secs().saturating_sub(5) as i64;
-            let (updated, failed) = refresh_stale(&store, &chatgpt_base_url, max_age).await;
+            let (updated, failed) =
+                refresh_stale(&store, &chatgpt_base_url, max_age, &network).await;
             for profile in updated {
                 bus.emit(RouterEvent::UsageUpdated { profile });
             }
