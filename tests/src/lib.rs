@@ -1,8 +1,11 @@
 //! Test support for Codex Router: minted unsigned JWTs, realistic `auth.json` files, a
 //! temporary `CODEX_HOME`, and a fake upstream (OAuth issuer, ChatGPT backend, OpenAI API)
-//! that follows `shared/protocol.md`.
+//! that follows `shared/protocol.md` (over plain HTTP or TLS with a test CA), and an HTTP
+//! `CONNECT` proxy.
 
+pub mod connect_proxy;
 pub mod home;
 pub mod jwt;
 pub mod secret_service;
+pub mod tls;
 pub mod upstream;

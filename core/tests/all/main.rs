@@ -10,6 +10,7 @@ mod codex_keyring;
 mod codex_setup;
 mod fuzz_corpora;
 mod keyring_watch;
+mod network;
 mod ollama;
 mod proxy;
 mod router;

@@ -66,7 +66,7 @@ impl Router {
         (status, r.text().await.unwrap())
     }
 
-    fn store(&self) -> Store {
+    pub(crate) fn store(&self) -> Store {
         Store::new(CodexHome::at(self.home.path()))
     }
 }

@@ -4,6 +4,7 @@
 //! Prints the base URL as the first stdout line, then one JSON line describing the URLs and
 //! the profiles written, then serves until killed.
 
+use codex_router_testkit::tls::TestCa;
 use codex_router_testkit::upstream::{AccountSpec, FakeUpstream};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,10 @@ const USAGE: &str = "\
 usage: fake-upstream [options]
 
   --port N                  port on 127.0.0.1 (default 0 = any free port)
+  --host ADDR               listen on ADDR instead of 127.0.0.1
+  --tls-dir DIR             serve HTTPS (HTTP/2 or 1.1) with a certificate for localhost,
+                            127.0.0.1 and the host, signed by a CA made now and written to
+                            DIR/ca.pem
   --codex-home DIR          write profiles/<name>/auth.json (+ auth.json and .current_profile
                             for the active one) into DIR
   --accounts a,b:pro        ChatGPT accounts (name or name:plan, default plan plus)
@@ -37,6 +42,8 @@ api_keys:[..]}. Control API: POST {base}/_fake/knobs, GET {base}/_fake/requests,
 #[derive(Default)]
 struct Options {
     port: u16,
+    host: Option<std::net::IpAddr>,
+    tls_dir: Option<PathBuf>,
     codex_home: Option<PathBuf>,
     accounts: Vec<AccountSpec>,
     api_keys: Vec<(Option<String>, String)>,
@@ -151,6 +158,8 @@ fn parse_args() -> Result<Options, String> {
         };
         match flag.as_str() {
             "--port" => o.port = parse_num(&flag, &value()?)?,
+            "--host" => o.host = Some(parse_num(&flag, &value()?)?),
+            "--tls-dir" => o.tls_dir = Some(PathBuf::from(value()?)),
             "--codex-home" => o.codex_home = Some(PathBuf::from(value()?)),
             "--accounts" => o.accounts.extend(
                 value()?
@@ -198,8 +207,18 @@ fn write_auth(path: &Path, value: &Value) -> Result<(), String> {
 
 fn run() -> Result<(), String> {
     let o = parse_args()?;
-    let up =
-        FakeUpstream::start_on(o.port).map_err(|e| format!("bind 127.0.0.1:{}: {e}", o.port))?;
+    let ip = o.host.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let tls = match &o.tls_dir {
+        Some(dir) => {
+            let ca = TestCa::for_names("fake-upstream", &[&ip.to_string()]);
+            std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+            ca.write_pem(&dir.join("ca.pem"));
+            Some(ca.server_config())
+        }
+        None => None,
+    };
+    let addr = std::net::SocketAddr::new(ip, o.port);
+    let up = FakeUpstream::start_with(addr, tls).map_err(|e| format!("bind {addr}: {e}"))?;
     up.set_access_ttl(o.access_ttl);
     if let Some(n) = o.device_pending_polls {
         up.set_device_pending_polls(n);

@@ -15,6 +15,8 @@ use std::time::{Duration, SystemTime};
 /// Shared between the server thread and the test-facing handle.
 pub(crate) struct Shared {
     pub base_url: String,
+    /// TCP connections accepted so far (plain or TLS).
+    pub connections: std::sync::atomic::AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -22,6 +24,7 @@ impl Shared {
     pub fn new(base_url: String) -> Arc<Self> {
         Arc::new(Self {
             base_url,
+            connections: Default::default(),
             state: Mutex::new(State::default()),
         })
     }
