@@ -196,11 +196,14 @@ fn list(store: &Store, json: bool) -> Result<(), String> {
 fn status(store: &Store, json: bool) -> Result<(), String> {
     update_usage(store);
     let status = store.status().map_err(explain)?;
+    let settings = Settings::load(store.home()).map_err(|e| e.to_string())?;
+    let network = Network::new(&settings.network).map_err(|e| e.to_string())?;
     let view = StatusView::new(
         &status,
         CredentialStore::of(store.home()),
         chrono::Utc::now(),
-    );
+    )
+    .with_network(&network);
     if json {
         println!("{}", to_json(&view));
         return Ok(());
@@ -233,6 +236,9 @@ fn status(store: &Store, json: bool) -> Result<(), String> {
                 println!("Usage:    {}", usage.text);
             }
         }
+    }
+    if let Some(network) = &view.network {
+        println!("Network:  {}", network.line);
     }
     Ok(())
 }

@@ -282,7 +282,7 @@ impl Router {
     pub fn status_view(&self) -> Result<StatusView, RouterError> {
         let status = self.inner.store.status()?;
         let credentials = CredentialStore::of(self.home());
-        Ok(StatusView::new(&status, credentials, chrono::Utc::now()))
+        Ok(StatusView::new(&status, credentials, chrono::Utc::now()).with_network(self.network()))
     }
 
     /// The active profile's name.

@@ -6,5 +6,6 @@ mod auth;
 mod cli;
 mod keyring;
 mod logs;
+mod network;
 mod setup_claude;
 mod setup_codex;

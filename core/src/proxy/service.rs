@@ -221,6 +221,11 @@ impl Endpoint {
         self.server.second_addr().map(origin)
     }
 
+    /// The network its upstream connections go through (to say which proxy and roots).
+    pub fn network(&self) -> &Network {
+        self.server.network()
+    }
+
     /// Whether clients must send the local key.
     pub fn key_required(&self) -> bool {
         self.key_required
