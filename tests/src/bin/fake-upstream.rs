@@ -18,6 +18,8 @@ usage: fake-upstream [options]
   --tls-dir DIR             serve HTTPS (HTTP/2 or 1.1) with a certificate for localhost,
                             127.0.0.1 and the host, signed by a CA made now and written to
                             DIR/ca.pem
+  --tls-name NAME           one more name the certificate is for (repeatable), e.g.
+                            chatgpt.com for a client run unchanged with a hosts file
   --codex-home DIR          write profiles/<name>/auth.json (+ auth.json and .current_profile
                             for the active one) into DIR
   --accounts a,b:pro        ChatGPT accounts (name or name:plan, default plan plus)
@@ -44,6 +46,7 @@ struct Options {
     port: u16,
     host: Option<std::net::IpAddr>,
     tls_dir: Option<PathBuf>,
+    tls_names: Vec<String>,
     codex_home: Option<PathBuf>,
     accounts: Vec<AccountSpec>,
     api_keys: Vec<(Option<String>, String)>,
@@ -160,6 +163,7 @@ fn parse_args() -> Result<Options, String> {
             "--port" => o.port = parse_num(&flag, &value()?)?,
             "--host" => o.host = Some(parse_num(&flag, &value()?)?),
             "--tls-dir" => o.tls_dir = Some(PathBuf::from(value()?)),
+            "--tls-name" => o.tls_names.push(value()?),
             "--codex-home" => o.codex_home = Some(PathBuf::from(value()?)),
             "--accounts" => o.accounts.extend(
                 value()?
@@ -210,7 +214,10 @@ fn run() -> Result<(), String> {
     let ip = o.host.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
     let tls = match &o.tls_dir {
         Some(dir) => {
-            let ca = TestCa::for_names("fake-upstream", &[&ip.to_string()]);
+            let mut names = vec![ip.to_string()];
+            names.extend(o.tls_names.iter().cloned());
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let ca = TestCa::for_names("fake-upstream", &names);
             std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
             ca.write_pem(&dir.join("ca.pem"));
             Some(ca.server_config())
