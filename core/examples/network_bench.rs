@@ -10,8 +10,14 @@
 //! and through ChatMock when given; and the TCP connections the fake accepted per 100
 //! requests. Prints a Markdown table.
 //!
+//! Where the kernel has no `netem`, `--relay LISTEN=TARGET --rtt MS` stands in for it: a
+//! relay in this process, on LISTEN (where the hosts file sends `chatgpt.com`), that holds
+//! every chunk for half the round-trip time each way, and a new connection's first bytes
+//! for the TCP handshake's round trip too.
+//!
 //! `network_bench --router BIN --home DIR --ca FILE --upstream https://chatgpt.com
-//! [--chatmock BIN] [--rtt-label "20 ms"] [--requests 50] [--concurrency 10] [--header]`
+//! [--chatmock BIN] [--rtt-label "20 ms"] [--requests 50] [--concurrency 10] [--header]
+//! [--relay 127.0.0.2:443=10.231.0.2:443 --rtt 20]`
 
 use codex_router_core::net::Network;
 use codex_router_core::settings::NetworkSettings;
@@ -30,6 +36,8 @@ struct Args {
     requests: usize,
     concurrency: usize,
     header: bool,
+    relay: Option<(String, String)>,
+    rtt_ms: u64,
 }
 
 fn args() -> Args {
@@ -43,6 +51,8 @@ fn args() -> Args {
         requests: 50,
         concurrency: 10,
         header: false,
+        relay: None,
+        rtt_ms: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +70,11 @@ fn args() -> Args {
             "--rtt-label" => a.rtt_label = v,
             "--requests" => a.requests = v.parse().unwrap_or(a.requests),
             "--concurrency" => a.concurrency = v.parse().unwrap_or(a.concurrency),
+            "--relay" => {
+                let (listen, target) = v.split_once('=').expect("--relay LISTEN=TARGET");
+                a.relay = Some((listen.to_owned(), target.to_owned()));
+            }
+            "--rtt" => a.rtt_ms = v.parse().expect("--rtt MS"),
             other => {
                 eprintln!("unknown option {other}");
                 std::process::exit(2);
@@ -132,6 +147,67 @@ fn start_chatmock(a: &Args, bin: &str) -> (Proc, String) {
     (Proc(child), url)
 }
 
+/// The stand-in for `netem`: accepts on `listen`, connects each client to `target`, and
+/// delays every chunk by half of `rtt` each way (a client's first bytes by the handshake's
+/// round trip too, as its SYN would have taken).
+async fn latency_relay(listen: String, target: String, rtt: Duration) {
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .unwrap_or_else(|e| panic!("relay on {listen}: {e}"));
+    while let Ok((client, _)) = listener.accept().await {
+        let target = target.clone();
+        tokio::spawn(async move {
+            let opened = tokio::time::Instant::now();
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                return;
+            };
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            let half = rtt / 2;
+            tokio::spawn(delayed_copy(cr, sw, half, Some(opened + rtt + half)));
+            tokio::spawn(delayed_copy(sr, cw, half, None));
+        });
+    }
+}
+
+/// Copies `from` to `to`, each chunk `delay` after it was read (and not before `not_before`).
+async fn delayed_copy(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    delay: Duration,
+    not_before: Option<tokio::time::Instant>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    let writer = tokio::spawn(async move {
+        while let Some((at, bytes)) = rx.recv().await {
+            tokio::time::sleep_until(at).await;
+            if to.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown().await;
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let mut at = tokio::time::Instant::now() + delay;
+                if let Some(nb) = not_before {
+                    at = at.max(nb);
+                }
+                if tx.send((at, buf[..n].to_vec())).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
 /// One way to reach the model.
 #[derive(Clone)]
 struct Target {
@@ -159,7 +235,14 @@ impl Target {
 async fn one(http: &reqwest::Client, t: &Target) -> (f64, f64) {
     let start = Instant::now();
     let mut resp = t.request(http).send().await.expect("send");
-    assert!(resp.status().is_success(), "{}: {}", t.name, resp.status());
+    if !resp.status().is_success() {
+        let status = resp.status();
+        panic!(
+            "{}: {status} {}",
+            t.name,
+            resp.text().await.unwrap_or_default()
+        );
+    }
     let mut first = None;
     while let Some(chunk) = resp.chunk().await.expect("body") {
         if first.is_none() && !chunk.is_empty() {
@@ -276,14 +359,21 @@ fn main() {
         .build()
         .expect("runtime");
     let _guard = rt.enter();
+    if let Some((listen, target)) = a.relay.clone() {
+        rt.spawn(latency_relay(
+            listen,
+            target,
+            Duration::from_millis(a.rtt_ms),
+        ));
+    }
     let (_router, router_url) = start_router(&a);
     let chatmock = a.chatmock.as_deref().map(|bin| start_chatmock(&a, bin));
 
     let ask = "Hello there, how are you today?";
-    let chat = json!({"model": "gpt-5", "stream": true,
+    let chat = json!({"model": "gpt-5.5", "stream": true,
                       "messages": [{"role": "user", "content": ask}]});
     let responses = json!({
-        "model": "gpt-5", "instructions": "", "stream": true, "store": false,
+        "model": "gpt-5.5", "instructions": "", "stream": true, "store": false,
         "input": [{"type": "message", "role": "user",
                    "content": [{"type": "input_text", "text": ask}]}],
     });

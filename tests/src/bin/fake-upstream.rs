@@ -18,6 +18,8 @@ usage: fake-upstream [options]
   --tls-dir DIR             serve HTTPS (HTTP/2 or 1.1) with a certificate for localhost,
                             127.0.0.1 and the host, signed by a CA made now and written to
                             DIR/ca.pem
+  --instructions-optional   accept Responses bodies without `instructions` (ChatMock sends
+                            none for Chat Completions)
   --tls-name NAME           one more name the certificate is for (repeatable), e.g.
                             chatgpt.com for a client run unchanged with a hosts file
   --codex-home DIR          write profiles/<name>/auth.json (+ auth.json and .current_profile
@@ -47,6 +49,7 @@ struct Options {
     host: Option<std::net::IpAddr>,
     tls_dir: Option<PathBuf>,
     tls_names: Vec<String>,
+    instructions_optional: bool,
     codex_home: Option<PathBuf>,
     accounts: Vec<AccountSpec>,
     api_keys: Vec<(Option<String>, String)>,
@@ -153,6 +156,10 @@ fn parse_args() -> Result<Options, String> {
             print!("{USAGE}");
             std::process::exit(0);
         }
+        if flag == "--instructions-optional" {
+            o.instructions_optional = true;
+            continue;
+        }
         let mut value = || {
             inline
                 .clone()
@@ -230,6 +237,7 @@ fn run() -> Result<(), String> {
     if let Some(n) = o.device_pending_polls {
         up.set_device_pending_polls(n);
     }
+    up.set_instructions_optional(o.instructions_optional);
     if let Some(n) = o.device_poll_interval {
         up.set_device_poll_interval(n);
     }

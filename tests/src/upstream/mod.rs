@@ -561,6 +561,12 @@ impl FakeUpstream {
         self.shared.lock().device_interval = secs;
     }
 
+    /// Whether a Responses body may leave out `instructions` (the backend's own rule is
+    /// kept by default; ChatMock sends none for Chat Completions).
+    pub fn set_instructions_optional(&self, on: bool) {
+        self.shared.lock().instructions_optional = on;
+    }
+
     /// Device flow: `false` makes `/deviceauth/usercode` answer 404 (not enabled).
     pub fn set_device_auth_enabled(&self, on: bool) {
         self.shared.lock().device_enabled = on;

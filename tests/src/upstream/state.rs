@@ -102,6 +102,8 @@ pub(crate) struct State {
     pub device_pending_polls: u32,
     pub device_interval: u64,
     pub device_enabled: bool,
+    /// Whether a Responses body may leave out `instructions` (ChatMock's do).
+    pub instructions_optional: bool,
     pub api_keys: HashSet<String>,
     pub api_key_exchange_fails: bool,
     pub usage_limited: HashMap<String, i64>,
@@ -137,6 +139,7 @@ impl Default for State {
             device_pending_polls: 0,
             device_interval: 1,
             device_enabled: true,
+            instructions_optional: false,
             api_keys: HashSet::new(),
             api_key_exchange_fails: false,
             usage_limited: HashMap::new(),
