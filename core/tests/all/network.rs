@@ -329,3 +329,24 @@ async fn a_websocket_stream_opens_through_the_proxy_with_the_same_roots() {
     assert!(matches!(err, NetError::Tunnel { .. }), "{err}");
     assert!(err.to_string().contains("407"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_http2_connection() {
+    let net = CompanyNetwork::new(ConnectProxy::start());
+    let home = chatgpt_home(&net.up, &["alice"], 3600);
+    net.write_state(&home, json!({"ca_certificate": net.ca_file}));
+    let r = start_loaded(&net, home, &[]).await;
+    assert_eq!(chat(&r, false).await.0, 200);
+    let r = std::sync::Arc::new(r);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let r = r.clone();
+        set.spawn(async move { chat(&r, true).await });
+    }
+    while let Some(done) = set.join_next().await {
+        let (status, text) = done.unwrap();
+        assert_eq!(status, 200, "{text}");
+    }
+    // HTTP/1.1 would have needed a connection per request in flight.
+    assert_eq!(net.up.connections_accepted(), 1);
+}
