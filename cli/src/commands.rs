@@ -7,6 +7,7 @@ use codex_router_core::claude_config;
 use codex_router_core::codex_config::CredentialStore;
 use codex_router_core::codex_config::provider::{self, SetupOptions};
 use codex_router_core::home::CodexHome;
+use codex_router_core::net::Network;
 use codex_router_core::settings::Settings;
 use codex_router_core::store::{Store, StoreError};
 use codex_router_core::usage;
@@ -167,6 +168,13 @@ pub(crate) fn update_usage(store: &Store) {
     let Ok(settings) = Settings::load(store.home()) else {
         return;
     };
+    let network = match Network::new(&settings.network) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::info!(error = %e, "usage not updated");
+            return;
+        }
+    };
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -177,6 +185,7 @@ pub(crate) fn update_usage(store: &Store) {
         store,
         &settings.upstream,
         USAGE_MAX_AGE,
+        &network,
     ));
     for (name, e) in failed {
         tracing::info!(profile = %name, error = %e, "usage not updated");
@@ -205,11 +214,14 @@ fn list(store: &Store, json: bool) -> Result<(), String> {
 fn status(store: &Store, json: bool) -> Result<(), String> {
     update_usage(store);
     let status = store.status().map_err(explain)?;
+    let settings = Settings::load(store.home()).map_err(|e| e.to_string())?;
+    let network = Network::new(&settings.network).map_err(|e| e.to_string())?;
     let view = StatusView::new(
         &status,
         CredentialStore::of(store.home()),
         chrono::Utc::now(),
-    );
+    )
+    .with_network(&network);
     if json {
         println!("{}", to_json(&view));
         return Ok(());
@@ -242,6 +254,9 @@ fn status(store: &Store, json: bool) -> Result<(), String> {
                 println!("Usage:    {}", usage.text);
             }
         }
+    }
+    if let Some(network) = &view.network {
+        println!("Network:  {}", network.line);
     }
     Ok(())
 }

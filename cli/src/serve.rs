@@ -4,6 +4,7 @@ use codex_router_core::home::CodexHome;
 pub use codex_router_core::proxy::service::ENV_KEY;
 use codex_router_core::proxy::service::{Endpoint, Host, Overrides};
 use codex_router_core::settings::Settings;
+use codex_router_core::view::NetworkView;
 use std::io::Write;
 use std::time::Duration;
 
@@ -60,6 +61,8 @@ pub fn serve(home: CodexHome, opts: ServeOptions) -> Result<(), String> {
                 "Codex Router listening on {} ({profile})",
                 endpoint.url()
             );
+            let network = NetworkView::new(endpoint.network());
+            let _ = writeln!(out, "Outgoing: {}", network.line);
             if let Some(url) = endpoint.ollama_url() {
                 let _ = writeln!(out, "Ollama's API also on {url}");
             }

@@ -14,6 +14,7 @@ pub mod fuzzing;
 pub mod home;
 pub mod http;
 pub mod login;
+pub mod net;
 pub mod notify;
 pub mod profile_state;
 pub mod proxy;

@@ -8,6 +8,7 @@ use crate::events::{EventBus, RouterEvent};
 use crate::files::FileLock;
 use crate::home::ProfileName;
 use crate::http::{self, CLIENT_ID};
+use crate::net::Network;
 use crate::profile_state::{SignInNeeded, fingerprint};
 use crate::secret::Secret;
 use crate::settings::RefreshSettings;
@@ -121,13 +122,13 @@ struct RefreshResponse {
 }
 
 impl Refresher {
-    /// A refresher for `store` that talks to `{issuer}/oauth/token`.
-    pub fn new(store: Store, issuer: &str, retry: RetryPolicy) -> Self {
+    /// A refresher for `store` that talks to `{issuer}/oauth/token` through `network`.
+    pub fn new(store: Store, issuer: &str, network: &Network, retry: RetryPolicy) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 token_url: format!("{}/oauth/token", issuer.trim_end_matches('/')),
-                http: http::client(Duration::from_secs(30)),
+                http: http::client(network, Duration::from_secs(30)),
                 retry,
                 flights: Mutex::new(HashMap::new()),
                 changed: Notify::new(),

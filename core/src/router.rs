@@ -14,6 +14,7 @@ use crate::home::{CodexHome, HomeError};
 use crate::login::LoginOutcome;
 use crate::login::browser::{BrowserLogin, BrowserLoginConfig, CancelHandle};
 use crate::login::device::{DeviceCancel, DeviceLogin};
+use crate::net::Network;
 use crate::proxy::server::{RequestObserver, RequestRecord};
 use crate::proxy::service::{Endpoint, Host as EndpointHost, Overrides, ServiceError};
 use crate::refresh::{Fresh, RefreshError, Refresher, RetryPolicy};
@@ -32,6 +33,9 @@ pub enum RouterError {
     /// Broken `router/state.json`.
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    /// The network settings can't be used (a bad proxy URL or CA file).
+    #[error(transparent)]
+    Network(#[from] crate::net::NetError),
     /// A profile operation failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -116,6 +120,7 @@ struct Inner {
     settings: Settings,
     bus: EventBus,
     refresher: Refresher,
+    network: Network,
     runtime: tokio::runtime::Runtime,
     _watcher: Option<HomeWatcher>,
     proxy: Mutex<Option<RunningProxy>>,
@@ -142,6 +147,7 @@ impl Router {
         };
         crate::files::ensure_dir(home.root()).map_err(StoreError::from)?;
         let settings = Settings::load(&home)?;
+        let network = Network::new(&settings.network)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("codex-router")
@@ -153,6 +159,7 @@ impl Router {
         let refresher = Refresher::new(
             store.clone(),
             &settings.upstream.auth_issuer,
+            &network,
             RetryPolicy::default(),
         );
         refresher.set_events(bus.clone());
@@ -177,6 +184,7 @@ impl Router {
                     settings.upstream.clone(),
                     std::time::Duration::from_secs(settings.usage.refresh_minutes * 60),
                     bus.clone(),
+                    network.clone(),
                 );
             }
         }
@@ -186,6 +194,7 @@ impl Router {
                 settings,
                 bus,
                 refresher,
+                network,
                 runtime,
                 _watcher: watcher,
                 proxy: Mutex::new(None),
@@ -203,6 +212,12 @@ impl Router {
     /// The settings read at start.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The network settings resolved at start: every outgoing call of this router (and of
+    /// the endpoint it starts) goes through them.
+    pub fn network(&self) -> &Network {
+        &self.inner.network
     }
 
     /// The failover settings as `router/state.json` says now (those read at start when the
@@ -279,7 +294,7 @@ impl Router {
     pub fn status_view(&self) -> Result<StatusView, RouterError> {
         let status = self.inner.store.status()?;
         let credentials = CredentialStore::of(self.home());
-        Ok(StatusView::new(&status, credentials, chrono::Utc::now()))
+        Ok(StatusView::new(&status, credentials, chrono::Utc::now()).with_network(self.network()))
     }
 
     /// The active profile's name.
@@ -352,10 +367,13 @@ impl Router {
         config: &BrowserLoginConfig,
     ) -> Result<LoginHandle, RouterError> {
         let store = self.inner.store.clone();
-        let login = self
-            .inner
-            .runtime
-            .block_on(BrowserLogin::start(store, name, force, config))?;
+        let login = self.inner.runtime.block_on(BrowserLogin::start(
+            store,
+            name,
+            force,
+            config,
+            &self.inner.network,
+        ))?;
         Ok(LoginHandle {
             url: login.url().to_owned(),
             cancel: login.cancel_handle(),
@@ -374,10 +392,13 @@ impl Router {
     ) -> Result<DeviceLoginHandle, RouterError> {
         let store = self.inner.store.clone();
         let issuer = &self.inner.settings.upstream.auth_issuer;
-        let login = self
-            .inner
-            .runtime
-            .block_on(DeviceLogin::start(store, name, force, issuer))?;
+        let login = self.inner.runtime.block_on(DeviceLogin::start(
+            store,
+            name,
+            force,
+            issuer,
+            &self.inner.network,
+        ))?;
         Ok(DeviceLoginHandle {
             verification_url: login.verification_url().to_owned(),
             user_code: login.user_code().to_owned(),
@@ -439,6 +460,7 @@ impl Router {
         let shared = EndpointHost {
             events: Some(self.inner.bus.clone()),
             refresher: Some(self.inner.refresher.clone()),
+            network: Some(self.inner.network.clone()),
             runs_background: true,
             observer: Some(self.request_observer()),
         };

@@ -48,6 +48,8 @@ pub struct Settings {
     pub anthropic: AnthropicSettings,
     /// Which desktop notifications the apps show.
     pub notifications: NotificationSettings,
+    /// How outgoing connections go out: a company proxy and extra root certificates.
+    pub network: NetworkSettings,
     /// Sections added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -148,6 +150,98 @@ fn is_codex_version(v: &str) -> bool {
         && pre
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
+
+/// How outgoing connections go out (every call to OpenAI: model requests, WebSockets, token
+/// refresh, sign-in, usage). Each key can also come from the environment, which wins (the
+/// apps don't inherit a shell's environment, so they need the file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkSettings {
+    /// The proxy for `https://` URLs (`HTTPS_PROXY`, `https_proxy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub https_proxy: Option<String>,
+    /// The proxy for `http://` URLs (`HTTP_PROXY`, `http_proxy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_proxy: Option<String>,
+    /// The proxy for both when the one of the scheme is not set (`ALL_PROXY`, `all_proxy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all_proxy: Option<String>,
+    /// Hosts reached directly: comma-separated names (with their subdomains), IP addresses or
+    /// networks (`10.0.0.0/8`), or `*` (`NO_PROXY`, `no_proxy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_proxy: Option<String>,
+    /// A PEM file of extra root certificates, trusted besides the bundled and the system
+    /// ones (`CODEX_CA_CERTIFICATE`, else `SSL_CERT_FILE`, as Codex reads them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_certificate: Option<String>,
+    /// Which environment variable set each value (not in the file).
+    #[serde(skip)]
+    pub from_env: NetworkEnv,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The environment variable each network value came from; `None`: `router/state.json`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetworkEnv {
+    /// Of [`NetworkSettings::https_proxy`].
+    pub https_proxy: Option<&'static str>,
+    /// Of [`NetworkSettings::http_proxy`].
+    pub http_proxy: Option<&'static str>,
+    /// Of [`NetworkSettings::all_proxy`].
+    pub all_proxy: Option<&'static str>,
+    /// Of [`NetworkSettings::no_proxy`].
+    pub no_proxy: Option<&'static str>,
+    /// Of [`NetworkSettings::ca_certificate`].
+    pub ca_certificate: Option<&'static str>,
+}
+
+/// The environment variables of a company CA bundle, in Codex's order (the first set wins).
+pub const ENV_CA_CERTIFICATE: [&str; 2] = ["CODEX_CA_CERTIFICATE", "SSL_CERT_FILE"];
+
+impl NetworkSettings {
+    /// Lets the environment win over the file, key by key: the upper-case variable, then
+    /// the lower-case one (an empty value counts as unset).
+    fn apply_env(&mut self, env: &impl Fn(&str) -> Option<String>) {
+        let from_env = &mut self.from_env;
+        for (vars, slot, source) in [
+            (
+                &["HTTPS_PROXY", "https_proxy"][..],
+                &mut self.https_proxy,
+                &mut from_env.https_proxy,
+            ),
+            (
+                &["HTTP_PROXY", "http_proxy"],
+                &mut self.http_proxy,
+                &mut from_env.http_proxy,
+            ),
+            (
+                &["ALL_PROXY", "all_proxy"],
+                &mut self.all_proxy,
+                &mut from_env.all_proxy,
+            ),
+            (
+                &["NO_PROXY", "no_proxy"],
+                &mut self.no_proxy,
+                &mut from_env.no_proxy,
+            ),
+            (
+                &ENV_CA_CERTIFICATE,
+                &mut self.ca_certificate,
+                &mut from_env.ca_certificate,
+            ),
+        ] {
+            for var in vars {
+                if let Some(v) = env(var).filter(|v| !v.trim().is_empty()) {
+                    *slot = Some(v);
+                    *source = Some(var);
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Token refresh.
@@ -365,6 +459,7 @@ impl Settings {
                 *slot = v;
             }
         }
+        settings.network.apply_env(&env);
         settings.validate(&path.display().to_string())?;
         Ok(settings)
     }
@@ -654,6 +749,57 @@ mod tests {
             let err = Settings::load_with_env(&home, |_| None).unwrap_err();
             assert!(err.to_string().contains("codex_version"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn network_keys_come_from_the_file_and_the_environment_wins_key_by_key() {
+        let (_d, home) = home_with(Some(
+            r#"{"network":{"https_proxy":"http://file:1","no_proxy":"corp","ca_certificate":"/file.pem","future":1}}"#,
+        ));
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(name, _)| *name == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let n = Settings::load_with_env(&home, env(&[])).unwrap().network;
+        assert_eq!(n.https_proxy.as_deref(), Some("http://file:1"));
+        assert_eq!(n.from_env, NetworkEnv::default());
+        assert_eq!(n.extra["future"], 1);
+        let n = Settings::load_with_env(
+            &home,
+            env(&[
+                ("https_proxy", "http://lower:2"),
+                ("ALL_PROXY", "http://all:3"),
+                ("NO_PROXY", ""),
+                ("SSL_CERT_FILE", "/ssl.pem"),
+            ]),
+        )
+        .unwrap()
+        .network;
+        assert_eq!(n.https_proxy.as_deref(), Some("http://lower:2"));
+        assert_eq!(n.from_env.https_proxy, Some("https_proxy"));
+        assert_eq!(n.all_proxy.as_deref(), Some("http://all:3"));
+        assert_eq!(n.no_proxy.as_deref(), Some("corp")); // empty = unset
+        assert_eq!(n.from_env.no_proxy, None);
+        assert_eq!(n.ca_certificate.as_deref(), Some("/ssl.pem"));
+        assert_eq!(n.from_env.ca_certificate, Some("SSL_CERT_FILE"));
+        let n = Settings::load_with_env(
+            &home,
+            env(&[
+                ("HTTPS_PROXY", "http://upper:4"),
+                ("https_proxy", "http://lower:2"),
+                ("SSL_CERT_FILE", "/ssl.pem"),
+                ("CODEX_CA_CERTIFICATE", "/codex.pem"),
+            ]),
+        )
+        .unwrap()
+        .network;
+        assert_eq!(n.https_proxy.as_deref(), Some("http://upper:4"));
+        assert_eq!(n.ca_certificate.as_deref(), Some("/codex.pem"));
+        assert_eq!(n.from_env.ca_certificate, Some("CODEX_CA_CERTIFICATE"));
     }
 
     #[test]

@@ -124,6 +124,8 @@ impl From<CoreError> for RouterError {
             CoreError::Home(HomeError::NoHome | HomeError::NotADir(_)) => RouterError::Io(message),
             CoreError::Settings(SettingsError::Invalid { .. }) => RouterError::Settings(message),
             CoreError::Settings(SettingsError::File(_)) => RouterError::Io(message),
+            // A bad proxy URL or CA file: a setting to fix.
+            CoreError::Network(_) => RouterError::Settings(message),
             CoreError::Store(s) => s.into(),
             CoreError::Refresh(r) => r.into(),
             CoreError::Login(l) => l.into(),

@@ -165,6 +165,9 @@ pub struct Status {
     pub usage: Option<Usage>,
     /// The token state in words, when there is a readable login.
     pub token_state: Option<Phrase>,
+    /// How outgoing connections go, in one line: the proxy (never its password) and the
+    /// extra root certificates, e.g. "direct; trusts the bundled and system roots".
+    pub network: Option<String>,
 }
 
 /// The local OpenAI-compatible endpoint.
@@ -374,6 +377,7 @@ impl From<StatusView> for Status {
             error: s.error,
             usage: s.usage.map(Into::into),
             token_state: s.token_state.map(Into::into),
+            network: s.network.map(|n| n.line),
         }
     }
 }

@@ -188,8 +188,8 @@ fn an_empty_home_says_how_to_begin() {
     let status = router(&home, &["status"]);
     assert!(status.status.success());
     assert_eq!(
-        stdout(&status).trim(),
-        "Not signed in: auth.json does not exist."
+        stdout(&status).lines().next(),
+        Some("Not signed in: auth.json does not exist.")
     );
     let json: Value = serde_json::from_str(&stdout(&router(&home, &["status", "--json"]))).unwrap();
     assert_eq!(json["error"], "not signed in: auth.json does not exist");

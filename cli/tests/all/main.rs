@@ -7,6 +7,7 @@ mod cli;
 mod desktop;
 mod keyring;
 mod logs;
+mod network;
 mod setup_claude;
 mod setup_codex;
 mod usage;

@@ -5,6 +5,7 @@
 use super::pkce::{self, Pkce};
 use super::{LoginError, LoginOutcome, exchange_code, obtain_api_key, store_tokens};
 use crate::http::{self, CLIENT_ID, ORIGINATOR};
+use crate::net::Network;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -87,12 +88,14 @@ impl Shared {
 
 impl BrowserLogin {
     /// Checks that profile `name` may be written, binds the callback server and builds the
-    /// authorize URL. Nothing is written until the sign-in completes.
+    /// authorize URL. Nothing is written until the sign-in completes; the code is then
+    /// exchanged at the issuer through `network`.
     pub async fn start(
         store: Store,
         name: &str,
         force: bool,
         config: &BrowserLoginConfig,
+        network: &Network,
     ) -> Result<Self, LoginError> {
         store.ensure_available(name, force)?;
         let (listener, port) = bind(&config.ports).await?;
@@ -109,7 +112,7 @@ impl BrowserLogin {
             state,
             verifier: pkce.verifier,
             redirect_uri,
-            http: http::client(Duration::from_secs(30)),
+            http: http::client(network, Duration::from_secs(30)),
             sender: Mutex::new(Some(tx)),
             stop: Notify::new(),
             success_served: Notify::new(),
@@ -203,7 +206,12 @@ async fn bind(ports: &[u16]) -> Result<(tokio::net::TcpListener, u16), LoginErro
 }
 
 async fn router_login_at(port: u16) -> Option<String> {
-    let client = http::client(Duration::from_millis(800));
+    // A local call: never through a proxy.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(800))
+        .build()
+        .ok()?;
     let response = client
         .get(format!("http://127.0.0.1:{port}{WHOAMI_PATH}"))
         .send()

@@ -3,6 +3,7 @@
 
 use super::{LoginError, LoginOutcome, exchange_code, issuer_message, store_tokens};
 use crate::http::{self, CLIENT_ID};
+use crate::net::Network;
 use crate::store::Store;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,6 +25,7 @@ pub struct DeviceCode {
     device_auth_id: String,
     interval: Duration,
     issuer: String,
+    http: reqwest::Client,
 }
 
 #[derive(Deserialize)]
@@ -48,10 +50,12 @@ pub async fn start(
     name: &str,
     force: bool,
     issuer: &str,
+    network: &Network,
 ) -> Result<DeviceCode, LoginError> {
     store.ensure_available(name, force)?;
     let issuer = issuer.trim_end_matches('/').to_owned();
-    let response = http::client(Duration::from_secs(30))
+    let client = http::client(network, Duration::from_secs(30));
+    let response = client
         .post(format!("{issuer}/api/accounts/deviceauth/usercode"))
         .json(&json!({ "client_id": CLIENT_ID }))
         .send()
@@ -89,6 +93,7 @@ pub async fn start(
         device_auth_id: body.device_auth_id,
         interval: Duration::from_secs_f64(secs.clamp(0.05, 60.0)),
         issuer,
+        http: client,
     })
 }
 
@@ -99,7 +104,7 @@ pub async fn finish(
     force: bool,
     code: DeviceCode,
 ) -> Result<LoginOutcome, LoginError> {
-    let client = http::client(Duration::from_secs(30));
+    let client = code.http.clone();
     let deadline = Instant::now() + CODE_LIFETIME;
     let poll_url = format!("{}/api/accounts/deviceauth/token", code.issuer);
     let ready: CodeReady = loop {
@@ -176,8 +181,9 @@ impl DeviceLogin {
         name: &str,
         force: bool,
         issuer: &str,
+        network: &Network,
     ) -> Result<Self, LoginError> {
-        let code = start(&store, name, force, issuer).await?;
+        let code = start(&store, name, force, issuer, network).await?;
         let (verification_url, user_code) = (code.verification_url.clone(), code.user_code.clone());
         let cancel = DeviceCancel(Arc::new(Notify::new()));
         let (tx, result) = oneshot::channel();

@@ -15,6 +15,7 @@ use super::server::{
 };
 use crate::events::EventBus;
 use crate::home::CodexHome;
+use crate::net::Network;
 use crate::refresh::Refresher;
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -79,6 +80,9 @@ pub struct Host {
     pub events: Option<EventBus>,
     /// The refresher to share (single flight with the rest of the process).
     pub refresher: Option<Refresher>,
+    /// The network to share (proxy and roots, resolved once); `None`: resolved from the
+    /// settings.
+    pub network: Option<Network>,
     /// Whether the host already runs the proactive refresher and the usage poller (the
     /// apps do, for as long as they run); otherwise the endpoint runs them while it runs.
     pub runs_background: bool,
@@ -185,6 +189,7 @@ impl Endpoint {
         config.failover_forced = overrides.failover;
         config.limits = overrides.limits.unwrap_or_default();
         config.refresher = host.refresher.clone();
+        config.network = host.network.clone();
         config.events = Some(events.clone());
         config.observer = host.observer;
         let mut server = Server::bind(config, addr).await?;
@@ -214,6 +219,11 @@ impl Endpoint {
     /// (Ollama's API is at the root of both).
     pub fn ollama_url(&self) -> Option<String> {
         self.server.second_addr().map(origin)
+    }
+
+    /// The network its upstream connections go through (to say which proxy and roots).
+    pub fn network(&self) -> &Network {
+        self.server.network()
     }
 
     /// Whether clients must send the local key.
@@ -249,6 +259,7 @@ impl Endpoint {
                     self.settings.upstream.clone(),
                     Duration::from_secs(self.settings.usage.refresh_minutes * 60),
                     self.events.clone(),
+                    self.server.network().clone(),
                 ));
             }
         }

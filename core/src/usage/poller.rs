@@ -6,6 +6,7 @@ use crate::auth_file::AuthMode;
 use crate::events::{EventBus, RouterEvent};
 use crate::home::ProfileName;
 use crate::http;
+use crate::net::Network;
 use crate::secret::Secret;
 use crate::settings::UpstreamSettings;
 use crate::store::Store;
@@ -65,12 +66,13 @@ pub async fn refresh_stale(
     store: &Store,
     upstream: &UpstreamSettings,
     max_age: i64,
+    network: &Network,
 ) -> (Vec<String>, Vec<(String, UsageError)>) {
     let now = Utc::now();
     let Ok(profiles) = store.list() else {
         return (Vec::new(), Vec::new());
     };
-    let client = http::client_as(upstream.codex_version(), FETCH_TIMEOUT);
+    let client = http::client_as(network, upstream.codex_version(), FETCH_TIMEOUT);
     let url = usage_url(&upstream.chatgpt_base_url);
     let mut jobs = Vec::new();
     for p in profiles {
@@ -123,12 +125,13 @@ pub fn spawn_poller(
     upstream: UpstreamSettings,
     every: Duration,
     bus: EventBus,
+    network: Network,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut factor = 1u32;
         loop {
             let max_age = every.as_secs().saturating_sub(5) as i64;
-            let (updated, failed) = refresh_stale(&store, &upstream, max_age).await;
+            let (updated, failed) = refresh_stale(&store, &upstream, max_age, &network).await;
             for profile in updated {
                 bus.emit(RouterEvent::UsageUpdated { profile });
             }

@@ -12,6 +12,7 @@ pub mod phrases;
 
 use crate::auth_file::LoginInfo;
 use crate::codex_config::CredentialStore;
+use crate::net::Network;
 use crate::store::{Health, Profile, Status};
 use crate::usage::{Credits, Usage, UsageWindow};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -95,6 +96,37 @@ pub struct StatusView {
     /// The token state in words, when there is a readable login.
     #[serde(skip)]
     pub token_state: Option<Phrase>,
+    /// How outgoing connections go (proxy, extra roots), when known
+    /// ([`StatusView::with_network`]).
+    pub network: Option<NetworkView>,
+}
+
+/// Which proxy and which extra roots every outgoing call uses (`network` in
+/// `status --json`); never a proxy password.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkView {
+    /// The proxy and where it was set; `None`: direct.
+    pub proxy: Option<String>,
+    /// The hosts reached directly despite the proxy.
+    pub no_proxy: Option<String>,
+    /// The extra root certificates; `None`: the bundled and system roots only.
+    pub extra_roots: Option<String>,
+    /// All of it in one line ([`phrases::network_line`]).
+    #[serde(skip)]
+    pub line: String,
+}
+
+impl NetworkView {
+    /// The view of the resolved network settings.
+    pub fn new(network: &Network) -> Self {
+        let s = network.summary();
+        Self {
+            line: phrases::network_line(&s),
+            proxy: s.proxy,
+            no_proxy: s.no_proxy,
+            extra_roots: s.extra_roots,
+        }
+    }
 }
 
 impl StatusView {
@@ -117,7 +149,14 @@ impl StatusView {
             },
             usage: s.usage.as_ref().map(|u| UsageView::new(u, now)),
             token_state: info.map(|i| phrases::login_token_state(i, s.needs_sign_in.as_ref(), now)),
+            network: None,
         }
+    }
+
+    /// The same with how outgoing connections go.
+    pub fn with_network(mut self, network: &Network) -> Self {
+        self.network = Some(NetworkView::new(network));
+        self
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::auth_file::{AuthMode, LoginInfo};
 use crate::home::ProfileName;
+use crate::net::NetworkSummary;
 use crate::profile_state::SignInNeeded;
 use crate::store::Profile;
 use crate::usage::{Usage, UsageWindow};
@@ -180,6 +181,23 @@ pub fn login_token_state(
         (_, Some(exp)) => Phrase::new(expiry_phrase(exp, now), Tone::Normal),
         (_, None) => Phrase::new("no expiry in token", Tone::Muted),
     }
+}
+
+/// How outgoing connections go, in one line: "direct; trusts the bundled and system roots",
+/// "through http://proxy.corp:3128/ (HTTPS_PROXY), not for localhost (NO_PROXY); trusts
+/// /etc/corp-ca.pem, 2 certificates (CODEX_CA_CERTIFICATE) besides the bundled and system
+/// roots". Never a proxy password (the summary has none).
+pub fn network_line(n: &NetworkSummary) -> String {
+    let route = match (&n.proxy, &n.no_proxy) {
+        (None, _) => "direct".to_owned(),
+        (Some(p), None) => format!("through {p}"),
+        (Some(p), Some(except)) => format!("through {p}, not for {except}"),
+    };
+    let roots = match &n.extra_roots {
+        None => "trusts the bundled and system roots".to_owned(),
+        Some(extra) => format!("trusts {extra} besides the bundled and system roots"),
+    };
+    format!("{route}; {roots}")
 }
 
 /// A plan for people: "plus" → "Plus", "team" → "Team"; `None` → "—".

@@ -3,7 +3,9 @@
 use codex_router_core::home::CodexHome;
 use codex_router_core::login::browser::{BrowserLogin, BrowserLoginConfig};
 use codex_router_core::login::{LoginError, device};
+use codex_router_core::net::Network;
 use codex_router_core::refresh::{RefreshError, Refresher, RetryPolicy};
+use codex_router_core::settings::NetworkSettings;
 use codex_router_core::settings::RefreshSettings;
 use codex_router_core::store::{Store, Stored};
 use codex_router_testkit::home::{TempHome, chatgpt_auth};
@@ -21,7 +23,12 @@ fn refresher(home: &TempHome, up: &FakeUpstream) -> Refresher {
         attempts: 3,
         first_delay: Duration::from_millis(10),
     };
-    Refresher::new(store(home), &up.issuer_url(), retry)
+    Refresher::new(store(home), &up.issuer_url(), &direct(), retry)
+}
+
+/// Direct connections, the bundled and system roots (no proxy, whatever the environment).
+fn direct() -> Network {
+    Network::new(&NetworkSettings::default()).unwrap()
 }
 
 fn rt_of(v: &Value) -> String {
@@ -322,7 +329,7 @@ async fn browser_login_creates_a_profile_and_touches_nothing_else() {
     home.write_auth(&active);
     let bob = Identity::new("bob", "pro");
     up.set_login_identity(&bob);
-    let login = BrowserLogin::start(store(&home), "bob", false, &login_config(&up))
+    let login = BrowserLogin::start(store(&home), "bob", false, &login_config(&up), &direct())
         .await
         .unwrap();
     let url = url::Url::parse(login.url()).unwrap();
@@ -381,10 +388,10 @@ async fn a_login_for_a_saved_identity_updates_that_profile() {
     home.write_profile("work", &chatgpt_auth(&bob, 1, 3600));
     up.set_login_identity(&bob);
     assert!(matches!(
-        BrowserLogin::start(store(&home), "work", false, &login_config(&up)).await,
+        BrowserLogin::start(store(&home), "work", false, &login_config(&up), &direct()).await,
         Err(LoginError::Store(_))
     ));
-    let login = BrowserLogin::start(store(&home), "bob2", false, &login_config(&up))
+    let login = BrowserLogin::start(store(&home), "bob2", false, &login_config(&up), &direct())
         .await
         .unwrap();
     let url = login.url().to_owned();
@@ -407,7 +414,7 @@ async fn a_denied_sign_in_is_reported_readably() {
     let up = FakeUpstream::start();
     up.deny_login("access_denied", "missing_codex_entitlement");
     let home = TempHome::new();
-    let login = BrowserLogin::start(store(&home), "x", false, &login_config(&up))
+    let login = BrowserLogin::start(store(&home), "x", false, &login_config(&up), &direct())
         .await
         .unwrap();
     let url = login.url().to_owned();
@@ -427,12 +434,12 @@ async fn a_denied_sign_in_is_reported_readably() {
 async fn a_second_login_says_one_is_already_waiting() {
     let up = FakeUpstream::start();
     let home = TempHome::new();
-    let first = BrowserLogin::start(store(&home), "one", false, &login_config(&up))
+    let first = BrowserLogin::start(store(&home), "one", false, &login_config(&up), &direct())
         .await
         .unwrap();
     let mut cfg = login_config(&up);
     cfg.ports = vec![first.port()];
-    let err = BrowserLogin::start(store(&home), "two", false, &cfg)
+    let err = BrowserLogin::start(store(&home), "two", false, &cfg, &direct())
         .await
         .err()
         .unwrap();
@@ -452,11 +459,11 @@ async fn logins_time_out_and_cancel_cleanly() {
     let home = TempHome::new();
     let mut cfg = login_config(&up);
     cfg.timeout = Duration::from_millis(300);
-    let login = BrowserLogin::start(store(&home), "slow", false, &cfg)
+    let login = BrowserLogin::start(store(&home), "slow", false, &cfg, &direct())
         .await
         .unwrap();
     assert!(matches!(login.wait().await, Err(LoginError::TimedOut(_))));
-    let login = BrowserLogin::start(store(&home), "c", false, &login_config(&up))
+    let login = BrowserLogin::start(store(&home), "c", false, &login_config(&up), &direct())
         .await
         .unwrap();
     login.cancel_handle().cancel();
@@ -472,7 +479,7 @@ async fn device_login_polls_until_the_code_is_entered() {
     up.set_device_poll_interval(0);
     up.set_device_pending_polls(3);
     let s = store(&home);
-    let code = device::start(&s, "carol", false, &up.issuer_url())
+    let code = device::start(&s, "carol", false, &up.issuer_url(), &direct())
         .await
         .unwrap();
     assert!(code.verification_url.ends_with("/codex/device"));
@@ -485,7 +492,7 @@ async fn device_login_polls_until_the_code_is_entered() {
     assert!(up.count("/api/accounts/deviceauth/token") >= 4);
 
     up.set_device_auth_enabled(false);
-    let err = device::start(&store(&home), "d", false, &up.issuer_url())
+    let err = device::start(&store(&home), "d", false, &up.issuer_url(), &direct())
         .await
         .unwrap_err();
     assert!(matches!(err, LoginError::DeviceNotEnabled));

@@ -11,6 +11,7 @@ mod codex_keyring;
 mod codex_setup;
 mod fuzz_corpora;
 mod keyring_watch;
+mod network;
 mod notify;
 mod ollama;
 mod proxy;

@@ -615,3 +615,23 @@ async fn after_a_switch_the_old_accounts_reasoning_is_dropped_and_the_turn_goes_
             .any(|i| i["type"] == "reasoning")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backends_socket_goes_through_the_company_proxy_trusting_its_root() {
+    use crate::network::{CompanyNetwork, start_loaded};
+    use codex_router_testkit::connect_proxy::ConnectProxy;
+    let net = CompanyNetwork::new(ConnectProxy::with_auth("ws", "pw"));
+    let home = chatgpt_home(&net.up, &["alice"], 3600);
+    net.write_state(
+        &home,
+        json!({"https_proxy": net.proxy.url(), "ca_certificate": net.ca_file}),
+    );
+    let r = start_loaded(&net, home, &[]).await;
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    assert_eq!(
+        text_of(&turn(&mut ws, &create("over wss")).await),
+        "You said: over wss"
+    );
+    assert_eq!(accounts_served(&net.up), ["acct-alice"]);
+    assert_eq!(net.proxy.targets(), [net.target()]);
+}

@@ -27,6 +27,7 @@ pub use tray_menu::{TrayAction, TrayMenu, TrayProfile};
 use chrono::Utc;
 use codex_router_core::events::RouterEvent;
 use codex_router_core::router::{Router, Snapshot};
+use codex_router_core::view::NetworkView;
 use codex_router_core::view::messages;
 use codex_router_core::view::phrases::Tone;
 use egui::Ui;
@@ -71,6 +72,7 @@ impl App {
         let settings = &router.settings().proxy;
         let state = State {
             endpoint_address: format!("http://{}:{}/v1", settings.host, settings.port),
+            network: NetworkView::new(router.network()).line,
             failover: router.failover().enabled,
             ..State::default()
         };

@@ -39,6 +39,8 @@ pub(crate) struct State {
     pub(crate) proxy: ProxyState,
     /// The address the endpoint will listen on when started, e.g. `http://127.0.0.1:9876/v1`.
     pub(crate) endpoint_address: String,
+    /// How outgoing connections go (proxy, extra roots), in the core's words.
+    pub(crate) network: String,
     /// Whether failover is on (`state.json`, re-read when it changes).
     pub(crate) failover: bool,
     /// Whether Codex's `config.toml` sends Codex's requests to the router, as last read

@@ -54,6 +54,8 @@ pub(crate) fn show(ui: &mut Ui, state: &State) -> Vec<Command> {
     }
     commands.extend(codex_setup(ui, state));
     commands.extend(claude_setup(ui, state));
+    ui.label(RichText::new(format!("Outgoing: {}", state.network)).small())
+        .on_hover_text("HTTPS_PROXY, NO_PROXY, CODEX_CA_CERTIFICATE or SSL_CERT_FILE, or the \"network\" section of router/state.json (read at start)");
     if let Some(error) = &state.proxy.last_error {
         ui.label(tone_text(ui, &format!("Last error: {error}"), Tone::Error));
     }

@@ -3288,6 +3288,11 @@ public struct Status: Equatable, Hashable {
      * The token state in words, when there is a readable login.
      */
     public var tokenState: Phrase?
+    /**
+     * How outgoing connections go, in one line: the proxy (never its password) and the
+     * extra root certificates, e.g. "direct; trusts the bundled and system roots".
+     */
+    public var network: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3318,7 +3323,11 @@ public struct Status: Equatable, Hashable {
          */usage: Usage?, 
         /**
          * The token state in words, when there is a readable login.
-         */tokenState: Phrase?) {
+         */tokenState: Phrase?, 
+        /**
+         * How outgoing connections go, in one line: the proxy (never its password) and the
+         * extra root certificates, e.g. "direct; trusts the bundled and system roots".
+         */network: String?) {
         self.profile = profile
         self.email = email
         self.plan = plan
@@ -3328,6 +3337,7 @@ public struct Status: Equatable, Hashable {
         self.error = error
         self.usage = usage
         self.tokenState = tokenState
+        self.network = network
     }
 
     
@@ -3354,7 +3364,8 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
                 expiresAt: FfiConverterOptionString.read(from: &buf), 
                 error: FfiConverterOptionString.read(from: &buf), 
                 usage: FfiConverterOptionTypeUsage.read(from: &buf), 
-                tokenState: FfiConverterOptionTypePhrase.read(from: &buf)
+                tokenState: FfiConverterOptionTypePhrase.read(from: &buf), 
+                network: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -3368,6 +3379,7 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.error, into: &buf)
         FfiConverterOptionTypeUsage.write(value.usage, into: &buf)
         FfiConverterOptionTypePhrase.write(value.tokenState, into: &buf)
+        FfiConverterOptionString.write(value.network, into: &buf)
     }
 }
 

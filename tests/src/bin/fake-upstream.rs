@@ -4,6 +4,7 @@
 //! Prints the base URL as the first stdout line, then one JSON line describing the URLs and
 //! the profiles written, then serves until killed.
 
+use codex_router_testkit::tls::TestCa;
 use codex_router_testkit::upstream::{AccountSpec, FakeUpstream};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,14 @@ const USAGE: &str = "\
 usage: fake-upstream [options]
 
   --port N                  port on 127.0.0.1 (default 0 = any free port)
+  --host ADDR               listen on ADDR instead of 127.0.0.1
+  --tls-dir DIR             serve HTTPS (HTTP/2 or 1.1) with a certificate for localhost,
+                            127.0.0.1 and the host, signed by a CA made now and written to
+                            DIR/ca.pem
+  --instructions-optional   accept Responses bodies without `instructions` (ChatMock sends
+                            none for Chat Completions)
+  --tls-name NAME           one more name the certificate is for (repeatable), e.g.
+                            chatgpt.com for a client run unchanged with a hosts file
   --codex-home DIR          write profiles/<name>/auth.json (+ auth.json and .current_profile
                             for the active one) into DIR
   --accounts a,b:pro        ChatGPT accounts (name or name:plan, default plan plus)
@@ -37,6 +46,10 @@ api_keys:[..]}. Control API: POST {base}/_fake/knobs, GET {base}/_fake/requests,
 #[derive(Default)]
 struct Options {
     port: u16,
+    host: Option<std::net::IpAddr>,
+    tls_dir: Option<PathBuf>,
+    tls_names: Vec<String>,
+    instructions_optional: bool,
     codex_home: Option<PathBuf>,
     accounts: Vec<AccountSpec>,
     api_keys: Vec<(Option<String>, String)>,
@@ -143,6 +156,10 @@ fn parse_args() -> Result<Options, String> {
             print!("{USAGE}");
             std::process::exit(0);
         }
+        if flag == "--instructions-optional" {
+            o.instructions_optional = true;
+            continue;
+        }
         let mut value = || {
             inline
                 .clone()
@@ -151,6 +168,9 @@ fn parse_args() -> Result<Options, String> {
         };
         match flag.as_str() {
             "--port" => o.port = parse_num(&flag, &value()?)?,
+            "--host" => o.host = Some(parse_num(&flag, &value()?)?),
+            "--tls-dir" => o.tls_dir = Some(PathBuf::from(value()?)),
+            "--tls-name" => o.tls_names.push(value()?),
             "--codex-home" => o.codex_home = Some(PathBuf::from(value()?)),
             "--accounts" => o.accounts.extend(
                 value()?
@@ -198,12 +218,26 @@ fn write_auth(path: &Path, value: &Value) -> Result<(), String> {
 
 fn run() -> Result<(), String> {
     let o = parse_args()?;
-    let up =
-        FakeUpstream::start_on(o.port).map_err(|e| format!("bind 127.0.0.1:{}: {e}", o.port))?;
+    let ip = o.host.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let tls = match &o.tls_dir {
+        Some(dir) => {
+            let mut names = vec![ip.to_string()];
+            names.extend(o.tls_names.iter().cloned());
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let ca = TestCa::for_names("fake-upstream", &names);
+            std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+            ca.write_pem(&dir.join("ca.pem"));
+            Some(ca.server_config())
+        }
+        None => None,
+    };
+    let addr = std::net::SocketAddr::new(ip, o.port);
+    let up = FakeUpstream::start_with(addr, tls).map_err(|e| format!("bind {addr}: {e}"))?;
     up.set_access_ttl(o.access_ttl);
     if let Some(n) = o.device_pending_polls {
         up.set_device_pending_polls(n);
     }
+    up.set_instructions_optional(o.instructions_optional);
     if let Some(n) = o.device_poll_interval {
         up.set_device_poll_interval(n);
     }

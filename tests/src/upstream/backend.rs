@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The backend's body quirks, in the order checked; `Err` is the real 400.
-pub(crate) fn check_quirks(body: &Value) -> Result<(), Response> {
-    if body.get("instructions").is_none() {
+pub(crate) fn check_quirks(body: &Value, instructions_optional: bool) -> Result<(), Response> {
+    if body.get("instructions").is_none() && !instructions_optional {
         return Err(detail_error(400, "Instructions are required"));
     }
     match body.get("input") {
@@ -133,7 +133,10 @@ pub(crate) async fn responses(
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return detail_error(400, "Request body is not valid JSON");
     };
-    if let Err(r) = check_quirks(&req).and_then(|_| check_reasoning_items(&req, &who.account_id)) {
+    let instructions_optional = shared.lock().instructions_optional;
+    if let Err(r) = check_quirks(&req, instructions_optional)
+        .and_then(|_| check_reasoning_items(&req, &who.account_id))
+    {
         return r;
     }
     let limits = match usage_limit(&shared, &who, &token) {

@@ -220,6 +220,7 @@ pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         200,
         json!({
             "accounts": per,
+            "connections_accepted": shared.connections.load(std::sync::atomic::Ordering::Relaxed),
             "total_refresh_calls": st.presented.len(),
             "presented_refresh_tokens": st.presented,
             "reused_refresh_tokens": super::reused(&st.presented),

@@ -66,6 +66,7 @@ mod openai;
 mod reply;
 mod sse;
 mod state;
+mod tls_listener;
 mod types;
 mod websocket;
 mod wham;
@@ -77,6 +78,7 @@ pub use types::{
 
 use crate::home::now;
 use crate::jwt::Identity;
+use crate::tls::TestCa;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -88,7 +90,9 @@ use serde_json::{Value, json};
 use state::{Shared, TokenSet, who_key};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tls_listener::TlsListener;
 
 /// Request bodies up to this size are accepted (and recorded).
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -298,10 +302,31 @@ impl FakeUpstream {
 
     /// Starts on `port` of 127.0.0.1 (0 = ephemeral).
     pub fn start_on(port: u16) -> std::io::Result<Self> {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        Self::start_with(SocketAddr::from(([127, 0, 0, 1], port)), None)
+    }
+
+    /// Starts on an ephemeral port serving HTTPS with `ca`'s certificate for `127.0.0.1`
+    /// and `localhost` (HTTP/2 or HTTP/1.1 as the client's ALPN asks); the base URL is
+    /// `https://127.0.0.1:PORT`.
+    pub fn start_tls(ca: &TestCa) -> Self {
+        Self::start_with(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            Some(ca.server_config()),
+        )
+        .expect("fake-upstream: bind 127.0.0.1:0")
+    }
+
+    /// Starts on `addr` (port 0 = ephemeral), over TLS with `tls` when given.
+    pub fn start_with(
+        addr: SocketAddr,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let shared = Shared::new(format!("http://{addr}"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let shared = Shared::new(format!("{scheme}://{addr}"));
+        let counter = shared.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(shared.clone());
         let thread = std::thread::Builder::new()
@@ -315,12 +340,25 @@ impl FakeUpstream {
                 rt.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)
                         .expect("fake-upstream listener");
-                    // Like a real server: small SSE writes go out at once (no Nagle delay).
-                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                        let _ = tcp.set_nodelay(true);
-                    });
+                    let served = async move {
+                        match tls {
+                            Some(config) => {
+                                axum::serve(TlsListener::new(listener, config, counter), app).await
+                            }
+                            None => {
+                                // Like a real server: small SSE writes go out at once (no
+                                // Nagle delay).
+                                let listener =
+                                    axum::serve::ListenerExt::tap_io(listener, move |tcp| {
+                                        let _ = tcp.set_nodelay(true);
+                                        counter.connections.fetch_add(1, Ordering::Relaxed);
+                                    });
+                                axum::serve(listener, app).await
+                            }
+                        }
+                    };
                     tokio::select! {
-                        r = axum::serve(listener, app) => {
+                        r = served => {
                             if let Err(e) = r {
                                 eprintln!("fake-upstream: server error: {e}");
                             }
@@ -351,6 +389,12 @@ impl FakeUpstream {
     /// The socket address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many TCP connections it has accepted (a client that keeps its connection opens
+    /// one, whatever the number of requests).
+    pub fn connections_accepted(&self) -> usize {
+        self.shared.connections.load(Ordering::Relaxed)
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -536,6 +580,12 @@ impl FakeUpstream {
     /// Device flow: the `interval` (seconds, sent as a string) handed out; default 1.
     pub fn set_device_poll_interval(&self, secs: u64) {
         self.shared.lock().device_interval = secs;
+    }
+
+    /// Whether a Responses body may leave out `instructions` (the backend's own rule is
+    /// kept by default; ChatMock sends none for Chat Completions).
+    pub fn set_instructions_optional(&self, on: bool) {
+        self.shared.lock().instructions_optional = on;
     }
 
     /// Device flow: `false` makes `/deviceauth/usercode` answer 404 (not enabled).

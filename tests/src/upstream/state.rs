@@ -15,6 +15,8 @@ use std::time::{Duration, SystemTime};
 /// Shared between the server thread and the test-facing handle.
 pub(crate) struct Shared {
     pub base_url: String,
+    /// TCP connections accepted so far (plain or TLS).
+    pub connections: std::sync::atomic::AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -22,6 +24,7 @@ impl Shared {
     pub fn new(base_url: String) -> Arc<Self> {
         Arc::new(Self {
             base_url,
+            connections: Default::default(),
             state: Mutex::new(State::default()),
         })
     }
@@ -99,6 +102,8 @@ pub(crate) struct State {
     pub device_pending_polls: u32,
     pub device_interval: u64,
     pub device_enabled: bool,
+    /// Whether a Responses body may leave out `instructions` (ChatMock's do).
+    pub instructions_optional: bool,
     pub api_keys: HashSet<String>,
     pub api_key_exchange_fails: bool,
     pub usage_limited: HashMap<String, i64>,
@@ -138,6 +143,7 @@ impl Default for State {
             device_pending_polls: 0,
             device_interval: 1,
             device_enabled: true,
+            instructions_optional: false,
             api_keys: HashSet::new(),
             api_key_exchange_fails: false,
             usage_limited: HashMap::new(),

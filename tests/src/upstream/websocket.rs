@@ -150,8 +150,8 @@ impl Session {
                 body[key] = default;
             }
         }
-        if let Err(r) =
-            check_quirks(&body).and_then(|_| check_reasoning_items(&body, &self.who.account_id))
+        if let Err(r) = check_quirks(&body, false)
+            .and_then(|_| check_reasoning_items(&body, &self.who.account_id))
         {
             return sent(socket.send(frame_of(r).await).await);
         }

@@ -31,6 +31,7 @@ use self::failover_settings::LiveFailover;
 use super::upstream::{Upstream, UpstreamError};
 use crate::events::EventBus;
 use crate::home::CodexHome;
+use crate::net::Network;
 use crate::refresh::{Refresher, RetryPolicy};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -55,6 +56,8 @@ pub(crate) struct AccountsConfig {
     pub(crate) events: Option<EventBus>,
     /// The largest WebSocket message read from the backend (the HTTP body limit).
     pub(crate) socket_message_limit: usize,
+    /// The network to share; `None`: resolved from `settings.network`.
+    pub(crate) network: Option<Network>,
 }
 
 /// The profiles an endpoint serves with: who serves, with which token, over which upstream.
@@ -62,6 +65,7 @@ pub(crate) struct Accounts {
     home: CodexHome,
     store: Store,
     refresher: Refresher,
+    network: Network,
     upstream: Upstream,
     active: ActiveCache,
     creds: CredsCache,
@@ -85,16 +89,22 @@ impl Accounts {
             failover_forced,
             events,
             socket_message_limit,
+            network,
         } = config;
+        let network = match network {
+            Some(n) => n,
+            None => Network::new(&settings.network)?,
+        };
         let store = Store::new(home.clone());
         let refresher = refresher.unwrap_or_else(|| {
             Refresher::new(
                 store.clone(),
                 &settings.upstream.auth_issuer,
+                &network,
                 RetryPolicy::default(),
             )
         });
-        let upstream = Upstream::new(&settings.upstream, idle_timeout)?;
+        let upstream = Upstream::new(&settings.upstream, &network, idle_timeout)?;
         let mut failover = settings.failover;
         failover.enabled |= failover_forced;
         let failover = LiveFailover::new(home.clone(), failover, failover_forced);
@@ -102,6 +112,7 @@ impl Accounts {
             home,
             store,
             refresher,
+            network,
             upstream,
             active: ActiveCache::default(),
             creds: CredsCache::default(),
@@ -148,6 +159,11 @@ impl Accounts {
     /// The refresher requests share (for the proactive refresh loop).
     pub(crate) fn refresher(&self) -> &Refresher {
         &self.refresher
+    }
+
+    /// The network every upstream connection goes through.
+    pub(crate) fn network(&self) -> &Network {
+        &self.network
     }
 
     /// The upstream client: its URLs, its idle timeout, and sending an API-key profile's

@@ -111,7 +111,7 @@ impl Accounts {
 
     async fn handshake(&self, url: &str, headers: HeaderMap) -> Result<Handshake, ProxyError> {
         let (idle, max) = (self.upstream.idle(), self.socket_message_limit);
-        websocket::connect(url, headers, idle, max).await
+        websocket::connect(&self.network, url, headers, idle, max).await
     }
 
     /// Records the usage figures of a handshake's answer for `name`.

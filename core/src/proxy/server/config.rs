@@ -4,6 +4,7 @@
 use super::connections::ConnectionLimits;
 use crate::events::EventBus;
 use crate::home::CodexHome;
+use crate::net::Network;
 use crate::proxy::upstream::UpstreamError;
 use crate::refresh::Refresher;
 use crate::secret::Secret;
@@ -98,6 +99,8 @@ pub struct ServerConfig {
     pub limits: ConnectionLimits,
     /// Decoded bytes of compressed request bodies in memory at once, over all requests.
     pub decode_budget: usize,
+    /// The network to share (proxy, roots); `None`: resolved from `settings.network`.
+    pub network: Option<Network>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -133,6 +136,7 @@ impl ServerConfig {
             local_key: None,
             bind_host: "127.0.0.1".into(),
             refresher: None,
+            network: None,
             observer: None,
             events: None,
             failover_forced: false,

@@ -107,6 +107,7 @@ impl Server {
             failover_forced: config.failover_forced,
             events: config.events,
             socket_message_limit: config.body_limit,
+            network: config.network,
         })?;
         let own_user_only = !config.other_users && config.local_key.is_none();
         if let Some(files) = raise_file_limit() {
@@ -160,6 +161,11 @@ impl Server {
     /// The refresher requests share (for the proactive refresh loop).
     pub fn refresher(&self) -> Refresher {
         self.state.accounts.refresher().clone()
+    }
+
+    /// The network its upstream connections go through (for the usage poller).
+    pub fn network(&self) -> &crate::net::Network {
+        self.state.accounts.network()
     }
 
     /// The active profile's name now, or why there is none.

@@ -5,6 +5,7 @@
 //! unchanged except `Authorization`.
 
 use crate::http::{self, ORIGINATOR};
+use crate::net::{NetError, Network};
 use crate::proxy::errors::ProxyError;
 use crate::secret::Secret;
 use crate::settings::UpstreamSettings;
@@ -18,6 +19,9 @@ pub enum UpstreamError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    /// The network settings can't be used (a bad proxy URL or CA file).
+    #[error(transparent)]
+    Network(#[from] NetError),
 }
 
 /// Request headers a client's Codex sends that go through to the ChatGPT backend as they are.
@@ -58,6 +62,9 @@ const NOT_FORWARDED: &[&str] = &[
     "accept-encoding",
 ];
 
+/// How long an unused upstream connection is kept open.
+pub const POOL_IDLE: Duration = Duration::from_secs(90);
+
 /// Sends requests upstream.
 #[derive(Debug, Clone)]
 pub struct Upstream {
@@ -71,15 +78,24 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// An upstream over the configured URLs; `idle` bounds the wait for each chunk of an
-    /// answer (and for the answer's head).
-    pub fn new(settings: &UpstreamSettings, idle: Duration) -> Result<Self, UpstreamError> {
+    /// An upstream over the configured URLs, through `network`'s proxy and roots; `idle`
+    /// bounds the wait for each chunk of an answer (and for the answer's head).
+    ///
+    /// One client serves every account: connections are kept and reused (HTTP/2 when the
+    /// upstream offers it over TLS, many requests on one connection), and closed after
+    /// [`POOL_IDLE`] unused; they carry no account (the token is a header of each request).
+    pub fn new(
+        settings: &UpstreamSettings,
+        network: &Network,
+        idle: Duration,
+    ) -> Result<Self, UpstreamError> {
         // No overall timeout: answers stream for as long as the model writes. No default
         // headers either: API-key requests go out as the client sent them.
-        let http = reqwest::Client::builder()
+        let http = network
+            .client_builder()
             .connect_timeout(Duration::from_secs(10))
             .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| UpstreamError::Client(e.to_string()))?;
         let version = settings.codex_version();
@@ -301,7 +317,13 @@ mod tests {
 
     #[test]
     fn session_headers_pass_and_auth_is_replaced() {
-        let up = Upstream::new(&UpstreamSettings::default(), Duration::from_secs(1)).unwrap();
+        let network = Network::new(&Default::default()).unwrap();
+        let up = Upstream::new(
+            &UpstreamSettings::default(),
+            &network,
+            Duration::from_secs(1),
+        )
+        .unwrap();
         let mut incoming = HeaderMap::new();
         incoming.insert("session_id", HeaderValue::from_static("s1"));
         incoming.insert("x-codex-turn-state", HeaderValue::from_static("ts"));
@@ -330,7 +352,7 @@ mod tests {
             codex_version: Some("0.180.0".into()),
             ..UpstreamSettings::default()
         };
-        let up = Upstream::new(&newer, Duration::from_secs(1)).unwrap();
+        let up = Upstream::new(&newer, &network, Duration::from_secs(1)).unwrap();
         let h = up.chatgpt_headers(&Secret::new("tok"), None, &incoming, "*/*");
         assert_eq!(h["version"], "0.180.0");
         assert!(

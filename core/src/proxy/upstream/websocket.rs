@@ -2,16 +2,21 @@
 //! endpoint as `ws://`/`wss://`, the one function that opens an upstream socket
 //! ([`connect`]), and the handshake headers that go back to the client with the `101`.
 //!
-//! TLS is rustls with the webpki roots, as for the HTTP client. Corporate proxies and CAs,
-//! when they come, are wired into [`connect`] alone.
+//! The socket goes out as every other call does ([`Network`]): through the configured proxy
+//! (an HTTP `CONNECT` tunnel) unless `NO_PROXY` says otherwise, over rustls with the same
+//! roots (bundled, the system's, and a company CA).
 
 use super::failure::UpstreamFailure;
 use super::http::chatgpt_response_header;
+use crate::http::UNTRUSTED_CERTIFICATE;
+use crate::net::Network;
 use crate::proxy::errors::ProxyError;
 use axum::http::{HeaderMap, StatusCode};
 use std::time::Duration;
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::TlsError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -47,10 +52,12 @@ pub fn websocket_url(url: &str) -> String {
     }
 }
 
-/// Opens a socket to `url` (`ws://` or `wss://`) with `headers` (the credentials among
-/// them), waiting at most `timeout` for the handshake. Frames of up to `max_message` bytes
-/// are read. A refusal is [`Handshake::Refused`]; an unreachable backend is an error.
+/// Opens a socket to `url` (`ws://` or `wss://`) over `network` with `headers` (the
+/// credentials among them), waiting at most `timeout` for the connection and the handshake.
+/// Frames of up to `max_message` bytes are read. A refusal is [`Handshake::Refused`]; an
+/// unreachable backend is an error.
 pub async fn connect(
+    network: &Network,
     url: &str,
     headers: HeaderMap,
     timeout: Duration,
@@ -67,12 +74,28 @@ pub async fn connect(
     let config = WebSocketConfig::default()
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message));
-    let connecting =
-        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, None);
+    let uri = request.uri();
+    let scheme = uri.scheme_str().unwrap_or("wss").to_owned();
+    let host = uri.host().unwrap_or_default().to_owned();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if scheme == "ws" { 80 } else { 443 });
+    let connecting = async {
+        let tcp = network
+            .connect(&scheme, &host, port)
+            .await
+            .map_err(|e| ProxyError::UpstreamUnreachable(e.to_string()))?;
+        let tls = Connector::Rustls(network.websocket_tls());
+        Ok::<_, ProxyError>(
+            tokio_tungstenite::client_async_tls_with_config(request, tcp, Some(config), Some(tls))
+                .await,
+        )
+    };
     match tokio::time::timeout(timeout, connecting).await {
         Err(_) => Err(ProxyError::UpstreamIdle(timeout.as_secs())),
-        Ok(Ok((socket, resp))) => Ok(Handshake::Open(Box::new(socket), resp.headers().clone())),
-        Ok(Err(WsError::Http(resp))) => {
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(Ok((socket, resp)))) => Ok(Handshake::Open(Box::new(socket), resp.headers().clone())),
+        Ok(Ok(Err(WsError::Http(resp)))) => {
             let status =
                 StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let text = resp
@@ -86,13 +109,29 @@ pub async fn connect(
                 text,
             }))
         }
-        Ok(Err(e)) => Err(ProxyError::UpstreamUnreachable(error_kind(&e))),
+        Ok(Ok(Err(e))) => Err(ProxyError::UpstreamUnreachable(error_kind(&e))),
     }
 }
 
 /// What went wrong opening a socket, in words that never hold a URL's secrets.
 fn error_kind(e: &WsError) -> String {
     match e {
+        WsError::Tls(TlsError::Rustls(tls))
+            if matches!(
+                **tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            ) =>
+        {
+            UNTRUSTED_CERTIFICATE.into()
+        }
+        WsError::Io(io)
+            if io
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+                .is_some_and(|t| matches!(t, rustls::Error::InvalidCertificate(_))) =>
+        {
+            UNTRUSTED_CERTIFICATE.into()
+        }
         WsError::Io(io) => format!("connection failed: {}", io.kind()),
         WsError::Tls(_) => "TLS handshake failed".into(),
         WsError::Url(_) => "bad WebSocket URL".into(),
