@@ -183,7 +183,7 @@ pub(crate) fn update_usage(store: &Store) {
     };
     let (_, failed) = rt.block_on(usage::poller::refresh_stale(
         store,
-        &settings.upstream,
+        &settings,
         USAGE_MAX_AGE,
         &network,
     ));

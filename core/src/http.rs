@@ -5,11 +5,7 @@ use crate::net::Network;
 use std::error::Error as _;
 use std::time::Duration;
 
-/// The Codex CLI version the router presents itself as by default: the newest Codex its tests
-/// run against (the backend hides its newest models from clients that do not send a matching
-/// `originator` and `version`, and refuses versions too old for them). `upstream.codex_version`
-/// in `router/state.json` overrides it ([`crate::settings::UpstreamSettings::codex_version`]).
-pub const CODEX_VERSION: &str = "0.171.0";
+pub use crate::settings::CODEX_VERSION;
 /// The `originator` Codex's own CLI sends.
 pub const ORIGINATOR: &str = "codex_cli_rs";
 /// The OAuth client id of Codex.

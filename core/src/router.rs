@@ -181,7 +181,7 @@ impl Router {
             if settings.usage.refresh_minutes > 0 {
                 crate::usage::poller::spawn_poller(
                     store.clone(),
-                    settings.upstream.clone(),
+                    settings.clone(),
                     std::time::Duration::from_secs(settings.usage.refresh_minutes * 60),
                     bus.clone(),
                     network.clone(),

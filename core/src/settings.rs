@@ -48,6 +48,8 @@ pub struct Settings {
     pub anthropic: AnthropicSettings,
     /// Which desktop notifications the apps show.
     pub notifications: NotificationSettings,
+    /// Which Codex the router presents itself as.
+    pub codex: CodexSettings,
     /// How outgoing connections go out: a company proxy and extra root certificates.
     pub network: NetworkSettings,
     /// Sections added by newer versions, kept.
@@ -105,12 +107,6 @@ pub struct UpstreamSettings {
     pub chatgpt_base_url: String,
     /// The OAuth issuer.
     pub auth_issuer: String,
-    /// The Codex version the router presents itself as to the ChatGPT backend (`version`
-    /// header, `User-Agent`, the model list's `client_version`); `None`: the newest Codex the
-    /// router is tested with ([`crate::http::CODEX_VERSION`]). For when the backend asks for a
-    /// newer Codex than the router knows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codex_version: Option<String>,
     /// Settings added by newer versions, kept.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -122,18 +118,35 @@ impl Default for UpstreamSettings {
             openai_base_url: "https://api.openai.com/v1".into(),
             chatgpt_base_url: "https://chatgpt.com/backend-api/codex".into(),
             auth_issuer: "https://auth.openai.com".into(),
-            codex_version: None,
             extra: Map::new(),
         }
     }
 }
 
-impl UpstreamSettings {
-    /// The Codex version that goes out: `codex_version`, else [`crate::http::CODEX_VERSION`].
-    pub fn codex_version(&self) -> &str {
-        self.codex_version
-            .as_deref()
-            .unwrap_or(crate::http::CODEX_VERSION)
+/// The Codex CLI version the router presents itself as by default: the newest Codex its tests
+/// run against (the backend hides its newest models from clients that do not send a matching
+/// `originator` and `version`, and refuses versions too old for them). `codex.version` in
+/// `router/state.json` overrides it ([`CodexSettings::version`]).
+pub const CODEX_VERSION: &str = "0.171.0";
+
+/// Which Codex the router presents itself as to the ChatGPT backend.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CodexSettings {
+    /// The version that goes out (`version` header, `User-Agent`, the model list's
+    /// `client_version`); `None`: [`CODEX_VERSION`]. For when the backend asks for a newer
+    /// Codex than the router knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Settings added by newer versions, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl CodexSettings {
+    /// The Codex version that goes out: `version`, else [`CODEX_VERSION`].
+    pub fn version(&self) -> &str {
+        self.version.as_deref().unwrap_or(CODEX_VERSION)
     }
 }
 
@@ -527,12 +540,12 @@ impl Settings {
                 });
             }
         }
-        if let Some(v) = &up.codex_version
+        if let Some(v) = &self.codex.version
             && !is_codex_version(v)
         {
             return Err(SettingsError::Invalid {
                 path: path.to_owned(),
-                detail: "upstream.codex_version must be a version such as 0.171.0".into(),
+                detail: "codex.version must be a version such as 0.171.0".into(),
             });
         }
         if self.proxy.port == 0 {
@@ -738,16 +751,16 @@ mod tests {
     fn codex_version_defaults_to_the_newest_tested_and_can_be_set() {
         let (_d, home) = home_with(None);
         let s = Settings::load_with_env(&home, |_| None).unwrap();
-        assert_eq!(s.upstream.codex_version(), crate::http::CODEX_VERSION);
-        let (_d, home) = home_with(Some(r#"{"upstream":{"codex_version":"0.180.1-alpha.2"}}"#));
+        assert_eq!(s.codex.version(), CODEX_VERSION);
+        let (_d, home) = home_with(Some(r#"{"codex":{"version":"0.180.1-alpha.2"}}"#));
         let s = Settings::load_with_env(&home, |_| None).unwrap();
-        assert_eq!(s.upstream.codex_version(), "0.180.1-alpha.2");
-        assert!(s.upstream.extra.is_empty());
+        assert_eq!(s.codex.version(), "0.180.1-alpha.2");
+        assert!(s.codex.extra.is_empty() && s.extra.is_empty());
         for bad in ["0.180", "v0.180.0", "0.180.0 x", "0.1.2\n", ""] {
-            let text = format!(r#"{{"upstream":{{"codex_version":{}}}}}"#, Value::from(bad));
+            let text = format!(r#"{{"codex":{{"version":{}}}}}"#, Value::from(bad));
             let (_d, home) = home_with(Some(&text));
             let err = Settings::load_with_env(&home, |_| None).unwrap_err();
-            assert!(err.to_string().contains("codex_version"), "{bad}: {err}");
+            assert!(err.to_string().contains("codex.version"), "{bad}: {err}");
         }
     }
 

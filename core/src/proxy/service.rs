@@ -256,7 +256,7 @@ impl Endpoint {
             if self.settings.usage.refresh_minutes > 0 {
                 tasks.push(crate::usage::poller::spawn_poller(
                     Store::new(self.server.home().clone()),
-                    self.settings.upstream.clone(),
+                    self.settings.clone(),
                     Duration::from_secs(self.settings.usage.refresh_minutes * 60),
                     self.events.clone(),
                     self.server.network().clone(),

@@ -8,7 +8,7 @@ use crate::home::ProfileName;
 use crate::http;
 use crate::net::Network;
 use crate::secret::Secret;
-use crate::settings::UpstreamSettings;
+use crate::settings::Settings;
 use crate::store::Store;
 use chrono::Utc;
 use serde_json::Value;
@@ -58,13 +58,13 @@ pub async fn fetch(
 }
 
 /// Fetches, records and returns the usage of every usable ChatGPT profile whose stored
-/// figures are older than `max_age` seconds, concurrently, from the backend `upstream`
+/// figures are older than `max_age` seconds, concurrently, from the backend `settings`
 /// names (as the Codex version it says). Profiles whose access token has expired are
 /// skipped (reading usage never refreshes a token). Returns the profiles whose figures were
 /// updated, and the failures.
 pub async fn refresh_stale(
     store: &Store,
-    upstream: &UpstreamSettings,
+    settings: &Settings,
     max_age: i64,
     network: &Network,
 ) -> (Vec<String>, Vec<(String, UsageError)>) {
@@ -72,8 +72,8 @@ pub async fn refresh_stale(
     let Ok(profiles) = store.list() else {
         return (Vec::new(), Vec::new());
     };
-    let client = http::client_as(network, upstream.codex_version(), FETCH_TIMEOUT);
-    let url = usage_url(&upstream.chatgpt_base_url);
+    let client = http::client_as(network, settings.codex.version(), FETCH_TIMEOUT);
+    let url = usage_url(&settings.upstream.chatgpt_base_url);
     let mut jobs = Vec::new();
     for p in profiles {
         let Ok(info) = &p.login else { continue };
@@ -122,7 +122,7 @@ pub async fn refresh_stale(
 /// an unreachable backend is not hammered.
 pub fn spawn_poller(
     store: Store,
-    upstream: UpstreamSettings,
+    settings: Settings,
     every: Duration,
     bus: EventBus,
     network: Network,
@@ -131,7 +131,7 @@ pub fn spawn_poller(
         let mut factor = 1u32;
         loop {
             let max_age = every.as_secs().saturating_sub(5) as i64;
-            let (updated, failed) = refresh_stale(&store, &upstream, max_age, &network).await;
+            let (updated, failed) = refresh_stale(&store, &settings, max_age, &network).await;
             for profile in updated {
                 bus.emit(RouterEvent::UsageUpdated { profile });
             }

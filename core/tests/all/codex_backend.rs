@@ -256,7 +256,7 @@ async fn translated_requests_carry_codexs_session_identity_and_version() {
 async fn the_codex_version_setting_goes_out_everywhere() {
     let up = FakeUpstream::start();
     let r = start_with(&up, chatgpt_home(&up, &["alice"], 3600), |c| {
-        c.settings.upstream.codex_version = Some("0.180.0".into());
+        c.settings.codex.version = Some("0.180.0".into());
     })
     .await;
     r.post("/v1/responses")

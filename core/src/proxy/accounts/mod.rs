@@ -104,7 +104,7 @@ impl Accounts {
                 RetryPolicy::default(),
             )
         });
-        let upstream = Upstream::new(&settings.upstream, &network, idle_timeout)?;
+        let upstream = Upstream::new(&settings.upstream, &settings.codex, &network, idle_timeout)?;
         let mut failover = settings.failover;
         failover.enabled |= failover_forced;
         let failover = LiveFailover::new(home.clone(), failover, failover_forced);

@@ -8,7 +8,7 @@ use crate::http::{self, ORIGINATOR};
 use crate::net::{NetError, Network};
 use crate::proxy::errors::ProxyError;
 use crate::secret::Secret;
-use crate::settings::UpstreamSettings;
+use crate::settings::{CodexSettings, UpstreamSettings};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use std::time::Duration;
@@ -73,19 +73,21 @@ pub struct Upstream {
     chatgpt_base: String,
     idle: Duration,
     user_agent: HeaderValue,
-    /// The Codex version presented (`upstream.codex_version`, else the newest tested).
+    /// The Codex version presented (`codex.version`, else the newest tested).
     version: HeaderValue,
 }
 
 impl Upstream {
-    /// An upstream over the configured URLs, through `network`'s proxy and roots; `idle`
-    /// bounds the wait for each chunk of an answer (and for the answer's head).
+    /// An upstream over the configured URLs, presenting itself as Codex `codex.version()`,
+    /// through `network`'s proxy and roots; `idle` bounds the wait for each chunk of an
+    /// answer (and for the answer's head).
     ///
     /// One client serves every account: connections are kept and reused (HTTP/2 when the
     /// upstream offers it over TLS, many requests on one connection), and closed after
     /// [`POOL_IDLE`] unused; they carry no account (the token is a header of each request).
     pub fn new(
         settings: &UpstreamSettings,
+        codex: &CodexSettings,
         network: &Network,
         idle: Duration,
     ) -> Result<Self, UpstreamError> {
@@ -98,7 +100,7 @@ impl Upstream {
             .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| UpstreamError::Client(e.to_string()))?;
-        let version = settings.codex_version();
+        let version = codex.version();
         let user_agent = HeaderValue::from_str(&http::user_agent(version))
             .map_err(|e| UpstreamError::Client(e.to_string()))?;
         let version =
@@ -320,6 +322,7 @@ mod tests {
         let network = Network::new(&Default::default()).unwrap();
         let up = Upstream::new(
             &UpstreamSettings::default(),
+            &CodexSettings::default(),
             &network,
             Duration::from_secs(1),
         )
@@ -348,11 +351,17 @@ mod tests {
                 .starts_with(&format!("codex_cli_rs/{} (", http::CODEX_VERSION))
         );
         assert!(up.chatgpt_models_url().ends_with("client_version=0.171.0"));
-        let newer = UpstreamSettings {
-            codex_version: Some("0.180.0".into()),
-            ..UpstreamSettings::default()
+        let newer = CodexSettings {
+            version: Some("0.180.0".into()),
+            ..CodexSettings::default()
         };
-        let up = Upstream::new(&newer, &network, Duration::from_secs(1)).unwrap();
+        let up = Upstream::new(
+            &UpstreamSettings::default(),
+            &newer,
+            &network,
+            Duration::from_secs(1),
+        )
+        .unwrap();
         let h = up.chatgpt_headers(&Secret::new("tok"), None, &incoming, "*/*");
         assert_eq!(h["version"], "0.180.0");
         assert!(
