@@ -73,7 +73,7 @@ fn main() {
         viewport: egui::ViewportBuilder::default()
             .with_title("Codex Router")
             .with_app_id("codex-router")
-            .with_inner_size([1060.0, 480.0])
+            .with_inner_size([1060.0, 760.0])
             .with_min_inner_size([560.0, 300.0])
             .with_icon(icon)
             .with_visible(!(hidden && with_tray)),

@@ -28,10 +28,15 @@ PNG = base64.b64decode(
 
 
 def ollama_url(s) -> str:
-    line = s.router.stdout.readline().strip()
-    m = re.search(r"Ollama's API also on (http://127\.0\.0\.1:\d+)", line)
-    assert m, line
-    return m.group(1)
+    """The Ollama address among the lines `serve` prints after it listens."""
+    seen = []
+    for _ in range(5):
+        line = s.router.stdout.readline().strip()
+        seen.append(line)
+        m = re.search(r"Ollama's API also on (http://127\.0\.0\.1:\d+)", line)
+        if m:
+            return m.group(1)
+    raise AssertionError(f"no Ollama address in {seen}")
 
 
 @pytest.fixture(scope="module")
