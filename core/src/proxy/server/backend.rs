@@ -15,7 +15,7 @@
 
 use super::AppState;
 use super::body::decode_body;
-use super::request::{Incoming, Params, body_and_profile, result, split};
+use super::request::{Incoming, Params, body_and_profile, result, split, to_pass_through};
 use crate::proxy::accounts::Active;
 use crate::proxy::errors::ProxyError;
 use crate::proxy::forward_path;
@@ -131,15 +131,7 @@ pub(super) async fn pass_through(
     params: Params,
     req: Request,
 ) -> Response {
-    let (inc, body) = split(req);
-    if !forwardable(&inc.method) {
-        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
-    }
-    // Checked before anything else: the profile's credentials go only under the base.
-    if let Err(e) = forward_path::segments(&inc.path) {
-        return ProxyError::BadPath(e.to_string()).into_response();
-    }
-    let (body, active) = match body_and_profile(&st, &params, body).await {
+    let (inc, body, active) = match to_pass_through(&st, &params, req, forwardable).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };

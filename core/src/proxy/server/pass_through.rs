@@ -4,7 +4,7 @@
 
 use super::AppState;
 use super::body::{decode_body, parse_json};
-use super::request::{Incoming, Params, body_and_profile, result, split};
+use super::request::{Incoming, Params, result, to_pass_through};
 use crate::proxy::accounts::Active;
 use crate::proxy::dialects::responses;
 use crate::proxy::errors::ProxyError;
@@ -14,7 +14,7 @@ use crate::secret::Secret;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::Method;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::sync::Arc;
 
 /// The methods passed through to an upstream: the ones OpenAI's API and the backend use.
@@ -54,15 +54,7 @@ pub(super) async fn pass_through(
     params: Params,
     req: Request,
 ) -> Response {
-    let (inc, body) = split(req);
-    if !forwardable(&inc.method) {
-        return ProxyError::MethodNotAllowed(inc.method.to_string()).into_response();
-    }
-    // Checked before anything else: the profile's credentials go only under the base.
-    if let Err(e) = forward_path::segments(&inc.path) {
-        return ProxyError::BadPath(e.to_string()).into_response();
-    }
-    let (body, active) = match body_and_profile(&st, &params, body).await {
+    let (inc, body, active) = match to_pass_through(&st, &params, req, forwardable).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };

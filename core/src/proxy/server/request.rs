@@ -6,6 +6,7 @@ use super::AppState;
 use super::body::read_body;
 use crate::proxy::accounts::Active;
 use crate::proxy::errors::ProxyError;
+use crate::proxy::forward_path;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequestParts, RawPathParams, Request};
@@ -99,6 +100,27 @@ async fn resolve_params(st: &AppState, params: &Params) -> Result<Arc<Active>, P
 }
 
 /// A request's body (within the size limit) and the profile it is for.
+/// A request to pass through to the same path under an upstream base: its method one that
+/// `allowed` accepts (else 405), its path checked against leaving the base before anything
+/// else is read (else 400: the profile's credentials go only under the base), then its body
+/// and the profile that serves it ([`body_and_profile`]).
+pub(super) async fn to_pass_through(
+    st: &AppState,
+    params: &Params,
+    req: Request,
+    allowed: fn(&Method) -> bool,
+) -> Result<(Incoming, Bytes, Arc<Active>), Response> {
+    let (inc, body) = split(req);
+    if !allowed(&inc.method) {
+        return Err(ProxyError::MethodNotAllowed(inc.method.to_string()).into_response());
+    }
+    if let Err(e) = forward_path::segments(&inc.path) {
+        return Err(ProxyError::BadPath(e.to_string()).into_response());
+    }
+    let (body, active) = body_and_profile(st, params, body).await?;
+    Ok((inc, body, active))
+}
+
 pub(super) async fn body_and_profile(
     st: &AppState,
     params: &Params,
