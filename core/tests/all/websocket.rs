@@ -635,3 +635,30 @@ async fn the_backends_socket_goes_through_the_company_proxy_trusting_its_root() 
     assert_eq!(accounts_served(&net.up), ["acct-alice"]);
     assert_eq!(net.proxy.targets(), [net.target()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_account_is_limited_the_error_frame_says_so_with_the_earliest_reset() {
+    let up = FakeUpstream::start();
+    let r = start_with(&up, chatgpt_home(&up, &["alice", "bob"], 3600), |c| {
+        c.settings.failover.enabled = true;
+    })
+    .await;
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    let now = chrono::Utc::now().timestamp();
+    up.set_usage_limited("acct-alice", now + 3600);
+    up.set_usage_limited("acct-bob", now + 3 * 3600);
+    let events = turn(&mut ws, &create("anyone?")).await;
+    let error = events.last().unwrap();
+    assert_eq!(error["type"], "error", "{events:?}");
+    assert_eq!(error["status"], 429);
+    assert_eq!(
+        error["error"]["message"],
+        "The usage limit has been reached on every account"
+    );
+    assert_eq!(
+        error["error"]["resets_at"],
+        now + 3600,
+        "bob's is the earliest"
+    );
+    assert_eq!(accounts_served(&up), ["acct-alice", "acct-bob"]);
+}

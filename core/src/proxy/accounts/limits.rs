@@ -66,12 +66,9 @@ impl Accounts {
     }
 }
 
-/// The client's 429 when every account is limited: the last account's answer, saying so,
-/// with the earliest reset time among them.
-pub(super) fn all_limited(hit: LimitHit, earliest: i64) -> Response {
-    let LimitHit {
-        failure, mut body, ..
-    } = hit;
+/// Rewrites a usage-limit error (an HTTP body or a WebSocket `error` frame: its `error`
+/// object) to say that every account is limited, with the `earliest` reset among them.
+pub(crate) fn say_every_account(body: &mut Value, earliest: i64) {
     if let Some(err) = body.get_mut("error").and_then(Value::as_object_mut) {
         let now = chrono::Utc::now().timestamp();
         err.insert(
@@ -81,6 +78,15 @@ pub(super) fn all_limited(hit: LimitHit, earliest: i64) -> Response {
         err.insert("resets_at".into(), json!(earliest));
         err.insert("resets_in_seconds".into(), json!((earliest - now).max(0)));
     }
+}
+
+/// The client's 429 when every account is limited: the last account's answer, saying so,
+/// with the earliest reset time among them.
+pub(super) fn all_limited(hit: LimitHit, earliest: i64) -> Response {
+    let LimitHit {
+        failure, mut body, ..
+    } = hit;
+    say_every_account(&mut body, earliest);
     UpstreamFailure {
         status: failure.status,
         headers: failure.headers,

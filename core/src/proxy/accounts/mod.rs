@@ -23,7 +23,8 @@ mod socket;
 
 pub(crate) use active::Active;
 pub(crate) use failover::Answer;
-pub(crate) use socket::Opened;
+pub(crate) use limits::say_every_account;
+pub(crate) use socket::{NoFailover, Opened};
 
 use self::active::ActiveCache;
 use self::credentials::CredsCache;

@@ -27,6 +27,15 @@ pub(crate) enum Opened {
     Refused(UpstreamFailure),
 }
 
+/// Why a socket's response that met a usage limit stays where it is.
+pub(crate) enum NoFailover {
+    /// Failover is off.
+    Off,
+    /// Every other account is limited or unusable: the earliest reset known among them
+    /// and the limit just met.
+    EveryAccountLimited(i64),
+}
+
 impl Accounts {
     /// Opens the upstream socket for a client's handshake served by `active`: a ChatGPT
     /// profile's to `{chatgpt_base_url}/responses`, an API-key profile's to
@@ -136,21 +145,26 @@ impl Accounts {
         tried: &[String],
         resets_at: i64,
         incoming: &HeaderMap,
-    ) -> Option<(String, OpenSocket)> {
+    ) -> Result<(String, OpenSocket), NoFailover> {
         let settings = self.failover.current();
         if !settings.enabled {
-            return None;
+            return Err(NoFailover::Off);
         }
         let mut tried = tried.to_vec();
         loop {
-            let (next, _) = self.next_candidate(&settings, &tried).await;
-            let next = next?;
+            let (next, known) = self.next_candidate(&settings, &tried).await;
+            let Some(next) = next else {
+                let earliest = known.into_iter().chain([resets_at]).min();
+                return Err(NoFailover::EveryAccountLimited(
+                    earliest.unwrap_or(resets_at),
+                ));
+            };
             match self.open_chatgpt_socket(&next, incoming).await {
                 Ok(Opened::Open(open)) => {
                     let first = tried.first().map(String::as_str).unwrap_or_default();
                     self.failed_over(&settings, first, &next, Some(resets_at))
                         .await;
-                    return Some((next, open));
+                    return Ok((next, open));
                 }
                 Ok(Opened::Refused(f)) => {
                     tracing::warn!(profile = %next, status = %f.status, "failover: this account's socket was refused; trying the next");

@@ -15,7 +15,7 @@
 //! Pings are answered on each hop, close frames are passed through with their code, and a
 //! socket with no frame for the idle time is closed.
 
-use crate::proxy::accounts::Accounts;
+use crate::proxy::accounts::{Accounts, NoFailover, say_every_account};
 use crate::proxy::upstream::strip_reasoning_items;
 use crate::proxy::upstream::websocket::UpstreamSocket;
 use axum::http::HeaderMap;
@@ -54,8 +54,8 @@ struct Turn {
     create: Option<Utf8Bytes>,
     /// Whether an event of that response came back.
     answered: bool,
-    /// The accounts that met a usage limit with it.
-    limited: Vec<String>,
+    /// The accounts that met a usage limit with it, and their reset times.
+    limited: Vec<(String, i64)>,
     /// Whether its reasoning items of another account were already dropped once.
     stripped: bool,
 }
@@ -259,6 +259,15 @@ where
                 match fail_over(accounts, client, session, turn, resets_at).await {
                     Moved::InPlace => return Outcome::Continue,
                     Moved::ByReconnect => return Outcome::Closed,
+                    Moved::Nowhere(earliest) => {
+                        let mut event = event;
+                        say_every_account(&mut event, earliest);
+                        let text = Message::Text(event.to_string().into());
+                        if let Outcome::Closed = sent(client.send(text).await) {
+                            return Outcome::Closed;
+                        }
+                        return boundary(accounts, client, session, turn).await;
+                    }
                     Moved::No => {}
                 }
             }
@@ -300,8 +309,11 @@ enum Moved {
     InPlace,
     /// The socket was closed for Codex to reconnect to the next account.
     ByReconnect,
-    /// It did not move (no other account can serve): the error goes to the client.
+    /// It did not move: the error goes to the client.
     No,
+    /// Every account is limited: the error goes to the client saying so, with the earliest
+    /// reset among them (as over HTTP).
+    Nowhere(i64),
 }
 
 /// After a usage limit met by the response in progress: the same `response.create` over a
@@ -338,12 +350,22 @@ where
         }
         return Moved::No;
     }
-    turn.limited.push(session.serving.clone());
-    let Some((next, open)) = accounts
-        .socket_failover(&turn.limited, resets_at, &session.incoming)
+    turn.limited.push((session.serving.clone(), resets_at));
+    let tried: Vec<String> = turn.limited.iter().map(|(name, _)| name.clone()).collect();
+    let (next, open) = match accounts
+        .socket_failover(&tried, resets_at, &session.incoming)
         .await
-    else {
-        return Moved::No;
+    {
+        Ok(moved) => moved,
+        Err(NoFailover::Off) => return Moved::No,
+        Err(NoFailover::EveryAccountLimited(others)) => {
+            let earliest = turn
+                .limited
+                .iter()
+                .map(|(_, at)| *at)
+                .fold(others, i64::min);
+            return Moved::Nowhere(earliest);
+        }
     };
     strip_reasoning_items(&mut create);
     let mut upstream = open.socket;
