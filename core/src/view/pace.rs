@@ -27,28 +27,36 @@ pub struct WindowForecast {
 }
 
 /// The forecast of each window the samples know (short window first), judged at `now`;
-/// empty when there is nothing to judge (no samples, or windows that are over).
+/// empty when there are no samples. A window that reset after its last figures says so.
 pub fn forecasts(samples: &[Sample], now: DateTime<Utc>) -> Vec<WindowForecast> {
     Which::BOTH
         .into_iter()
         .filter_map(|which| {
-            let p = pace(samples, which, now.timestamp())?;
-            let minutes = samples
-                .iter()
-                .rev()
-                .find_map(|s| s.window(which))
-                .and_then(|w| w.window_minutes);
-            let label = minutes.map(window_label).unwrap_or_else(|| "window".into());
+            let last = samples.iter().rev().find_map(|s| s.window(which))?;
+            let label = last
+                .window_minutes
+                .map(window_label)
+                .unwrap_or_else(|| "window".into());
+            let Some(p) = pace(samples, which, now.timestamp()) else {
+                // The window reset after the last figures: nothing is known of the new one.
+                let reset = last.resets_at?;
+                let forecast = format!("reset {}; no figures since", clock(reset, now));
+                return Some(WindowForecast {
+                    window: which_name(which),
+                    text: format!("{label}: {forecast}"),
+                    label,
+                    per_hour: None,
+                    forecast,
+                    tone: Tone::Muted,
+                });
+            };
             let words = forecast_phrase(&p, now);
             let text = match p.per_hour {
                 Some(r) => format!("{label}: {} \u{b7} {}", rate_words(r), words.text),
                 None => format!("{label}: {}", words.text),
             };
             Some(WindowForecast {
-                window: match which {
-                    Which::Primary => "primary",
-                    Which::Secondary => "secondary",
-                },
+                window: which_name(which),
                 label,
                 per_hour: p.per_hour,
                 forecast: words.text,
@@ -57,6 +65,14 @@ pub fn forecasts(samples: &[Sample], now: DateTime<Utc>) -> Vec<WindowForecast> 
             })
         })
         .collect()
+}
+
+/// `primary` or `secondary`, as `usage --json` names a window.
+fn which_name(which: Which) -> &'static str {
+    match which {
+        Which::Primary => "primary",
+        Which::Secondary => "secondary",
+    }
 }
 
 /// The forecast in words: "at this pace: limit around 15:40" (warn; the weekday too when
@@ -169,6 +185,13 @@ mod tests {
         let one = forecasts(&[sample(t, 10.0, t + 3600, 300)], now);
         assert_eq!(one[0].text, "5 h: not enough history yet for a forecast");
         assert_eq!(one[0].tone, Tone::Muted);
+        // The window reset after the last figures.
+        let stale = forecasts(&[sample(t - 7200, 10.0, t - 60, 300)], now);
+        assert_eq!(
+            stale[0].text,
+            format!("5 h: reset {}; no figures since", clock(t - 60, now))
+        );
+        assert_eq!(stale[0].per_hour, None);
         let used_up = Pace {
             per_hour: Some(5.0),
             forecast: Forecast::UsedUp(Some(t + 60)),
