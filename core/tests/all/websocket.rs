@@ -662,3 +662,40 @@ async fn when_every_account_is_limited_the_error_frame_says_so_with_the_earliest
     );
     assert_eq!(accounts_served(&up), ["acct-alice", "acct-bob"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_upstream_without_websockets_gives_426_so_codex_uses_http_at_once() {
+    use codex_router_testkit::home::{TempHome, api_key_auth};
+    let up = FakeUpstream::start();
+    up.add_api_key("sk-proj-socket-test");
+    let home = TempHome::new();
+    let auth = api_key_auth("sk-proj-socket-test");
+    home.write_profile("key", &auth);
+    home.write_auth(&auth);
+    home.write_current("key");
+    let r = start_with(&up, home, |_| {}).await;
+    // The fake's /v1/responses speaks HTTP only (its GET is a 405).
+    let err = open(&r, "/v1/responses", &[]).await.unwrap_err();
+    let WsError::Http(resp) = err else {
+        panic!("an HTTP answer at the handshake, got {err:?}");
+    };
+    assert_eq!(resp.status(), 426);
+    let body: Value = serde_json::from_slice(resp.body().as_deref().unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "websocket_unsupported");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("405"),
+        "{body}"
+    );
+    // Codex's HTTP fallback then works with the key.
+    let resp = r
+        .post("/v1/responses")
+        .json(&json!({"model": "gpt-4.1-mini", "input": "Hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        up.last_request("/v1/responses").unwrap().bearer(),
+        Some("sk-proj-socket-test")
+    );
+}

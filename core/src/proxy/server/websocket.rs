@@ -11,11 +11,13 @@ use super::connections::Upgrades;
 use super::request::{Params, result, served};
 use crate::proxy::accounts::{Active, Opened};
 use crate::proxy::dialects::responses::{self, SocketSession};
-use crate::proxy::errors::ProxyError;
+use crate::proxy::errors::{ProxyError, json_response};
+use crate::proxy::upstream::UpstreamFailure;
 use crate::proxy::upstream::websocket::copy_handshake_headers;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use std::sync::Arc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -68,7 +70,7 @@ pub(super) async fn responses_socket(
         .await;
     let open = match opened {
         Ok(Opened::Open(open)) => open,
-        Ok(Opened::Refused(failure)) => return served(failure.into_response(), &serving),
+        Ok(Opened::Refused(failure)) => return served(refusal(failure), &serving),
         Err(e) => return result(Err(e), &serving),
     };
     let mut resp = Response::new(axum::body::Body::empty());
@@ -122,4 +124,27 @@ fn client_key(req: &Request) -> Result<String, ProxyError> {
         .map(|k| k.trim().to_owned())
         .filter(|k| !k.is_empty())
         .ok_or(ProxyError::BadHandshake("Sec-WebSocket-Key is missing"))
+}
+
+/// The client's answer to an upgrade the upstream refused: the upstream's own, except that an
+/// upstream with no WebSocket at that path (404, 405: an OpenAI-compatible server that speaks
+/// only HTTP) becomes a 426, on which Codex moves the session to HTTP at once; any other
+/// refusal it retries like a failed stream first.
+fn refusal(failure: UpstreamFailure) -> Response {
+    if matches!(
+        failure.status,
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+    ) {
+        let body = json!({"error": {
+            "message": format!(
+                "the upstream has no WebSocket mode here ({}); use HTTP",
+                failure.status
+            ),
+            "type": "invalid_request_error",
+            "param": null,
+            "code": "websocket_unsupported",
+        }});
+        return json_response(StatusCode::UPGRADE_REQUIRED, &body);
+    }
+    failure.into_response()
 }
