@@ -125,12 +125,20 @@ fn build_menu(model: &TrayMenu) -> Result<Menu, String> {
         model.codex_set_up == Some(true),
         None,
     );
+    let autostart = CheckMenuItem::with_id(
+        model.autostart_id(),
+        "Start at Login",
+        model.starts_at_login.is_some(),
+        model.starts_at_login == Some(true),
+        None,
+    );
     menu.append_items(&[
         &PredefinedMenuItem::separator(),
         &MenuItem::with_id(TrayMenu::REFRESH, "Refresh Profiles", true, None),
         &proxy,
         &failover,
         &codex,
+        &autostart,
         &MenuItem::with_id(TrayMenu::OPEN, "Open Window", true, None),
         &PredefinedMenuItem::separator(),
         &MenuItem::with_id(TrayMenu::QUIT, "Quit", true, None),

@@ -26,6 +26,16 @@ impl DesktopSettings {
     pub(crate) fn starts_at_login(&self) -> bool {
         matches!(self.autostart, Some(Ok(AutostartState::On)))
     }
+
+    /// Whether the app starts at login, when that is known and ours to change (`None`: not
+    /// read yet, unreadable, or an entry someone else wrote).
+    pub(crate) fn start_at_login_known(&self) -> Option<bool> {
+        match self.autostart.as_ref()?.as_ref().ok()? {
+            AutostartState::On => Some(true),
+            AutostartState::Off | AutostartState::HiddenByDesktop => Some(false),
+            AutostartState::Foreign => None,
+        }
+    }
 }
 
 impl App {

@@ -21,6 +21,8 @@ pub struct TrayMenu {
     /// Whether Codex sends its requests to the router (`None`: its `config.toml` could not
     /// be read).
     pub codex_set_up: Option<bool>,
+    /// Whether the app starts at login (`None`: that can't be known or changed here).
+    pub starts_at_login: Option<bool>,
 }
 
 /// A profile in the tray menu.
@@ -67,6 +69,20 @@ impl TrayMenu {
     /// Menu id of the Codex set-up entry while Codex is set up (a click undoes it).
     pub const UNDO_CODEX_SETUP: &'static str = "undo-setup-codex";
 
+    /// Menu id of "Start at Login" while it is off (a click turns it on).
+    pub const START_AT_LOGIN: &'static str = "autostart-on";
+    /// Menu id of "Start at Login" while it is on (a click turns it off).
+    pub const STOP_START_AT_LOGIN: &'static str = "autostart-off";
+
+    /// Menu id of "Start at Login": what a click on it does now.
+    pub fn autostart_id(&self) -> &'static str {
+        if self.starts_at_login == Some(true) {
+            Self::STOP_START_AT_LOGIN
+        } else {
+            Self::START_AT_LOGIN
+        }
+    }
+
     /// Menu id of the Codex set-up entry: what a click on it does now.
     pub fn codex_setup_id(&self) -> &'static str {
         if self.codex_set_up == Some(true) {
@@ -88,6 +104,8 @@ impl TrayMenu {
             Self::FAILOVER => Some(TrayAction::Run(Command::ToggleFailover)),
             Self::SET_UP_CODEX => Some(TrayAction::Run(Command::SetUpCodex)),
             Self::UNDO_CODEX_SETUP => Some(TrayAction::Run(Command::UndoCodexSetup)),
+            Self::START_AT_LOGIN => Some(TrayAction::Run(Command::SetAutostart(true))),
+            Self::STOP_START_AT_LOGIN => Some(TrayAction::Run(Command::SetAutostart(false))),
             Self::QUIT => Some(TrayAction::Quit),
             _ => None,
         }
@@ -114,6 +132,7 @@ impl App {
             proxy_running: self.state.proxy.running,
             failover: self.state.failover,
             codex_set_up: self.state.codex_set_up(),
+            starts_at_login: self.state.desktop.start_at_login_known(),
         }
     }
 }

@@ -970,3 +970,48 @@ fn a_sign_in_with_a_code_can_be_cancelled_and_a_refusal_is_said_in_the_dialog() 
     harness.get_by_label("Sign in with a code");
     assert!(!app(&harness).is_busy());
 }
+
+#[test]
+fn notification_kinds_and_start_at_login_from_the_window_and_the_tray() {
+    let config = tempfile::tempdir().unwrap();
+    // SAFETY: set before the app (and any other thread of this test process) exists;
+    // nextest runs each test in its own process.
+    unsafe { std::env::set_var("XDG_CONFIG_HOME", config.path()) };
+    let entry = config.path().join("autostart/codex-router.desktop");
+    let home = two_accounts();
+    let mut harness = harness(&home);
+    let menu = app(&harness).tray_menu();
+    assert_eq!(menu.starts_at_login, Some(false));
+    assert_eq!(
+        TrayMenu::action(menu.autostart_id()),
+        Some(TrayAction::Run(Command::SetAutostart(true)))
+    );
+
+    harness
+        .get_by_label("Notifications and start at login")
+        .click();
+    harness.run();
+    // A kind turned off is kept in router/state.json.
+    harness
+        .get_by_label("A limited account can be used again")
+        .click();
+    harness.run();
+    let state = home.read_json(&home.path().join("router/state.json"));
+    assert_eq!(state["notifications"]["available_again"], false, "{state}");
+
+    harness.get_by_label("Start at login, in the tray").click();
+    harness.run();
+    let text = std::fs::read_to_string(&entry).expect("the autostart entry");
+    assert!(text.contains("--hidden"), "{text}");
+    let menu = app(&harness).tray_menu();
+    assert_eq!(menu.starts_at_login, Some(true));
+    assert_eq!(
+        TrayMenu::action(menu.autostart_id()),
+        Some(TrayAction::Run(Command::SetAutostart(false)))
+    );
+
+    harness.get_by_label("Start at login, in the tray").click();
+    harness.run();
+    assert!(!entry.exists(), "turning it off removes the entry");
+    assert_eq!(app(&harness).tray_menu().starts_at_login, Some(false));
+}
