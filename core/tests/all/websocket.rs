@@ -674,7 +674,8 @@ async fn an_api_key_upstream_without_websockets_gives_426_so_codex_uses_http_at_
     home.write_auth(&auth);
     home.write_current("key");
     let r = start_with(&up, home, |_| {}).await;
-    // The fake's /v1/responses speaks HTTP only (its GET is a 405).
+    // An upstream that speaks HTTP only (its GET is a 405).
+    up.set_api_websockets(false);
     let err = open(&r, "/v1/responses", &[]).await.unwrap_err();
     let WsError::Http(resp) = err else {
         panic!("an HTTP answer at the handshake, got {err:?}");
@@ -697,5 +698,34 @@ async fn an_api_key_upstream_without_websockets_gives_426_so_codex_uses_http_at_
     assert_eq!(
         up.last_request("/v1/responses").unwrap().bearer(),
         Some("sk-proj-socket-test")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_profiles_socket_goes_to_the_openai_api_with_the_key() {
+    use codex_router_testkit::home::{TempHome, api_key_auth};
+    let up = FakeUpstream::start();
+    up.add_api_key("sk-proj-socket-relay");
+    let home = TempHome::new();
+    let auth = api_key_auth("sk-proj-socket-relay");
+    home.write_profile("key", &auth);
+    home.write_auth(&auth);
+    home.write_current("key");
+    let r = start_with(&up, home, |_| {}).await;
+    let (mut ws, _) = connect(&r, "/v1/responses").await;
+    for text in ["one", "two"] {
+        assert_eq!(
+            text_of(&turn(&mut ws, &create(text)).await),
+            format!("You said: {text}")
+        );
+    }
+    let sent = up.requests_to("/v1/responses");
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|s| s.method == "WEBSOCKET"));
+    assert_eq!(sent[0].bearer(), Some("sk-proj-socket-relay"));
+    assert!(sent[0].header("chatgpt-account-id").is_none());
+    assert!(
+        up.requests_to(RESPONSES).is_empty(),
+        "nothing went to the ChatGPT backend"
     );
 }

@@ -28,7 +28,7 @@
 //! | `GET /backend-api/wham/usage`, `/api/codex/usage` | §6 usage payload |
 //! | `GET /backend-api/wham/accounts/check` | the token's workspace, no routing constraint |
 //! | `GET /backend-api/wham/settings/user`, `POST /backend-api/codex/analytics-events/events`, `GET /backend-api/ps/plugins/*` | bearer checked; minimal bodies |
-//! | `POST /v1/responses`, `/v1/chat/completions`, `GET /v1/models[/{id}]` | OpenAI API with API keys |
+//! | `POST /v1/responses` (and its WebSocket mode), `/v1/chat/completions`, `GET /v1/models[/{id}]` | OpenAI API with API keys |
 //! | `/_fake/*` | control API (see below) |
 //!
 //! Default model behaviour (when no [`Reply`] is queued): the last item is a tool result →
@@ -226,7 +226,10 @@ fn router(shared: Arc<Shared>) -> Router {
             post(wham::empty),
         )
         .route("/backend-api/ps/plugins/{*rest}", get(wham::plugins))
-        .route("/v1/responses", post(openai::responses))
+        .route(
+            "/v1/responses",
+            post(openai::responses).get(websocket::api_responses_socket),
+        )
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(openai::models))
         .route("/v1/models/{id}", get(openai::model))
@@ -666,6 +669,12 @@ impl FakeUpstream {
     /// Makes WebSocket handshakes answer 426 (`true`), as a backend without them would.
     pub fn set_refuse_websockets(&self, refuse: bool) {
         self.shared.lock().refuse_websockets = refuse;
+    }
+
+    /// Whether `/v1/responses` takes WebSocket upgrades (on by default; off answers 405, as
+    /// an OpenAI-compatible server that speaks only HTTP).
+    pub fn set_api_websockets(&self, on: bool) {
+        self.shared.lock().api_websockets = on;
     }
 
     /// Closes the socket whose response ends next with `code` and `reason` (after its last

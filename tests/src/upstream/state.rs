@@ -115,6 +115,8 @@ pub(crate) struct State {
     pub requests: Vec<RecordedRequest>,
     /// Whether WebSocket handshakes are refused with 426.
     pub refuse_websockets: bool,
+    /// Whether `/v1/responses` takes WebSocket upgrades (else a 405, HTTP only).
+    pub api_websockets: bool,
     /// Close codes (and reasons) for sockets, each taken by the next response that ends.
     pub next_websocket_close: VecDeque<(u16, String)>,
     /// Requests dropped from the front of `requests` by clearing it.
@@ -154,6 +156,7 @@ impl Default for State {
             replies: VecDeque::new(),
             requests: Vec::new(),
             refuse_websockets: false,
+            api_websockets: true,
             next_websocket_close: VecDeque::new(),
             requests_forgotten: 0,
         }

@@ -4,11 +4,14 @@
 //! `codex.rate_limits` event) under the same stream behaviours, body quirks and a usage
 //! limit as `error` frames with their status. Knobs: refuse upgrades with 426, close a
 //! socket with a code after its next response. Each `response.create` is logged as a
-//! request (method `WEBSOCKET`, the handshake's headers, the frame as its body).
+//! request (method `WEBSOCKET`, the handshake's headers, the frame as its body). The OpenAI
+//! API's `GET /v1/responses` does the same with an API key (or, turned off, answers 405 as
+//! a server that speaks only HTTP does).
 
 use super::backend::{authorize, check_quirks, check_reasoning_items};
 use super::common::{
-    add_rate_limit_headers, effective_limits, header_str, openai_error, usage_limit_response,
+    add_rate_limit_headers, check_api_key, effective_limits, header_str, openai_error,
+    usage_limit_response,
 };
 use super::models::MODELS_ETAG;
 use super::reply::default_reply;
@@ -26,6 +29,8 @@ use std::time::Duration;
 
 /// The path of the route (the same as the HTTP one).
 const PATH: &str = "/backend-api/codex/responses";
+/// The path of the OpenAI API's route, for API keys.
+const API_PATH: &str = "/v1/responses";
 
 /// `GET /backend-api/codex/responses` with `Upgrade: websocket`.
 pub(crate) async fn responses_socket(
@@ -34,17 +39,65 @@ pub(crate) async fn responses_socket(
     ws: WebSocketUpgrade,
 ) -> Response {
     if shared.lock().refuse_websockets {
-        return openai_error(
-            426,
-            "WebSocket connections are not available; use HTTP",
-            "invalid_request_error",
-            Some("upgrade_required"),
-        );
+        return refused();
     }
     let (who, token) = match authorize(&shared, &headers) {
         Ok(x) => x,
         Err(r) => return r,
     };
+    open(shared, &headers, ws, who, token, PATH)
+}
+
+/// `GET /v1/responses` with `Upgrade: websocket`: the OpenAI API's WebSocket mode with an
+/// API key (a 405, as from a server that speaks only HTTP, when turned off).
+pub(crate) async fn api_responses_socket(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let (refuse, api) = {
+        let st = shared.lock();
+        (st.refuse_websockets, st.api_websockets)
+    };
+    if !api {
+        return openai_error(
+            405,
+            "Method not allowed",
+            "invalid_request_error",
+            Some("method_not_allowed"),
+        );
+    }
+    if refuse {
+        return refused();
+    }
+    let key = match check_api_key(&shared, &headers) {
+        Ok(key) => key,
+        Err(r) => return r,
+    };
+    let who = Identity::new("api-key", "api");
+    open(shared, &headers, ws, who, key, API_PATH)
+}
+
+/// The backend's 426 when WebSocket mode is turned off.
+fn refused() -> Response {
+    openai_error(
+        426,
+        "WebSocket connections are not available; use HTTP",
+        "invalid_request_error",
+        Some("upgrade_required"),
+    )
+}
+
+/// The `101` of a socket served as `who` with `token`, its `response.create`s logged at
+/// `path`.
+fn open(
+    shared: Arc<Shared>,
+    headers: &HeaderMap,
+    ws: WebSocketUpgrade,
+    who: Identity,
+    token: String,
+    path: &'static str,
+) -> Response {
     let (limits, _) = effective_limits(&shared, &[who.account_id.as_str(), token.as_str()]);
     let logged: Vec<(String, String)> = headers
         .iter()
@@ -53,7 +106,7 @@ pub(crate) async fn responses_socket(
             (k.as_str().to_owned(), v)
         })
         .collect();
-    let turn_state = header_str(&headers, "x-codex-turn-state")
+    let turn_state = header_str(headers, "x-codex-turn-state")
         .map(str::to_owned)
         .unwrap_or_else(|| format!("ts_{}", random_token(24)));
     let plan = who.plan.clone();
@@ -62,6 +115,7 @@ pub(crate) async fn responses_socket(
         headers: logged,
         who,
         token,
+        path,
     };
     let mut resp = ws.on_upgrade(move |socket| session.serve(socket));
     let h = resp.headers_mut();
@@ -85,6 +139,8 @@ struct Session {
     headers: Vec<(String, String)>,
     who: Identity,
     token: String,
+    /// Where its requests are logged.
+    path: &'static str,
 }
 
 impl Session {
@@ -138,7 +194,7 @@ impl Session {
         }
         let seq = self.shared.lock().record(RecordedRequest {
             method: "WEBSOCKET".into(),
-            path: PATH.into(),
+            path: self.path.into(),
             headers: self.headers.clone(),
             body: text.as_bytes().to_vec(),
             stream: None,
