@@ -1,10 +1,9 @@
 //! Ollama's API end to end: the endpoint in front of the fake upstream, driven over real HTTP
 //! as Ollama's clients do (NDJSON streams by default, `"stream": false` for whole answers).
 
-use super::proxy::{Router, chatgpt_home, settings, start, start_with};
+use super::proxy::{Router, api_key_home, chatgpt_home, settings, start, start_with};
 use codex_router_core::home::CodexHome;
 use codex_router_core::proxy::service::{Endpoint, Host, Overrides};
-use codex_router_testkit::home::{TempHome, api_key_auth};
 use codex_router_testkit::upstream::{FakeUpstream, Reply, StreamBehaviour};
 use serde_json::{Value, json};
 
@@ -354,12 +353,7 @@ async fn pinned_profiles_and_failover_as_on_the_other_routes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_key_profiles_go_to_the_openai_responses_endpoint() {
     let up = FakeUpstream::start();
-    up.add_api_key("sk-proj-ollama-test");
-    let home = TempHome::new();
-    let auth = api_key_auth("sk-proj-ollama-test");
-    home.write_profile("work-key", &auth);
-    home.write_auth(&auth);
-    home.write_current("work-key");
+    let home = api_key_home(&up, "work-key", "sk-proj-ollama-test");
     let r = start_with(&up, home, |_| {}).await;
     let (status, _, text) = post(&r, "/api/chat", &hello(false)).await;
     assert_eq!(status, 200, "{text}");

@@ -93,6 +93,17 @@ pub(crate) fn chatgpt_home(up: &FakeUpstream, names: &[&str], ttl: i64) -> TempH
     home
 }
 
+/// A home whose only profile, `name`, is active and holds API key `key`, which `up` knows.
+pub(crate) fn api_key_home(up: &FakeUpstream, name: &str, key: &str) -> TempHome {
+    up.add_api_key(key);
+    let home = TempHome::new();
+    let auth = api_key_auth(key);
+    home.write_profile(name, &auth);
+    home.write_auth(&auth);
+    home.write_current(name);
+    home
+}
+
 pub(crate) async fn start_with(
     up: &FakeUpstream,
     home: TempHome,
@@ -764,12 +775,7 @@ async fn web_pages_and_dns_rebinding_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_key_profiles_are_forwarded_unchanged_but_for_authorization() {
     let up = FakeUpstream::start();
-    up.add_api_key("sk-proj-router-test-key");
-    let home = TempHome::new();
-    let auth = api_key_auth("sk-proj-router-test-key");
-    home.write_profile("work-key", &auth);
-    home.write_auth(&auth);
-    home.write_current("work-key");
+    let home = api_key_home(&up, "work-key", "sk-proj-router-test-key");
     let r = start_with(&up, home, |_| {}).await;
     let body = r#"{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"Hello"}],"temperature":0.5,"seed":7}"#;
     let resp = r
@@ -1077,12 +1083,7 @@ async fn zstd_bodies_from_codexs_built_in_provider_are_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_api_key_stream_ends_with_an_error_event_too() {
     let up = FakeUpstream::start();
-    up.add_api_key("sk-proj-cut-test");
-    let home = TempHome::new();
-    let auth = api_key_auth("sk-proj-cut-test");
-    home.write_profile("key", &auth);
-    home.write_auth(&auth);
-    home.write_current("key");
+    let home = api_key_home(&up, "key", "sk-proj-cut-test");
     let r = start_with(&up, home, |_| {}).await;
     up.set_next_response(Reply::text("one two three four five six seven eight"));
     up.set_next_stream_behaviour(StreamBehaviour::Drop { after_events: 3 });
@@ -1135,7 +1136,7 @@ fn limited_until(r: &Router, name: &str) -> Option<i64> {
 }
 
 /// The first `FailedOver` event within a few seconds.
-async fn failed_over(
+pub(crate) async fn failed_over(
     events: &mut codex_router_core::events::Subscription,
 ) -> (String, String, Option<i64>) {
     use codex_router_core::events::RouterEvent;

@@ -1,8 +1,8 @@
 //! Codex's WebSocket mode of `/v1/responses` end to end: a tokio-tungstenite client, the
 //! router on 127.0.0.1:0 and the fake upstream's WebSocket route.
 
-use crate::proxy::{Router, chatgpt_home, start, start_with};
-use codex_router_core::events::{EventBus, RouterEvent};
+use crate::proxy::{Router, api_key_home, chatgpt_home, failed_over, start, start_with};
+use codex_router_core::events::EventBus;
 use codex_router_core::secret::Secret;
 use codex_router_testkit::upstream::{FakeUpstream, StreamBehaviour};
 use futures_util::{SinkExt, StreamExt};
@@ -354,20 +354,7 @@ async fn a_usage_limit_error_frame_fails_over_to_the_next_account_with_the_same_
         "alice's reasoning dropped"
     );
     // The limit was recorded and the failover announced.
-    let failed_over = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            if let Some(RouterEvent::FailedOver {
-                from,
-                to,
-                resets_at,
-            }) = events.recv().await
-            {
-                return (from, to, resets_at);
-            }
-        }
-    })
-    .await
-    .expect("a FailedOver event");
+    let failed_over = failed_over(&mut events).await;
     assert_eq!(failed_over, ("alice".into(), "bob".into(), Some(resets_at)));
     let alice = r
         .store()
@@ -665,14 +652,8 @@ async fn when_every_account_is_limited_the_error_frame_says_so_with_the_earliest
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_key_upstream_without_websockets_gives_426_so_codex_uses_http_at_once() {
-    use codex_router_testkit::home::{TempHome, api_key_auth};
     let up = FakeUpstream::start();
-    up.add_api_key("sk-proj-socket-test");
-    let home = TempHome::new();
-    let auth = api_key_auth("sk-proj-socket-test");
-    home.write_profile("key", &auth);
-    home.write_auth(&auth);
-    home.write_current("key");
+    let home = api_key_home(&up, "key", "sk-proj-socket-test");
     let r = start_with(&up, home, |_| {}).await;
     // An upstream that speaks HTTP only (its GET is a 405).
     up.set_api_websockets(false);
@@ -703,14 +684,8 @@ async fn an_api_key_upstream_without_websockets_gives_426_so_codex_uses_http_at_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_key_profiles_socket_goes_to_the_openai_api_with_the_key() {
-    use codex_router_testkit::home::{TempHome, api_key_auth};
     let up = FakeUpstream::start();
-    up.add_api_key("sk-proj-socket-relay");
-    let home = TempHome::new();
-    let auth = api_key_auth("sk-proj-socket-relay");
-    home.write_profile("key", &auth);
-    home.write_auth(&auth);
-    home.write_current("key");
+    let home = api_key_home(&up, "key", "sk-proj-socket-relay");
     let r = start_with(&up, home, |_| {}).await;
     let (mut ws, _) = connect(&r, "/v1/responses").await;
     for text in ["one", "two"] {
