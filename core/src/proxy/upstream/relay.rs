@@ -53,6 +53,48 @@ pub struct Translated {
     pub state: AnswerState,
 }
 
+impl Translated {
+    /// One upstream chunk translated event by event, as every dialect does it: `step` turns
+    /// an event into the client's text, or into the text of the error that ends the answer
+    /// ([`AnswerState::Failed`]); events after the answer's end are ignored. After the events
+    /// the answer is [`AnswerState::Complete`] when `ended` says so (`last` appended, e.g.
+    /// `data: [DONE]`), else [`AnswerState::Open`].
+    pub fn from_events<T: ?Sized>(
+        translator: &mut T,
+        events: &[SseEvent],
+        mut step: impl FnMut(&mut T, &SseEvent) -> Result<String, String>,
+        ended: impl Fn(&T) -> bool,
+        last: &str,
+    ) -> Self {
+        let mut out = String::new();
+        for ev in events {
+            if ended(translator) {
+                break;
+            }
+            match step(translator, ev) {
+                Ok(text) => out.push_str(&text),
+                Err(text) => {
+                    out.push_str(&text);
+                    return Self {
+                        out: Some(Bytes::from(out)),
+                        state: AnswerState::Failed,
+                    };
+                }
+            }
+        }
+        let state = if ended(translator) {
+            out.push_str(last);
+            AnswerState::Complete
+        } else {
+            AnswerState::Open
+        };
+        Self {
+            out: (!out.is_empty()).then(|| Bytes::from(out)),
+            state,
+        }
+    }
+}
+
 /// Where a relayed answer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnswerState {

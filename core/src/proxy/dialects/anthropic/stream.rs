@@ -14,7 +14,7 @@ use super::thinking::signature_for;
 use crate::proxy::dialects::events::{event_json, failure};
 use crate::proxy::errors::StreamError;
 use crate::proxy::sse::{SseEvent, encode_json};
-use crate::proxy::upstream::{AnswerState, StreamTranslation, Translated, stream_translated};
+use crate::proxy::upstream::{StreamTranslation, Translated, stream_translated};
 use axum::body::Bytes;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -517,32 +517,19 @@ fn encode(events: &[MessagesEvent]) -> String {
 
 impl StreamTranslation for MessagesStreamTranslator {
     fn chunk(&mut self, _raw: Bytes, events: &[SseEvent]) -> Translated {
-        let mut out = String::new();
-        for ev in events {
-            match self.push_sse(ev) {
-                Ok(msgs) => out.push_str(&encode(&msgs)),
+        Translated::from_events(
+            self,
+            events,
+            |t, ev| match t.push_sse(ev) {
+                Ok(msgs) => Ok(encode(&msgs)),
                 Err(e) => {
                     let (name, data) = error_event(&e);
-                    out.push_str(&encode_json(Some(name), &data));
-                    return Translated {
-                        out: Some(Bytes::from(out)),
-                        state: AnswerState::Failed,
-                    };
+                    Err(encode_json(Some(name), &data))
                 }
-            }
-            if self.ended {
-                break;
-            }
-        }
-        let state = if self.ended {
-            AnswerState::Complete
-        } else {
-            AnswerState::Open
-        };
-        Translated {
-            out: (!out.is_empty()).then(|| Bytes::from(out)),
-            state,
-        }
+            },
+            |t| t.ended,
+            "",
+        )
     }
 
     fn end(&mut self) -> Option<Bytes> {
@@ -571,6 +558,7 @@ pub fn stream(resp: reqwest::Response, opts: MessagesStreamOptions, idle: Durati
 mod tests {
     use super::*;
     use crate::proxy::fixtures::{TEXT_STREAM, decode_all, events_of, failed_stream};
+    use crate::proxy::upstream::AnswerState;
 
     fn opts(thinking: bool, stops: &[&str]) -> MessagesStreamOptions {
         MessagesStreamOptions {

@@ -6,7 +6,7 @@ use super::items::{ItemRef, ItemSet, ToolCalls};
 use crate::proxy::dialects::events::{event_json, failure};
 use crate::proxy::errors::StreamError;
 use crate::proxy::sse::{DONE_EVENT, SseEvent, encode_json};
-use crate::proxy::upstream::{AnswerState, StreamTranslation, Translated, stream_translated};
+use crate::proxy::upstream::{StreamTranslation, Translated, stream_translated};
 use axum::body::Bytes;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -239,33 +239,16 @@ impl ChatStreamTranslator {
 
 impl StreamTranslation for ChatStreamTranslator {
     fn chunk(&mut self, _raw: Bytes, events: &[SseEvent]) -> Translated {
-        let mut out = String::new();
-        for ev in events {
-            match self.push_sse(ev) {
-                Ok(chunks) => {
-                    for c in &chunks {
-                        out.push_str(&encode_json(None, c));
-                    }
-                }
-                Err(e) => {
-                    out.push_str(&encode_json(None, &e.error_body()));
-                    return Translated {
-                        out: Some(Bytes::from(out)),
-                        state: AnswerState::Failed,
-                    };
-                }
-            }
-        }
-        let state = if self.is_ended() {
-            out.push_str(DONE_EVENT);
-            AnswerState::Complete
-        } else {
-            AnswerState::Open
-        };
-        Translated {
-            out: (!out.is_empty()).then(|| Bytes::from(out)),
-            state,
-        }
+        Translated::from_events(
+            self,
+            events,
+            |t, ev| match t.push_sse(ev) {
+                Ok(chunks) => Ok(chunks.iter().map(|c| encode_json(None, c)).collect()),
+                Err(e) => Err(encode_json(None, &e.error_body())),
+            },
+            Self::is_ended,
+            DONE_EVENT,
+        )
     }
 
     fn end(&mut self) -> Option<Bytes> {
@@ -323,6 +306,7 @@ mod tests {
         TEXT_STREAM, decode_all, events_of, failed_stream, garbage_events,
     };
     use crate::proxy::sse::SseDecoder;
+    use crate::proxy::upstream::AnswerState;
 
     #[test]
     fn text_stream_without_usage_or_with_reasoning() {

@@ -11,7 +11,7 @@ use super::request::OllamaKind;
 use crate::proxy::dialects::chat::{ChatStreamOptions, ChatStreamTranslator};
 use crate::proxy::errors::StreamError;
 use crate::proxy::sse::SseEvent;
-use crate::proxy::upstream::{AnswerState, StreamTranslation, Translated, stream_translated_as};
+use crate::proxy::upstream::{StreamTranslation, Translated, stream_translated_as};
 use axum::body::Bytes;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -237,28 +237,17 @@ pub(super) fn error_line(body: &Value) -> String {
 
 impl StreamTranslation for OllamaStreamTranslator {
     fn chunk(&mut self, _raw: Bytes, events: &[SseEvent]) -> Translated {
-        let mut out = String::new();
-        for ev in events {
-            match self.push_sse(ev) {
-                Ok(lines) => out.push_str(&ndjson(&lines)),
-                Err(e) => {
-                    out.push_str(&error_line(&e.error_body()));
-                    return Translated {
-                        out: Some(Bytes::from(out)),
-                        state: AnswerState::Failed,
-                    };
-                }
-            }
-        }
-        let state = if self.is_ended() {
-            AnswerState::Complete
-        } else {
-            AnswerState::Open
-        };
-        Translated {
-            out: (!out.is_empty()).then(|| Bytes::from(out)),
-            state,
-        }
+        Translated::from_events(
+            self,
+            events,
+            |t, ev| {
+                t.push_sse(ev)
+                    .map(|lines| ndjson(&lines))
+                    .map_err(|e| error_line(&e.error_body()))
+            },
+            Self::is_ended,
+            "",
+        )
     }
 
     fn end(&mut self) -> Option<Bytes> {
@@ -289,6 +278,7 @@ mod tests {
     use super::*;
     use crate::proxy::fixtures::{TEXT_STREAM, decode_all, failed_stream};
     use crate::proxy::sse::encode_json;
+    use crate::proxy::upstream::AnswerState;
 
     fn shape(kind: OllamaKind) -> AnswerShape {
         AnswerShape {
