@@ -1,7 +1,8 @@
 //! A small HTTP proxy for tests, as a company's is: it opens `CONNECT host:port` tunnels
-//! (RFC 9110 §9.3.6), optionally only for a client that sends the right basic
-//! `Proxy-Authorization`, and records the targets it was asked for. Anything but `CONNECT`
-//! gets 405. Runs on 127.0.0.1 on its own thread; dropping it stops it.
+//! (RFC 9110 §9.3.6) and forwards plain `http://` requests sent in absolute form, optionally
+//! only for a client that sends the right basic `Proxy-Authorization`, and records the
+//! targets it was asked for. Anything else gets 405. Runs on 127.0.0.1 on its own thread;
+//! dropping it stops it.
 
 use base64::Engine;
 use std::net::SocketAddr;
@@ -100,7 +101,7 @@ impl ConnectProxy {
         format!("http://{}", self.addr)
     }
 
-    /// The `host:port` of every tunnel opened, in order.
+    /// The `host:port` of every tunnel opened or plain request forwarded, in order.
     pub fn targets(&self) -> Vec<String> {
         self.seen
             .lock()
@@ -140,7 +141,13 @@ async fn tunnel(mut client: TcpStream, seen: Arc<Mutex<Seen>>, expected: Option<
         seen.lock().unwrap_or_else(|e| e.into_inner()).refused += 1;
         status
     };
-    let answer = if method != "CONNECT" {
+    // A plain request in absolute form goes on as it came (the server takes that form too).
+    let forwarded = (method != "CONNECT")
+        .then(|| target.strip_prefix("http://"))
+        .flatten()
+        .map(|rest| rest.split('/').next().unwrap_or(rest));
+    let target = forwarded.unwrap_or(target);
+    let answer = if method != "CONNECT" && forwarded.is_none() {
         Err(refuse("405 Method Not Allowed"))
     } else if expected.is_some() && auth != expected {
         Err(refuse("407 Proxy Authentication Required"))
@@ -165,11 +172,14 @@ async fn tunnel(mut client: TcpStream, seen: Arc<Mutex<Seen>>, expected: Option<
                 .unwrap_or_else(|e| e.into_inner())
                 .targets
                 .push(target.to_owned());
-            if client
-                .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-                .await
-                .is_ok()
-            {
+            let started = if forwarded.is_some() {
+                upstream.write_all(&head).await
+            } else {
+                client
+                    .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                    .await
+            };
+            if started.is_ok() {
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
             }
         }

@@ -354,3 +354,29 @@ async fn concurrent_requests_share_one_http2_connection() {
     // HTTP/1.1 would have needed a connection per request in flight.
     assert_eq!(net.up.connections_accepted(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_upstreams_go_through_the_http_proxy() {
+    let up = FakeUpstream::start();
+    let proxy = ConnectProxy::with_auth("corp", "pw");
+    let home = chatgpt_home(&up, &["alice"], 3600);
+    home.write_state(&json!({
+        "upstream": {
+            "chatgpt_base_url": up.chatgpt_base_url(),
+            "openai_base_url": up.openai_base_url(),
+            "auth_issuer": up.issuer_url(),
+        },
+        "network": {"http_proxy": proxy.url()},
+    }));
+    let settings = load(&home, &[]);
+    let r = start_with(&up, home, move |c| c.settings = settings).await;
+    let (status, body) = chat(&r, false).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, text) = chat(&r, true).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    // Both went by the proxy (one kept connection), with its password.
+    assert_eq!(proxy.targets(), [up.addr().to_string()]);
+    assert_eq!(proxy.refused(), 0);
+    assert_eq!(up.count("/backend-api/codex/responses"), 2);
+}
