@@ -7,7 +7,7 @@ use super::limits::{LimitHit, all_limited};
 use crate::auth_file::AuthMode;
 use crate::events::RouterEvent;
 use crate::proxy::errors::ProxyError;
-use crate::proxy::upstream::strip_reasoning_items;
+use crate::proxy::upstream::{read_error, strip_reasoning_items};
 use crate::settings::FailoverSettings;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method};
@@ -16,10 +16,11 @@ use serde_json::Value;
 
 /// What a model request to the ChatGPT backend came back with.
 pub(crate) enum Answer {
-    /// The upstream's answer, to relay (or to read as an error).
+    /// The upstream's successful answer, to relay.
     Upstream(reqwest::Response),
-    /// A usage-limit answer, already the client's response.
-    Limited(Response),
+    /// An error answer, already the client's response: a usage limit, or the backend's
+    /// refusal in OpenAI's shape with its status.
+    Refused(Response),
 }
 
 impl Accounts {
@@ -27,7 +28,10 @@ impl Accounts {
     /// `usage_limit_reached` records the limit; with `failover` (and failover on in the
     /// settings) the request then goes to the next eligible profile, `profile` becomes the
     /// one that served it, and reasoning items of the first account are dropped from
-    /// `body`. Nothing has reached the client yet at this point: only the status is known.
+    /// `body`. When the backend refuses encrypted reasoning of another account (the history
+    /// of a conversation that began before a switch), those items are dropped and the
+    /// request sent once more, so a switch never breaks a running session. Nothing has
+    /// reached the client yet at this point.
     /// With failover on, a profile already known to be limited is skipped without a request
     /// while another account can serve.
     pub(crate) async fn send_model(
@@ -62,6 +66,7 @@ impl Accounts {
             }
         }
         let mut bytes = Bytes::from(body.to_string());
+        let mut foreign_reasoning_dropped = false;
         loop {
             let sent = self
                 .send_chatgpt(
@@ -79,19 +84,34 @@ impl Accounts {
                     tracing::warn!(profile = %profile, error = %e, "failover: this account can't be used; trying the next");
                 }
                 Ok(resp) if resp.status() != reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                    let answer = if resp.status().is_success() {
+                        Answer::Upstream(resp)
+                    } else {
+                        let failure = read_error(resp, self.upstream.idle()).await;
+                        if !foreign_reasoning_dropped
+                            && failure.is_foreign_reasoning()
+                            && strip_reasoning_items(body)
+                        {
+                            tracing::info!(profile = %profile, "dropped reasoning items of another account from the history");
+                            foreign_reasoning_dropped = true;
+                            bytes = Bytes::from(body.to_string());
+                            continue;
+                        }
+                        Answer::Refused(failure.into_response())
+                    };
                     if *profile != first {
                         self.failed_over(&settings, &first, profile, resets.first().copied())
                             .await;
                     }
-                    return Ok(Answer::Upstream(resp));
+                    return Ok(answer);
                 }
                 Ok(resp) => {
                     let hit = match self.read_limit(profile, resp).await {
                         Ok(hit) => hit,
-                        Err(other) => return Ok(Answer::Limited(other)),
+                        Err(other) => return Ok(Answer::Refused(other)),
                     };
                     if !failover {
-                        return Ok(Answer::Limited(hit.failure.into_response()));
+                        return Ok(Answer::Refused(hit.failure.into_response()));
                     }
                     resets.push(hit.resets_at);
                     last = Some(hit);
@@ -116,7 +136,7 @@ impl Accounts {
                         resets_at = earliest,
                         "usage limit reached on every account"
                     );
-                    return Ok(Answer::Limited(all_limited(hit, earliest)));
+                    return Ok(Answer::Refused(all_limited(hit, earliest)));
                 }
                 (None, None) if first_skipped => {
                     tracing::info!(profile = %first, "no other account can serve; trying the limited one");

@@ -7,9 +7,7 @@ use super::request::{MessagesTranslation, messages_to_responses};
 use super::stream::{MessagesStreamOptions, stream};
 use crate::proxy::accounts::{Accounts, Answer};
 use crate::proxy::errors::ProxyError;
-use crate::proxy::upstream::{
-    self, Upstream, apply_chatgpt_quirks, codex_session, read_error, strip_reasoning_items,
-};
+use crate::proxy::upstream::{self, Upstream, apply_chatgpt_quirks, codex_session};
 use crate::secret::Secret;
 use crate::settings::AnthropicSettings;
 use axum::body::Bytes;
@@ -55,8 +53,8 @@ async fn answer(
 }
 
 /// `POST /v1/messages` for ChatGPT profile `profile` (the one that served it when the
-/// request failed over): `request` is the client's JSON body. Thinking of another account
-/// the backend refuses is dropped and the request sent once more.
+/// request failed over): `request` is the client's JSON body (thinking of another account
+/// the backend refuses is dropped by [`Accounts::send_model`]).
 pub(crate) async fn via_chatgpt(
     accounts: &Accounts,
     profile: &mut String,
@@ -68,8 +66,7 @@ pub(crate) async fn via_chatgpt(
     let (mut body, streamed, opts) = translate(&request, headers, settings)?;
     let headers = &codex_session(headers, &mut body);
     let url = accounts.upstream().chatgpt_responses_url();
-    let idle = accounts.upstream().idle();
-    let mut resp = match accounts
+    let resp = match accounts
         .send_model(
             profile,
             failover,
@@ -81,28 +78,8 @@ pub(crate) async fn via_chatgpt(
         .await?
     {
         Answer::Upstream(resp) => resp,
-        Answer::Limited(resp) => return Ok(resp),
+        Answer::Refused(resp) => return Ok(resp),
     };
-    if !resp.status().is_success() {
-        let failure = read_error(resp, idle).await;
-        if !(failure.is_foreign_reasoning() && strip_reasoning_items(&mut body)) {
-            return Ok(failure.into_response());
-        }
-        tracing::info!(profile = %profile, "dropped thinking of another account from the history");
-        resp = accounts
-            .send_chatgpt(
-                profile.as_str(),
-                Method::POST,
-                &url,
-                headers,
-                Some(Bytes::from(body.to_string())),
-                "text/event-stream",
-            )
-            .await?;
-        if !resp.status().is_success() {
-            return Ok(upstream::chatgpt_error(resp, idle).await);
-        }
-    }
     answer(resp, streamed, opts, accounts).await
 }
 

@@ -5,7 +5,7 @@
 use super::{ChatStreamOptions, chat_to_responses, collect, stream};
 use crate::proxy::accounts::{Accounts, Answer};
 use crate::proxy::errors::ProxyError;
-use crate::proxy::upstream::{self, apply_chatgpt_quirks, codex_session};
+use crate::proxy::upstream::{apply_chatgpt_quirks, codex_session};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
@@ -36,12 +36,9 @@ pub(crate) async fn via_chatgpt(
         .await?
     {
         Answer::Upstream(resp) => resp,
-        Answer::Limited(resp) => return Ok(resp),
+        Answer::Refused(resp) => return Ok(resp),
     };
     let idle = accounts.upstream().idle();
-    if !resp.status().is_success() {
-        return Ok(upstream::chatgpt_error(resp, idle).await);
-    }
     if t.stream {
         let opts = ChatStreamOptions {
             model: t.model,

@@ -70,7 +70,7 @@ pub(crate) async fn answer(
                 .await?;
             match sent {
                 Answer::Upstream(resp) => resp,
-                Answer::Limited(resp) => return Ok(resp),
+                Answer::Refused(resp) => return Ok(resp),
             }
         }
         Serving::ApiKey(key) => {

@@ -5,15 +5,14 @@
 use super::{collect, stream};
 use crate::proxy::accounts::{Accounts, Answer};
 use crate::proxy::errors::{ProxyError, TranslateError};
-use crate::proxy::upstream::{self, apply_chatgpt_quirks, strip_reasoning_items};
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method};
+use crate::proxy::upstream::{self, apply_chatgpt_quirks};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
 
 /// `POST /v1/responses` for ChatGPT profile `profile` (the one that served it when the
-/// request failed over): `request` is the client's JSON body. When the backend refuses
-/// reasoning items of another account, they are dropped and the request is sent once more.
+/// request failed over): `request` is the client's JSON body (reasoning items of another
+/// account the backend refuses are dropped by [`Accounts::send_model`]).
 pub(crate) async fn via_chatgpt(
     accounts: &Accounts,
     profile: &mut String,
@@ -35,7 +34,7 @@ pub(crate) async fn via_chatgpt(
     apply_chatgpt_quirks(&mut request)?;
     let url = accounts.upstream().chatgpt_responses_url();
     let idle = accounts.upstream().idle();
-    let mut resp = match accounts
+    let resp = match accounts
         .send_model(
             profile,
             failover,
@@ -47,31 +46,8 @@ pub(crate) async fn via_chatgpt(
         .await?
     {
         Answer::Upstream(resp) => resp,
-        Answer::Limited(resp) => return Ok(resp),
+        Answer::Refused(resp) => return Ok(resp),
     };
-    if !resp.status().is_success() {
-        let failure = upstream::read_error(resp, idle).await;
-        // After a switch, the conversation's encrypted reasoning belongs to the previous
-        // account and the backend refuses it: drop those items and try once more, so the
-        // switch takes effect in a running Codex instead of breaking its session.
-        if !(failure.is_foreign_reasoning() && strip_reasoning_items(&mut request)) {
-            return Ok(failure.into_response());
-        }
-        tracing::info!(profile = %profile, "dropped reasoning items of another account from the history");
-        resp = accounts
-            .send_chatgpt(
-                profile.as_str(),
-                Method::POST,
-                &url,
-                headers,
-                Some(Bytes::from(request.to_string())),
-                "text/event-stream",
-            )
-            .await?;
-        if !resp.status().is_success() {
-            return Ok(upstream::chatgpt_error(resp, idle).await);
-        }
-    }
     if streamed {
         Ok(stream(resp, idle))
     } else {
@@ -95,8 +71,7 @@ pub(crate) async fn compact_via_chatgpt(
         .send_model(profile, failover, url, headers, &mut request, "*/*")
         .await?
     {
-        Answer::Upstream(resp) if resp.status().is_success() => Ok(upstream::raw(resp, idle)),
-        Answer::Upstream(resp) => Ok(upstream::chatgpt_error(resp, idle).await),
-        Answer::Limited(resp) => Ok(resp),
+        Answer::Upstream(resp) => Ok(upstream::raw(resp, idle)),
+        Answer::Refused(resp) => Ok(resp),
     }
 }
