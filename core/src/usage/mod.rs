@@ -80,6 +80,24 @@ pub fn usage_url(chatgpt_base_url: &str) -> String {
     }
 }
 
+/// The `credits` object of a usage payload or a `codex.rate_limits` event (a balance as a
+/// string or a number); `None` when it is not an object.
+fn credits_of(c: &Value) -> Option<Credits> {
+    let c = c.as_object()?;
+    Some(Credits {
+        has_credits: c
+            .get("has_credits")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        unlimited: c.get("unlimited").and_then(Value::as_bool).unwrap_or(false),
+        balance: c.get("balance").and_then(|b| match b {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }),
+    })
+}
+
 /// Reads the usage endpoint's payload.
 pub fn from_payload(body: &Value, now: i64) -> Option<Usage> {
     let obj = body.as_object()?;
@@ -116,21 +134,7 @@ pub fn from_payload(body: &Value, now: i64) -> Option<Usage> {
                 .or_else(|| primary.as_ref().and_then(|w| w.resets_at))
         })
         .flatten();
-    let credits = obj
-        .get("credits")
-        .and_then(Value::as_object)
-        .map(|c| Credits {
-            has_credits: c
-                .get("has_credits")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            unlimited: c.get("unlimited").and_then(Value::as_bool).unwrap_or(false),
-            balance: c.get("balance").and_then(|b| match b {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }),
-        });
+    let credits = obj.get("credits").and_then(credits_of);
     Some(Usage {
         plan: obj
             .get("plan_type")
@@ -216,17 +220,7 @@ pub fn from_rate_limits_event(event: &Value, now: i64) -> Option<Usage> {
     if primary.is_none() && secondary.is_none() {
         return None;
     }
-    let credits = event
-        .get("credits")
-        .filter(|c| c.is_object())
-        .map(|c| Credits {
-            has_credits: c
-                .get("has_credits")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            unlimited: c.get("unlimited").and_then(Value::as_bool).unwrap_or(false),
-            balance: c.get("balance").and_then(Value::as_str).map(str::to_owned),
-        });
+    let credits = event.get("credits").and_then(credits_of);
     Some(Usage {
         plan: event
             .get("plan_type")
