@@ -52,18 +52,13 @@ impl Accounts {
         // Whether `first` was passed over unasked (known limited): it gets the request
         // after all when no other account can take it.
         let mut first_skipped = false;
-        if failover && let Some(until) = known_limit(&self.home, profile) {
-            let (next, _) = self
-                .next_candidate(&settings, std::slice::from_ref(&first))
-                .await;
-            if let Some(next) = next {
-                tracing::info!(from = %profile, to = %next, resets_at = until, "usage limit known; sending the request to the next account");
-                strip_reasoning_items(body);
-                tried.push(first.clone());
-                resets.push(until);
-                first_skipped = true;
-                *profile = next;
-            }
+        if failover && let Some((next, until)) = self.instead_of_limited(&settings, profile).await {
+            tracing::info!(from = %profile, to = %next, resets_at = until, "usage limit known; sending the request to the next account");
+            strip_reasoning_items(body);
+            tried.push(first.clone());
+            resets.push(until);
+            first_skipped = true;
+            *profile = next;
         }
         let mut bytes = Bytes::from(body.to_string());
         let mut foreign_reasoning_dropped = false;
@@ -157,13 +152,26 @@ impl Accounts {
     /// eligible account, as [`Accounts::send_model`] would do; else `profile` itself.
     pub(crate) async fn serving(&self, profile: &str, failover: bool) -> String {
         let settings = self.failover.current();
-        if failover && settings.enabled && known_limit(&self.home, profile).is_some() {
-            let (next, _) = self.next_candidate(&settings, &[profile.to_owned()]).await;
-            if let Some(next) = next {
-                return next;
-            }
+        if failover
+            && settings.enabled
+            && let Some((next, _)) = self.instead_of_limited(&settings, profile).await
+        {
+            return next;
         }
         profile.to_owned()
+    }
+
+    /// When `profile` is known to be limited and another account can serve: that account
+    /// (the next eligible one), and when `profile`'s limit resets. Callers check that
+    /// failover is on.
+    pub(super) async fn instead_of_limited(
+        &self,
+        settings: &FailoverSettings,
+        profile: &str,
+    ) -> Option<(String, i64)> {
+        let until = known_limit(&self.home, profile)?;
+        let (next, _) = self.next_candidate(settings, &[profile.to_owned()]).await;
+        Some((next?, until))
     }
 
     /// The next profile to fail over to (ChatGPT, usable, not needing sign-in, not known to

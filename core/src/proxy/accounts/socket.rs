@@ -56,10 +56,7 @@ impl Accounts {
                 let mut skipped = None;
                 if failover
                     && settings.enabled
-                    && let Some(until) = known_limit(&self.home, profile)
-                    && let (Some(next), _) = self
-                        .next_candidate(&settings, std::slice::from_ref(profile))
-                        .await
+                    && let Some((next, until)) = self.instead_of_limited(&settings, profile).await
                 {
                     tracing::info!(from = %profile, to = %next, resets_at = until, "usage limit known; opening the socket for the next account");
                     skipped = Some((std::mem::replace(profile, next), until));
