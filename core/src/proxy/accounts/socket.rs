@@ -2,7 +2,6 @@
 //! profile's fresh credentials (a 401 refreshes once, as for HTTP), the handshake's usage
 //! figures recorded, and what failover and a switch of the active profile mean for a socket.
 
-use super::failover_settings::known_limit;
 use super::{Accounts, Active};
 use crate::proxy::errors::ProxyError;
 use crate::proxy::upstream::websocket::{self, Handshake, UpstreamSocket};
@@ -188,10 +187,9 @@ impl Accounts {
         let settings = self.failover.current();
         if settings.enabled
             && matches!(active.as_ref(), Active::ChatGpt { .. })
-            && known_limit(&self.home, name).is_some()
+            && let Some((next, _)) = self.instead_of_limited(&settings, name).await
         {
-            let (next, _) = self.next_candidate(&settings, &[name.to_owned()]).await;
-            return Some(next.unwrap_or_else(|| name.to_owned()));
+            return Some(next);
         }
         Some(name.to_owned())
     }
