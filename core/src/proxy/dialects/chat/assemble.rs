@@ -12,6 +12,43 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
+/// Tool calls assembled from Chat Completions `tool_calls` deltas: (id, name, arguments
+/// text) by `index`, the id and name from the first delta, the argument text from each.
+#[derive(Debug, Default)]
+pub(crate) struct ToolCallDeltas(pub(crate) Vec<(String, String, String)>);
+
+impl ToolCallDeltas {
+    /// One delta (a delta without an `index`, or with one far past the calls so far, is not
+    /// a real one and is ignored).
+    pub(crate) fn note(&mut self, call: &Value) {
+        let Some(i) = call.get("index").and_then(Value::as_u64) else {
+            return;
+        };
+        let i = usize::try_from(i).unwrap_or(usize::MAX);
+        if i >= self.0.len() {
+            if i > self.0.len() + 64 {
+                return;
+            }
+            self.0.resize(i + 1, Default::default());
+        }
+        let slot = &mut self.0[i];
+        if let Some(id) = call.get("id").and_then(Value::as_str) {
+            slot.0 = id.to_owned();
+        }
+        if let Some(name) = call.pointer("/function/name").and_then(Value::as_str) {
+            slot.1 = name.to_owned();
+        }
+        if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
+            slot.2.push_str(a);
+        }
+    }
+
+    /// Whether no call came.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Builds a whole `chat.completion` object from a Responses stream (for non-streaming chat
 /// requests). Content is assembled from the deltas and `response.output_item.done` items, so
 /// an empty `output` in `response.completed` (what `store:false` gives) loses nothing.
@@ -22,7 +59,7 @@ pub struct ChatCompletionAssembler {
     content: String,
     refusal: String,
     reasoning: String,
-    tool_calls: Vec<(String, String, String)>,
+    tool_calls: ToolCallDeltas,
     finish_reason: Option<String>,
     usage: Option<Value>,
     error: Option<StreamError>,
@@ -41,7 +78,7 @@ impl ChatCompletionAssembler {
             content: String::new(),
             refusal: String::new(),
             reasoning: String::new(),
-            tool_calls: Vec::new(),
+            tool_calls: ToolCallDeltas::default(),
             finish_reason: None,
             usage: None,
             error: None,
@@ -106,6 +143,7 @@ impl ChatCompletionAssembler {
         if !self.tool_calls.is_empty() {
             let calls: Vec<Value> = self
                 .tool_calls
+                .0
                 .into_iter()
                 .map(|(id, name, arguments)| {
                     json!({"id": id, "type": "function",
@@ -167,23 +205,7 @@ impl ChatCompletionAssembler {
                     .into_iter()
                     .flatten()
                 {
-                    let Some(i) = call.get("index").and_then(Value::as_u64) else {
-                        continue;
-                    };
-                    let i = i as usize;
-                    if i >= self.tool_calls.len() {
-                        self.tool_calls.resize(i + 1, Default::default());
-                    }
-                    let slot = &mut self.tool_calls[i];
-                    if let Some(id) = call.get("id").and_then(Value::as_str) {
-                        slot.0 = id.to_owned();
-                    }
-                    if let Some(name) = call.pointer("/function/name").and_then(Value::as_str) {
-                        slot.1 = name.to_owned();
-                    }
-                    if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
-                        slot.2.push_str(a);
-                    }
+                    self.tool_calls.note(call);
                 }
                 if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
                     self.finish_reason = Some(f.to_owned());

@@ -20,6 +20,7 @@ mod route;
 mod stream;
 mod tools;
 
+pub(crate) use assemble::ToolCallDeltas;
 pub use assemble::{ChatCompletionAssembler, collect};
 pub use request::{ChatTranslation, chat_to_responses};
 pub(crate) use route::via_chatgpt;

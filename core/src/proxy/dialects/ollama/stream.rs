@@ -8,7 +8,7 @@
 //! and the durations in nanoseconds measured from when the request arrived.
 
 use super::request::OllamaKind;
-use crate::proxy::dialects::chat::{ChatStreamOptions, ChatStreamTranslator};
+use crate::proxy::dialects::chat::{ChatStreamOptions, ChatStreamTranslator, ToolCallDeltas};
 use crate::proxy::errors::StreamError;
 use crate::proxy::sse::SseEvent;
 use crate::proxy::upstream::{StreamTranslation, Translated, stream_translated_as};
@@ -86,8 +86,8 @@ pub struct OllamaStreamTranslator {
     shape: AnswerShape,
     started: Instant,
     first_output: Option<Instant>,
-    /// Tool calls as they come: (id, name, arguments text).
-    calls: Vec<(String, String, String)>,
+    /// Tool calls as they come.
+    calls: ToolCallDeltas,
     done_reason: Option<&'static str>,
 }
 
@@ -103,7 +103,7 @@ impl OllamaStreamTranslator {
             shape,
             started,
             first_output: None,
-            calls: Vec::new(),
+            calls: ToolCallDeltas::default(),
             done_reason: None,
         }
     }
@@ -150,7 +150,7 @@ impl OllamaStreamTranslator {
                 .flatten()
             {
                 self.first_output.get_or_insert_with(Instant::now);
-                self.note_call(call);
+                self.calls.note(call);
             }
             if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
                 self.done_reason = Some(if reason == "length" { "length" } else { "stop" });
@@ -163,33 +163,10 @@ impl OllamaStreamTranslator {
         out
     }
 
-    /// One tool-call delta: its id and name on the first, argument text on every one.
-    fn note_call(&mut self, call: &Value) {
-        let Some(i) = call.get("index").and_then(Value::as_u64) else {
-            return;
-        };
-        let i = usize::try_from(i).unwrap_or(usize::MAX);
-        if i >= self.calls.len() {
-            if i > self.calls.len() + 64 {
-                return; // never a real index
-            }
-            self.calls.resize(i + 1, Default::default());
-        }
-        let slot = &mut self.calls[i];
-        if let Some(id) = call.get("id").and_then(Value::as_str) {
-            slot.0 = id.to_owned();
-        }
-        if let Some(name) = call.pointer("/function/name").and_then(Value::as_str) {
-            slot.1 = name.to_owned();
-        }
-        if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
-            slot.2.push_str(a);
-        }
-    }
-
     /// The tool calls in Ollama's shape, arguments parsed into an object.
     fn tool_calls(&self) -> Vec<Value> {
         self.calls
+            .0
             .iter()
             .enumerate()
             .map(|(index, (id, name, arguments))| {
