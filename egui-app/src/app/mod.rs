@@ -27,11 +27,13 @@ pub use tray_menu::{TrayAction, TrayMenu, TrayProfile};
 use chrono::Utc;
 use codex_router_core::events::RouterEvent;
 use codex_router_core::router::{Router, Snapshot};
+use codex_router_core::usage::history::Sample;
 use codex_router_core::view::NetworkView;
 use codex_router_core::view::messages;
 use codex_router_core::view::phrases::Tone;
 use egui::Ui;
 use jobs::{Finished, PendingLogin};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
@@ -131,15 +133,19 @@ impl App {
         // `setups`: whether Codex's and Claude Code's set-ups are read again. Only a change of
         // files in the home (or finished work) can change them, not the frequent usage and
         // token events every answer through the endpoint brings.
+        // `new_figures`: the profiles whose usage history grew (only theirs is read again).
         let (mut profiles, mut proxy, mut setups) = (false, false, false);
+        let mut new_figures = BTreeSet::new();
         while let Ok(event) = self.events.try_recv() {
             match event {
                 RouterEvent::ProfilesChanged | RouterEvent::Switched { .. } => {
                     profiles = true;
                     setups = true;
                 }
-                RouterEvent::TokensRefreshed { .. } | RouterEvent::UsageUpdated { .. } => {
-                    profiles = true
+                RouterEvent::TokensRefreshed { .. } => profiles = true,
+                RouterEvent::UsageUpdated { profile } => {
+                    profiles = true;
+                    new_figures.insert(profile);
                 }
                 RouterEvent::NeedsSignIn { profile, message } => {
                     profiles = true;
@@ -172,7 +178,7 @@ impl App {
         if setups {
             self.reload();
         } else if profiles {
-            self.reload_profiles();
+            self.reload_profiles(Histories::Of(&new_figures));
         } else if proxy {
             self.reload_proxy();
         }
@@ -200,21 +206,33 @@ impl App {
     /// Reads the profiles, the active login, the endpoint and Codex's and Claude Code's
     /// set-ups again.
     fn reload(&mut self) {
-        self.reload_profiles();
+        self.reload_profiles(Histories::All);
         self.reload_codex_setup();
         self.reload_claude_setup();
         self.reload_desktop_settings();
     }
 
-    /// Reads the profiles, the active login and the endpoint again.
-    fn reload_profiles(&mut self) {
+    /// Reads the profiles, the active login and the endpoint again, and the usage history
+    /// of the profiles `histories` names (and of any not read before).
+    fn reload_profiles(&mut self, histories: Histories<'_>) {
         match self.router.snapshot() {
             Ok(snapshot) => {
+                let mut kept: BTreeMap<String, Vec<Sample>> =
+                    std::mem::take(&mut self.state.usage_history)
+                        .into_iter()
+                        .collect();
                 self.state.usage_history = snapshot
                     .profiles
                     .iter()
                     .map(|p| {
-                        let samples = self.router.usage_history(&p.name).unwrap_or_default();
+                        let again = match histories {
+                            Histories::All => true,
+                            Histories::Of(names) => names.contains(&p.name),
+                        };
+                        let samples = match kept.remove(&p.name) {
+                            Some(samples) if !again => samples,
+                            _ => self.router.usage_history(&p.name).unwrap_or_default(),
+                        };
                         (p.name.clone(), samples)
                     })
                     .collect();
@@ -260,4 +278,12 @@ impl App {
             self.state.generation += 1;
         }
     }
+}
+
+/// Whose usage history [`App::reload_profiles`] reads again.
+enum Histories<'a> {
+    /// Every profile's.
+    All,
+    /// These profiles' (their figures changed).
+    Of(&'a BTreeSet<String>),
 }

@@ -2,6 +2,7 @@
 //! the history the store keeps, with the core's forecast line under each.
 
 use codex_router_app::App;
+use codex_router_core::events::RouterEvent;
 use codex_router_core::home::{CodexHome, ProfileName};
 use codex_router_core::router::Router;
 use codex_router_core::store::Store;
@@ -69,6 +70,7 @@ fn each_account_has_a_chart_per_window_with_its_forecast() {
         (180, 2 * 1440),
     );
     let router = Router::open(Some(home.path().to_owned())).unwrap();
+    let bus = router.events().clone();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1000.0, 900.0))
         .build_ui_state(
@@ -95,4 +97,19 @@ fn each_account_has_a_chart_per_window_with_its_forecast() {
     harness.get_by_label("week: 0.4%/h \u{b7} at this pace: lasts until the reset");
     harness.get_by_label_contains("5 h: 30%/h \u{b7} at this pace: limit around ");
     harness.get_by_label_contains("week: 2.0%/h \u{b7} at this pace: limit around ");
+
+    // New figures of one account, announced as the endpoint announces them: its chart
+    // appears.
+    record(
+        &home,
+        "quiet",
+        &[(30, 5.0, 1.0), (0, 10.0, 1.5)],
+        (240, 3 * 1440),
+    );
+    bus.emit(RouterEvent::UsageUpdated {
+        profile: "quiet".into(),
+    });
+    harness.run();
+    harness.get_by_label("quiet: 5 h usage chart");
+    harness.get_by_label("work: 5 h usage chart");
 }
